@@ -1,0 +1,369 @@
+// Stack configuration: the one place that knows the keys, their defaults and what makes them valid.
+// Pure: it takes the raw values (strings from the Pulumi runtime, or YAML values from a stack file)
+// and returns a complete MailStackConfig, or throws a ConfigError that lists every problem at once.
+import { isIP } from "node:net";
+import { z } from "zod";
+import { findAliasLoop } from "./aliases";
+import { ACCEPTED_HASH_SCHEMES, hashScheme } from "./passwords";
+
+export const NAMESPACE = "mailserver";
+
+export const TLS_MODES = ["acme", "self-signed"] as const;
+export const DMARC_POLICIES = ["none", "quarantine", "reject"] as const;
+export const SPF_QUALIFIERS = ["~all", "-all"] as const;
+export const RECORD_TYPES = ["A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA"] as const;
+
+export interface MailDomain {
+  name: string;
+  zoneId: string;
+}
+export interface MailUser {
+  address: string;
+  password?: string;
+  passwordHash?: string;
+}
+export interface MailAlias {
+  source: string;
+  destinations: string[];
+}
+export interface ExtraRecord {
+  zoneId: string;
+  name: string;
+  type: (typeof RECORD_TYPES)[number];
+  content: string;
+  priority?: number;
+  ttl?: number;
+}
+
+export interface MailStackConfig {
+  /** The primary domain; also the first entry of `domains`. */
+  domain: string;
+  hostname: string;
+  /** Every hosted mail domain, primary first. */
+  domains: MailDomain[];
+  users: MailUser[];
+  /** The configured aliases plus the RFC 2142 defaults (postmaster@, abuse@) of every domain. */
+  aliases: MailAlias[];
+  relay: { host: string; port: number; username: string; password: string };
+  dmarcPolicy: (typeof DMARC_POLICIES)[number];
+  dmarcReportEmail: string;
+  spfAll: (typeof SPF_QUALIFIERS)[number];
+  dkimSelector: string;
+  dnsTtl: number;
+  extraRecords: ExtraRecord[];
+  sshSourceRanges: string[];
+  machineType: string;
+  image: string;
+  dataDiskSizeGb: number;
+  snapshotRetentionDays: number;
+  protectData: boolean;
+  ptr: boolean;
+  tls: (typeof TLS_MODES)[number];
+  acmeServer: string;
+  acmeEmail: string;
+  messageSizeLimitMb: number;
+  deployUser: string;
+  gcp: { project: string; region: string; zone: string };
+}
+
+/** Every problem found, each as "key: what is wrong — the fix". */
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+      problems.map((p) => `  - ${p}`).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+// ---------- value checks ----------
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+export function isDomainName(s: string): boolean {
+  if (s.length > 253 || !s.includes(".")) return false;
+  const labels = s.split(".");
+  return labels.every((l) => LABEL.test(l)) && /[a-z]/.test(labels[labels.length - 1]);
+}
+const LOCAL_PART = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+export function isAddress(s: string): boolean {
+  const at = s.lastIndexOf("@");
+  return at > 0 && s.length <= 254 && LOCAL_PART.test(s.slice(0, at)) && isDomainName(s.slice(at + 1));
+}
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf("@") + 1);
+}
+
+/** Parses "a.b.c.d/n" or "x::y/n"; returns undefined if it is not a CIDR block. */
+export function parseCidr(s: string): { version: 4 | 6; prefix: number } | undefined {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
+  if (!m) return undefined;
+  const version = isIP(m[1]);
+  const prefix = Number(m[2]);
+  if (version === 0 || prefix > (version === 4 ? 32 : 128)) return undefined;
+  return { version: version as 4 | 6, prefix };
+}
+
+// ---------- schema ----------
+
+const lower = (s: string) => s.trim().toLowerCase();
+const domainName = z.string().transform(lower).refine(isDomainName, {
+  message: "is not a valid domain name — use lower-case labels like example.com",
+});
+const address = z.string().transform(lower).refine(isAddress, {
+  message: "is not a valid e-mail address — use local@domain, e.g. alice@example.com",
+});
+const nonEmpty = (what: string) => z.string().trim().min(1, { message: `is empty — set ${what}` });
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { message: `must be one of ${values.join(", ")}` });
+const int = (min: number, max: number) =>
+  z.coerce.number({ message: "must be a number" }).int({ message: "must be a whole number" })
+    .min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` });
+const bool = z.preprocess(
+  (v) => (v === "true" ? true : v === "false" ? false : v),
+  z.boolean({ message: "must be true or false" }),
+);
+const list = <T extends z.ZodTypeAny>(item: T) => z.array(item, { message: "must be a list" });
+
+const userSchema = z.object({
+  address,
+  password: z.string().min(1, { message: "is empty — set a password or remove the key" }).optional(),
+  passwordHash: z.string().optional(),
+}, { message: "must be an object {address, password?, passwordHash?}" }).strict();
+
+const aliasSchema = z.object({
+  source: address,
+  destinations: list(z.string().transform(lower).refine((d) => d === "discard" || isAddress(d), {
+    message: "is neither an e-mail address nor discard — use an address, or discard to drop the mail",
+  })).min(1, { message: "is empty — list at least one destination, or discard" }),
+}, { message: "must be an object {source, destinations}" }).strict();
+
+const schema = z.object({
+  domain: domainName,
+  zoneId: nonEmpty("the Cloudflare zone id of the domain"),
+  hostname: domainName.optional(),
+  extraDomains: list(z.object({ name: domainName, zoneId: nonEmpty("the Cloudflare zone id of this domain") },
+    { message: "must be an object {name, zoneId}" }).strict()).default([]),
+  users: list(userSchema).default([]),
+  aliases: list(aliasSchema).default([]),
+  relayHost: domainName.default("smtp.mailgun.org"),
+  relayPort: int(1, 65535).default(2525),
+  relayUsername: nonEmpty("your Mailgun SMTP login"),
+  relayPassword: nonEmpty("your Mailgun SMTP password (pulumi config set --secret mailserver:relayPassword)"),
+  dmarcPolicy: oneOf(DMARC_POLICIES).default("quarantine"),
+  dmarcReportEmail: address.optional(),
+  spfAll: oneOf(SPF_QUALIFIERS).default("~all"),
+  dkimSelector: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
+    message: "must be one DNS label (letters, digits, dashes), e.g. s1",
+  }).default("s1"),
+  dnsTtl: z.union([z.literal(1), int(60, 86400)], { message: "must be 1 (automatic) or 60–86400 seconds" })
+    .default(300),
+  extraRecords: list(z.object({
+    zoneId: nonEmpty("the zone id the record belongs to"),
+    name: nonEmpty("the record name"),
+    type: oneOf(RECORD_TYPES),
+    content: nonEmpty("the record content"),
+    priority: int(0, 65535).optional(),
+    ttl: int(1, 86400).optional(),
+  }, { message: "must be an object {zoneId, name, type, content, priority?, ttl?}" }).strict()).default([]),
+  sshSourceRanges: list(z.string().trim()).min(1, {
+    message: "is empty — list the CIDR ranges of your admins, e.g. [203.0.113.4/32]",
+  }),
+  machineType: nonEmpty("a GCE machine type such as e2-small").default("e2-small"),
+  image: nonEmpty("a Debian 12 image family such as debian-cloud/debian-12").default("debian-cloud/debian-12"),
+  dataDiskSizeGb: int(10, 65536).default(20),
+  snapshotRetentionDays: int(1, 3650).default(14),
+  protectData: bool.default(true),
+  ptr: bool.default(false),
+  tls: oneOf(TLS_MODES).default("acme"),
+  acmeServer: z.url({ message: "must be the URL of an ACME directory" })
+    .default("https://acme-v02.api.letsencrypt.org/directory"),
+  acmeEmail: address.optional(),
+  messageSizeLimitMb: int(1, 2048).default(25),
+  deployUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,30}$/, { message: "must be a Linux user name" })
+    .refine((u) => u !== "root", { message: "must not be root — pick an unprivileged name such as deploy" })
+    .default("deploy"),
+  "gcp:project": nonEmpty("your Google Cloud project id (pulumi config set gcp:project ...)"),
+  "gcp:zone": z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, {
+    message: "must be a Compute Engine zone such as europe-west1-b (pulumi config set gcp:zone ...)",
+  }),
+  "gcp:region": z.string().regex(/^[a-z]+-[a-z]+\d+$/, { message: "must be a region such as europe-west1" }).optional(),
+  "cloudflare:apiToken": nonEmpty("a Cloudflare API token (pulumi config set --secret cloudflare:apiToken ...)"),
+});
+
+type Parsed = z.infer<typeof schema>;
+
+/** The keys of the schema that hold lists or objects: the Pulumi runtime hands them over as JSON text. */
+const STRUCTURED = new Set(["extraDomains", "users", "aliases", "extraRecords", "sshSourceRanges"]);
+/** Every key, as `namespace:key`, that the program reads. */
+export const CONFIG_KEYS: string[] = Object.keys(schema.shape).map((k) => (k.includes(":") ? k : `${NAMESPACE}:${k}`));
+
+function keyPath(path: PropertyKey[]): string {
+  const [head, ...rest] = path;
+  const key = String(head).includes(":") ? String(head) : `${NAMESPACE}:${String(head)}`;
+  return key + rest.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+}
+
+function decodeRaw(raw: Record<string, unknown>, problems: string[]): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const full of CONFIG_KEYS) {
+    const key = full.startsWith(`${NAMESPACE}:`) ? full.slice(NAMESPACE.length + 1) : full;
+    let value = raw[full];
+    if (value === undefined || value === null || value === "") continue;
+    if (STRUCTURED.has(key) && typeof value === "string") {
+      try {
+        value = JSON.parse(value);
+      } catch {
+        problems.push(`${full}: is not valid JSON — set it as a YAML list in Pulumi.<stack>.yaml or with pulumi config set --path`);
+        continue;
+      }
+    }
+    input[key] = value;
+  }
+  return input;
+}
+
+/**
+ * Validates raw stack configuration (keys as `namespace:key`) and fills in defaults.
+ * Throws ConfigError naming every bad key and its fix.
+ */
+export function parseConfig(raw: Record<string, unknown>): MailStackConfig {
+  const problems: string[] = [];
+  const input = decodeRaw(raw, problems);
+  const unknown = Object.keys(raw).filter((k) => k.startsWith(`${NAMESPACE}:`) && !CONFIG_KEYS.includes(k));
+  for (const k of unknown) problems.push(`${k}: is not a known key — check the spelling against the README's configuration reference`);
+
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const key = keyPath(issue.path);
+      const missing = issue.path.length === 1 && input[String(issue.path[0])] === undefined;
+      problems.push(missing ? `${key}: is required — ${requiredHint(key)}` : `${key}: ${issue.message}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const config = complete(result.data);
+  problems.push(...crossCheck(config, result.data));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function requiredHint(key: string): string {
+  const secret = ["mailserver:relayPassword", "cloudflare:apiToken"].includes(key) ? "--secret " : "";
+  return `set it with pulumi config set ${secret}${key} <value>`;
+}
+
+function complete(p: Parsed): MailStackConfig {
+  const domains = [{ name: p.domain, zoneId: p.zoneId }, ...p.extraDomains];
+  const firstUser = p.users[0]?.address;
+  const configured = new Set(p.aliases.map((a) => a.source));
+  // RFC 2142: postmaster@ and abuse@ must exist for every domain; the first user gets them unless configured.
+  const defaults: MailAlias[] = firstUser
+    ? domains.flatMap((d) => ["postmaster", "abuse"].map((local) => `${local}@${d.name}`))
+      .filter((source) => !configured.has(source) && !p.users.some((u) => u.address === source))
+      .map((source) => ({ source, destinations: [firstUser] }))
+    : [];
+  const reportEmail = p.dmarcReportEmail ?? `postmaster@${p.domain}`;
+  return {
+    domain: p.domain,
+    hostname: p.hostname ?? `mail.${p.domain}`,
+    domains,
+    users: p.users,
+    aliases: [...p.aliases, ...defaults],
+    relay: { host: p.relayHost, port: p.relayPort, username: p.relayUsername, password: p.relayPassword },
+    dmarcPolicy: p.dmarcPolicy,
+    dmarcReportEmail: reportEmail,
+    spfAll: p.spfAll,
+    dkimSelector: p.dkimSelector,
+    dnsTtl: p.dnsTtl,
+    extraRecords: p.extraRecords,
+    sshSourceRanges: p.sshSourceRanges,
+    machineType: p.machineType,
+    image: p.image,
+    dataDiskSizeGb: p.dataDiskSizeGb,
+    snapshotRetentionDays: p.snapshotRetentionDays,
+    protectData: p.protectData,
+    ptr: p.ptr,
+    tls: p.tls,
+    acmeServer: p.acmeServer,
+    acmeEmail: p.acmeEmail ?? reportEmail,
+    messageSizeLimitMb: p.messageSizeLimitMb,
+    deployUser: p.deployUser,
+    gcp: {
+      project: p["gcp:project"],
+      zone: p["gcp:zone"],
+      region: p["gcp:region"] ?? p["gcp:zone"].replace(/-[a-z]$/, ""),
+    },
+  };
+}
+
+/** Rules that span several keys. */
+function crossCheck(c: MailStackConfig, p: Parsed): string[] {
+  const problems: string[] = [];
+  const hosted = new Set(c.domains.map((d) => d.name));
+  const hostedList = [...hosted].join(", ");
+
+  c.domains.forEach((d, i) => {
+    if (c.domains.findIndex((o) => o.name === d.name) !== i) {
+      problems.push(`mailserver:extraDomains[${i - 1}].name: ${d.name} is already hosted — remove the duplicate`);
+    }
+  });
+
+  const seen = new Map<string, number>();
+  c.users.forEach((u, i) => {
+    const key = `mailserver:users[${i}]`;
+    if (!hosted.has(domainOf(u.address))) {
+      problems.push(`${key}.address: ${u.address} is not in a hosted domain (${hostedList}) — use one of them or add the domain to mailserver:extraDomains`);
+    }
+    const first = seen.get(u.address);
+    if (first !== undefined) {
+      problems.push(`${key}.address: ${u.address} is already mailserver:users[${first}] — remove the duplicate`);
+    } else seen.set(u.address, i);
+    if (u.password === undefined && u.passwordHash === undefined) {
+      problems.push(`${key}: has neither password nor passwordHash — set one (a password is hashed for you)`);
+    }
+    if (u.password !== undefined && u.passwordHash !== undefined) {
+      problems.push(`${key}: has both password and passwordHash — keep only one`);
+    }
+    if (u.passwordHash !== undefined && !ACCEPTED_HASH_SCHEMES.includes(hashScheme(u.passwordHash) ?? "")) {
+      problems.push(`${key}.passwordHash: scheme ${hashScheme(u.passwordHash) ?? "(none)"} is not accepted — use ${ACCEPTED_HASH_SCHEMES.join(" or ")}, e.g. the output of doveadm pw -s ARGON2ID`);
+    }
+  });
+
+  const aliasIndex = new Map<string, number>();
+  p.aliases.forEach((a, i) => {
+    const key = `mailserver:aliases[${i}]`;
+    if (!hosted.has(domainOf(a.source))) {
+      problems.push(`${key}.source: ${a.source} is not in a hosted domain (${hostedList}) — use one of them`);
+    }
+    if (aliasIndex.has(a.source)) {
+      problems.push(`${key}.source: ${a.source} is already mailserver:aliases[${aliasIndex.get(a.source)}] — merge their destinations`);
+    } else aliasIndex.set(a.source, i);
+    if (seen.has(a.source)) {
+      problems.push(`${key}.source: ${a.source} is also a mailbox (mailserver:users[${seen.get(a.source)}]) — remove the alias or the user`);
+    }
+    if (a.destinations.includes("discard") && a.destinations.length > 1) {
+      problems.push(`${key}.destinations: discard cannot be combined with other destinations — use discard alone`);
+    }
+    a.destinations.forEach((d, j) => {
+      if (d !== "discard" && hosted.has(domainOf(d)) && !seen.has(d) && !p.aliases.some((o) => o.source === d)) {
+        problems.push(`${key}.destinations[${j}]: ${d} is in a hosted domain but is neither a user nor an alias — mail to it would bounce; add the user or fix the address`);
+      }
+    });
+  });
+  const loop = findAliasLoop(p.aliases);
+  if (loop) {
+    problems.push(`mailserver:aliases: ${loop.join(" → ")} is a loop — break it so that every alias ends at a mailbox, an outside address or discard`);
+  }
+
+  c.sshSourceRanges.forEach((r, i) => {
+    const key = `mailserver:sshSourceRanges[${i}]`;
+    const cidr = parseCidr(r);
+    if (!cidr) problems.push(`${key}: ${r} is not a CIDR block — write it as address/prefix, e.g. 203.0.113.4/32`);
+    else if (cidr.prefix === 0) problems.push(`${key}: ${r} opens SSH to the whole Internet — list only your admins' ranges`);
+  });
+
+  const hostnameZone = c.domains.find((d) => c.hostname === d.name || c.hostname.endsWith(`.${d.name}`));
+  if (!hostnameZone) {
+    problems.push(`mailserver:hostname: ${c.hostname} is not inside a hosted domain (${hostedList}) — its A record needs one of their zones; use e.g. mail.${c.domain}`);
+  }
+  return problems;
+}
