@@ -21,7 +21,16 @@ export function saltFor(hostname: string, address: string): Uint8Array {
   return createHash("sha256").update(`mailserver/argon2id-salt\0${hostname}\0${address}`).digest().subarray(0, 16);
 }
 
-export async function hashPassword(password: string, hostname: string, address: string): Promise<string> {
-  const encoded = await argon2id({ password, salt: saltFor(hostname, address), ...ARGON2_PARAMS, outputType: "encoded" });
-  return `{ARGON2ID}${encoded}`;
+// A program run renders twice (file list, then contents): remember each hash so Argon2 runs once.
+const computed = new Map<string, Promise<string>>();
+
+export function hashPassword(password: string, hostname: string, address: string): Promise<string> {
+  const key = JSON.stringify([password, hostname, address]);
+  let hash = computed.get(key);
+  if (!hash) {
+    hash = argon2id({ password, salt: saltFor(hostname, address), ...ARGON2_PARAMS, outputType: "encoded" })
+      .then((encoded) => `{ARGON2ID}${encoded}`);
+    computed.set(key, hash);
+  }
+  return hash;
 }

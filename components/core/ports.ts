@@ -1,0 +1,30 @@
+// Which ports the server offers, to whom, and how clients should use them.
+import type { MailStackConfig } from "./config";
+
+/** Open to the world: 25 (inbound MX), 465 (submission, implicit TLS), 587 (submission, STARTTLS), 993 (IMAPS), 995 (POP3S). */
+export const MAIL_PORTS = [25, 465, 587, 993, 995] as const;
+
+/** ACME HTTP-01 needs port 80 while certbot validates; a self-signed certificate needs nothing. */
+export function acmeHttpPorts(tls: MailStackConfig["tls"]): number[] {
+  return tls === "acme" ? [80] : [];
+}
+
+export interface ClientSettings {
+  imap: { host: string; port: number; security: string };
+  pop3: { host: string; port: number; security: string };
+  smtp: { host: string; port: number; security: string }[];
+  username: string;
+}
+
+/** What a user types into a mail client. */
+export function clientSettings(hostname: string): ClientSettings {
+  return {
+    imap: { host: hostname, port: 993, security: "SSL/TLS" },
+    pop3: { host: hostname, port: 995, security: "SSL/TLS" },
+    smtp: [
+      { host: hostname, port: 465, security: "SSL/TLS" },
+      { host: hostname, port: 587, security: "STARTTLS" },
+    ],
+    username: "the full e-mail address",
+  };
+}

@@ -1,0 +1,50 @@
+// The provisioning script and the manifest the apply step reads: pure renders, like the daemons' files.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import Mustache from "mustache";
+import type { MailStackConfig } from "./config";
+import type { RenderedFile } from "./files";
+
+const TEMPLATES = join(__dirname, "..", "..", "templates", "provision");
+const read = (file: string) => readFileSync(join(TEMPLATES, file), "utf8").trimEnd();
+
+/** Where the VM sees the data disk (GCE names attached disks by their device name). */
+export const DATA_DEVICE = "/dev/disk/by-id/google-maildata";
+export const DATA_MOUNT = "/srv/mail";
+export const VMAIL_ID = 5000;
+
+/** Debian 12 packages the server needs. */
+export function packagesFor(config: MailStackConfig): string[] {
+  return [
+    "postfix", "dovecot-core", "dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd",
+    "opendkim", "opendkim-tools", "openssl", "ca-certificates", "e2fsprogs",
+    ...(config.tls === "acme" ? ["certbot"] : []),
+  ];
+}
+
+export function renderProvisionScript(config: MailStackConfig): string {
+  const view = {
+    hostname: config.hostname,
+    dataDevice: DATA_DEVICE,
+    dataMount: DATA_MOUNT,
+    vmailId: VMAIL_ID,
+    packages: packagesFor(config),
+    acme: config.tls === "acme",
+    acmeServer: config.acmeServer,
+    acmeEmail: config.acmeEmail,
+    stageScript: read("mailserver-stage.sh"),
+    unstageScript: read("mailserver-unstage.sh"),
+    applyScript: read("mailserver-apply.sh"),
+  };
+  return Mustache.render(read("provision.sh.mustache"), view, {}, { escape: (s: string) => s }) + "\n";
+}
+
+/** One line per file for mailserver-apply: "path service rebuild" ("-" when nothing is rebuilt). */
+export function applyManifest(files: Pick<RenderedFile, "path" | "service" | "rebuild">[]): string {
+  return files.map((f) => `${f.path} ${f.service} ${f.rebuild ?? "-"}\n`).join("");
+}
+
+/** Single-quotes a value for a POSIX shell command line (paths and owners only: never secrets). */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,190 @@
+// The configuration renderer: stack config + DKIM keys → every file the mail server needs, with the
+// bytes, owner and mode it must have. Pure apart from reading the templates: the same input gives the
+// same bytes (password salts derive from hostname and address), so a second preview shows no change.
+import { createPrivateKey } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import Mustache from "mustache";
+import type { MailAlias, MailStackConfig } from "./config";
+import type { RenderedFile, Service } from "./files";
+import { hashPassword } from "./passwords";
+
+export interface RenderInput {
+  config: MailStackConfig;
+  /** Domain → PEM private key (PKCS#1 or PKCS#8 RSA, at least 2048 bits), one per hosted domain. */
+  dkimPrivateKeys: Record<string, string>;
+}
+
+export const TEMPLATE_DIR = join(__dirname, "..", "..", "templates");
+
+/** Aliases to `discard` point here; the transport map sends this pseudo-domain to discard(8). */
+export const DISCARD_DOMAIN = "discard.invalid";
+export const DISCARD_ADDRESS = `discard@${DISCARD_DOMAIN}`;
+
+export const DKIM_KEY_DIR = "/etc/opendkim/keys";
+
+/** Code-point order: unlike localeCompare, the same on every machine and locale. */
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+type Meta = Omit<RenderedFile, "content" | "path">;
+const plain = (service: Service, rebuild?: RenderedFile["rebuild"]): Meta => ({
+  mode: "0644", owner: "root", group: "root", secret: false, service, ...(rebuild ? { rebuild } : {}),
+});
+
+/** Target path → template (relative to templates/) and file attributes. */
+const FILES: Record<string, { template: string } & Meta> = {
+  "/etc/postfix/main.cf": { template: "postfix/main.cf.mustache", ...plain("postfix") },
+  "/etc/postfix/master.cf": { template: "postfix/master.cf.mustache", ...plain("postfix") },
+  "/etc/postfix/virtual_mailbox_maps": { template: "postfix/virtual_mailbox_maps.mustache", ...plain("postfix", "postmap") },
+  "/etc/postfix/virtual_alias_maps": { template: "postfix/virtual_alias_maps.mustache", ...plain("postfix", "postmap") },
+  "/etc/postfix/sender_login_maps": { template: "postfix/sender_login_maps.mustache", ...plain("postfix", "postmap") },
+  "/etc/postfix/transport": { template: "postfix/transport.mustache", ...plain("postfix", "postmap") },
+  // postmap gives sasl_passwd.db the mode and owner of its source: both stay root-only.
+  "/etc/postfix/sasl_passwd": {
+    template: "postfix/sasl_passwd.mustache", ...plain("postfix", "postmap"), mode: "0600", secret: true,
+  },
+  "/etc/aliases": { template: "system/aliases.mustache", ...plain("postfix", "newaliases") },
+  "/etc/dovecot/dovecot.conf": { template: "dovecot/dovecot.conf.mustache", ...plain("dovecot") },
+  // Read by Dovecot's auth process, which runs as the dovecot user.
+  "/etc/dovecot/users": {
+    template: "dovecot/users.mustache", ...plain("dovecot"), mode: "0640", group: "dovecot", secret: true,
+  },
+  "/etc/opendkim.conf": { template: "opendkim/opendkim.conf.mustache", ...plain("opendkim") },
+  "/etc/opendkim/KeyTable": { template: "opendkim/KeyTable.mustache", ...plain("opendkim") },
+  "/etc/opendkim/SigningTable": { template: "opendkim/SigningTable.mustache", ...plain("opendkim") },
+  "/etc/opendkim/TrustedHosts": { template: "opendkim/TrustedHosts.mustache", ...plain("opendkim") },
+};
+
+/**
+ * Config values go into line-oriented files unescaped; a control character (a newline above all)
+ * could smuggle in a line of its own, so any value carrying one stops the render.
+ */
+function checkedValue(value: unknown): string {
+  const text = String(value);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(text)) {
+    throw new Error(`render: a configuration value contains a control character (newline?): ${JSON.stringify(text.slice(0, 40))}…`);
+  }
+  return text;
+}
+
+/** The mailbox users an alias delivers to, following alias chains (the config forbids loops). */
+function reachedUsers(source: string, aliases: Map<string, string[]>, users: Set<string>): string[] {
+  const out = new Set<string>();
+  const walk = (address: string): void => {
+    if (users.has(address)) out.add(address);
+    for (const d of aliases.get(address) ?? []) walk(d);
+  };
+  walk(source);
+  return [...out];
+}
+
+/**
+ * Sender ownership for smtpd_sender_login_maps. A user owns its own address and every alias that
+ * delivers to it (it receives that mail and must be able to answer as postmaster@, abuse@ …).
+ * Aliases that reach no mailbox (discard, outside forwards) belong to the first user, the admin who
+ * also gets the RFC 2142 addresses: that way every hosted address has an owner and none can be
+ * forged by an unauthenticated client.
+ */
+function senderLogins(config: MailStackConfig, aliases: MailAlias[]): { address: string; owners: string }[] {
+  const users = new Set(config.users.map((u) => u.address));
+  const graph = new Map(aliases.map((a) => [a.source, a.destinations]));
+  const admin = config.users[0]?.address;
+  const rows = config.users.map((u) => ({ address: u.address, owners: [u.address] }));
+  for (const a of aliases) {
+    const reached = reachedUsers(a.source, graph, users);
+    const owners = reached.length > 0 ? reached : admin ? [admin] : [];
+    if (owners.length > 0) rows.push({ address: a.source, owners });
+  }
+  return rows
+    .sort((x, y) => compare(x.address, y.address))
+    .map((r) => ({ address: r.address, owners: r.owners.join(",") }));
+}
+
+/** The DKIM key as PKCS#1 PEM (one canonical form whatever the input), after checking it is RSA ≥ 2048. */
+function dkimKeyPem(domain: string, pem: string | undefined): string {
+  if (pem === undefined) throw new Error(`render: no DKIM private key for ${domain}`);
+  const key = createPrivateKey(pem);
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (key.asymmetricKeyType !== "rsa" || bits < 2048) {
+    throw new Error(`render: the DKIM key of ${domain} must be RSA with at least 2048 bits (got ${key.asymmetricKeyType} ${bits})`);
+  }
+  return key.export({ type: "pkcs1", format: "pem" }).toString();
+}
+
+/** Renders every file for the server, sorted by path. */
+export async function renderFiles(input: RenderInput): Promise<RenderedFile[]> {
+  const { config } = input;
+  const domainNames = config.domains.map((d) => d.name);
+  const hosted = new Set(domainNames);
+  const extra = Object.keys(input.dkimPrivateKeys).filter((d) => !hosted.has(d));
+  if (extra.length > 0) throw new Error(`render: DKIM keys given for domains that are not hosted: ${extra.join(", ")}`);
+
+  const firstUser = config.users[0]?.address;
+  const hostnameHosted = hosted.has(config.hostname);
+  const aliases: MailAlias[] = [...config.aliases];
+  // Local mail is addressed @hostname; if that is a hosted domain it never reaches /etc/aliases.
+  const rootAtHost = `root@${config.hostname}`;
+  if (hostnameHosted && firstUser && !aliases.some((a) => a.source === rootAtHost)
+    && !config.users.some((u) => u.address === rootAtHost)) {
+    aliases.push({ source: rootAtHost, destinations: [firstUser] });
+  }
+
+  const users = await Promise.all(config.users.map(async (u) => ({
+    address: u.address,
+    hash: u.passwordHash ?? await hashPassword(u.password ?? "", config.hostname, u.address),
+  })));
+  for (const u of users) {
+    if (u.hash.includes(":")) throw new Error(`render: the password hash of ${u.address} contains ":", which the passwd-file cannot hold`);
+  }
+
+  const dkim = domainNames.map((domain) => ({
+    domain,
+    selector: config.dkimSelector,
+    keyName: `${config.dkimSelector}._domainkey.${domain}`,
+    keyFile: `${DKIM_KEY_DIR}/${domain}/${config.dkimSelector}.private`,
+  }));
+  const relayNexthop = `[${config.relay.host}]:${config.relay.port}`;
+  const byAddress = (a: { address: string }, b: { address: string }) => compare(a.address, b.address);
+
+  const view = {
+    hostname: config.hostname,
+    domain: config.domain,
+    mydestination: hostnameHosted ? "localhost" : "$myhostname, localhost",
+    virtualDomains: domainNames.join(", "),
+    messageSizeLimitBytes: config.messageSizeLimitMb * 1024 * 1024,
+    relayNexthop,
+    relayUsername: config.relay.username,
+    relayPassword: config.relay.password,
+    discardDomain: DISCARD_DOMAIN,
+    users: [...users].sort(byAddress),
+    aliases: aliases
+      .map((a) => ({
+        source: a.source,
+        targets: a.destinations.map((d) => (d === "discard" ? DISCARD_ADDRESS : d)).join(", "),
+      }))
+      .sort((a, b) => compare(a.source, b.source)),
+    senderLogins: senderLogins(config, aliases),
+    dkim,
+    rootForward: firstUser,
+  };
+
+  const files: RenderedFile[] = await Promise.all(Object.entries(FILES).map(async ([path, spec]) => {
+    const { template, ...meta } = spec;
+    const text = await readFile(join(TEMPLATE_DIR, template), "utf8");
+    const content = Mustache.render(text, view, {}, { escape: checkedValue });
+    return { path, content, ...meta };
+  }));
+  for (const d of dkim) {
+    files.push({
+      path: d.keyFile,
+      content: dkimKeyPem(d.domain, input.dkimPrivateKeys[d.domain]),
+      mode: "0600",
+      owner: "opendkim",
+      group: "opendkim",
+      secret: true,
+      service: "opendkim",
+    });
+  }
+  return files.sort((a, b) => compare(a.path, b.path));
+}

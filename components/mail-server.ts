@@ -1,0 +1,78 @@
+// MailServer: the whole stack for one environment. Composes the host, the DKIM keys, DNS and the push;
+// all mail knowledge comes from the pure core.
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import type { MailStackConfig } from "./core/config";
+import { dkimPublicKeyBase64 } from "./core/dkim";
+import { clientSettings, ClientSettings } from "./core/ports";
+import { renderProvisionScript } from "./core/provision";
+import { renderFiles } from "./core/render";
+import { MailDns } from "./dns";
+import { MailHost } from "./host";
+import { FileSpec, MailPush } from "./push";
+
+export interface MailServerArgs {
+  config: MailStackConfig;
+  /** File metadata from a render of the same config (see fileSpecs in index.ts). */
+  files: FileSpec[];
+}
+
+export class MailServer extends pulumi.ComponentResource {
+  public readonly ip: pulumi.Output<string>;
+  public readonly hostname: string;
+  public readonly sshCommand: pulumi.Output<string>;
+  /** Secret: the key admins use with sshCommand. */
+  public readonly deployPrivateKey: pulumi.Output<string>;
+  public readonly clientSettings: ClientSettings;
+  public readonly dnsRecords: pulumi.Output<{ zone: string; name: string; type: string }[]>;
+  public readonly applied: pulumi.Output<string>;
+
+  constructor(name: string, args: MailServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mailserver:index:MailServer", name, {}, opts);
+    const c = args.config;
+    const parent = { parent: this };
+
+    // One DKIM key per domain: a leaked or rotated key affects one domain only.
+    const dkimKeys = Object.fromEntries(c.domains.map((d) => [d.name, new tls.PrivateKey(
+      `${name}-dkim-${d.name}`, { algorithm: "RSA", rsaBits: 2048 }, parent)]));
+
+    const dkimPublicKeys = Object.fromEntries(Object.entries(dkimKeys).map(([d, k]) => [d, k.publicKeyPem.apply(dkimPublicKeyBase64)]));
+    let dns: MailDns | undefined;
+    const host = new MailHost(name, {
+      config: c,
+      // DNS needs the address; with ptr the VM needs the A record first (GCP checks the forward record).
+      beforeInstance: (ip) => {
+        dns = new MailDns(name, { config: c, ip, dkimPublicKeys }, parent);
+        return c.ptr ? [dns.aRecord] : [];
+      },
+    }, parent);
+    if (!dns) throw new Error("MailHost did not create the DNS records");
+
+    const privateKeys = pulumi.all(Object.fromEntries(Object.entries(dkimKeys).map(([d, k]) => [d, k.privateKeyPem])));
+    const contents = privateKeys.apply(async (keys) => {
+      const files = await renderFiles({ config: c, dkimPrivateKeys: keys });
+      return Object.fromEntries(files.map((f) => [f.path, f.content]));
+    });
+
+    const push = new MailPush(`${name}`, {
+      host: host.ip,
+      user: c.deployUser,
+      privateKey: host.deployKey.privateKeyOpenssh,
+      instanceId: host.instance.id,
+      provisionScript: renderProvisionScript(c),
+      files: args.files,
+      contents,
+      // ACME validation needs the A record; mail needs the disk.
+      provisionDependsOn: [dns.aRecord, host.dataDisk],
+    }, parent);
+
+    this.ip = host.ip;
+    this.hostname = c.hostname;
+    this.deployPrivateKey = pulumi.secret(host.deployKey.privateKeyOpenssh);
+    this.sshCommand = pulumi.interpolate`(umask 077; pulumi stack output --show-secrets deployPrivateKey > deploy_key) && ssh -i deploy_key ${c.deployUser}@${host.ip}`;
+    this.clientSettings = clientSettings(c.hostname);
+    this.dnsRecords = dns.records;
+    this.applied = push.applied;
+    this.registerOutputs({ ip: this.ip, sshCommand: this.sshCommand, dnsRecords: this.dnsRecords });
+  }
+}

@@ -1,0 +1,68 @@
+// Runs the project's own program (index.ts) under pulumi.runtime.setMocks with the lab's mocks: the same
+// resources GCE and Cloudflare would get, each made real locally. Fails with the first error.
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { LabMocks } from "./mocks";
+import { REPO } from "./paths";
+
+/** The stack file's values as the Pulumi CLI hands them to a program: strings, structured values as JSON. */
+export function readStackConfig(file: string): Record<string, string> {
+  const doc = parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(doc?.config ?? {})) {
+    if (typeof v === "object" && v !== null && "secure" in v) throw new Error(`${file}: ${k} is a secure: value; the lab needs plain values`);
+    out[k] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return out;
+}
+
+/** Cloudflare zone id → apex, from mailserver:domain/zoneId and extraDomains. */
+export function zonesOf(config: Record<string, string>): Record<string, string> {
+  const zones: Record<string, string> = {};
+  if (config["mailserver:zoneId"] && config["mailserver:domain"]) zones[config["mailserver:zoneId"]] = config["mailserver:domain"];
+  const extra = JSON.parse(config["mailserver:extraDomains"] ?? "[]") as { name: string; zoneId: string }[];
+  for (const d of extra) zones[d.zoneId] = d.name;
+  return zones;
+}
+
+export function hostnameOf(config: Record<string, string>): string {
+  return config["mailserver:hostname"] ?? `mail.${config["mailserver:domain"]}`;
+}
+
+async function settle<T>(v: unknown, mocks: LabMocks): Promise<T> {
+  if (!pulumi.Output.isInstance(v)) return v as T;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setInterval(() => { if (mocks.errors.length > 0) { clearInterval(timer); reject(mocks.errors[0]); } }, 200);
+    (v as pulumi.Output<T>).apply((x) => { clearInterval(timer); resolve(x); return x; });
+  });
+}
+
+export async function deploy(config: Record<string, string>): Promise<Record<string, unknown>> {
+  const mocks = new LabMocks({ zones: zonesOf(config), hostname: hostnameOf(config) });
+  const unhandled: Error[] = [];
+  const onUnhandled = (e: unknown) => { unhandled.push(e instanceof Error ? e : new Error(String(e))); };
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    await pulumi.runtime.setMocks(mocks, "mailserver", "lab", false);
+    pulumi.runtime.setAllConfig(config, Object.keys(config).filter((k) => /password|users|apiToken/i.test(k)));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require(path.join(REPO, "index")) as () => Promise<Record<string, unknown>>;
+    const outputs: Record<string, unknown> = {};
+    await pulumi.runtime.runInPulumiStack(async () => {
+      Object.assign(outputs, await program());
+      return undefined;
+    });
+    const resolved: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(outputs)) resolved[k] = await settle(v, mocks);
+    await pulumi.runtime.disconnect();
+    while (mocks.busy) await new Promise((r) => setTimeout(r, 200));
+    const first = mocks.errors[0] ?? unhandled[0];
+    if (first) throw first;
+    await mocks.finish();
+    return resolved;
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+}

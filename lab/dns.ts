@@ -1,0 +1,142 @@
+// The Cloudflare stand-in: knotd, authoritative for the hosted zones (records registered by the program)
+// and for lab.test (names of the stand-ins), on the host lab address, port 53.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ACME_NAME, LAB_ZONE, NET, RELAY_NAME, p } from "./paths";
+import { daemonPid, run, startDaemon, stopDaemon, waitFor } from "./proc";
+
+export interface DnsRecordState {
+  zone: string;
+  /** Fully qualified, no trailing dot. */
+  name: string;
+  type: string;
+  content: string;
+  ttl: number;
+  priority?: number;
+}
+
+const conf = () => path.join(p.dns, "knot.conf");
+const zonesDir = () => path.join(p.dns, "zones");
+const storeFile = () => path.join(p.state, "dns-records.json");
+
+export function loadRecords(): DnsRecordState[] {
+  try { return JSON.parse(fs.readFileSync(storeFile(), "utf8")) as DnsRecordState[]; } catch { return []; }
+}
+function saveRecords(records: DnsRecordState[]): void {
+  fs.mkdirSync(p.state, { recursive: true });
+  fs.writeFileSync(storeFile(), JSON.stringify(records, null, 2));
+}
+
+/** Cloudflare accepts "@", relative names and FQDNs; the zone file wants FQDNs. */
+export function qualify(name: string, zone: string): string {
+  const n = name.replace(/\.$/, "").toLowerCase();
+  if (n === "@" || n === zone) return zone;
+  return n.endsWith(`.${zone}`) ? n : `${n}.${zone}`;
+}
+
+function rdata(r: DnsRecordState): string {
+  const content = r.content.trim();
+  switch (r.type) {
+    case "TXT": // Cloudflare's split form ("…" "…") is already zone-file syntax
+      return content.startsWith("\"") ? content : `"${content.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+    case "MX":
+      return `${r.priority ?? 10} ${content.replace(/\.?$/, ".")}`;
+    case "CNAME":
+      return content.replace(/\.?$/, ".");
+    default:
+      return content;
+  }
+}
+
+function zoneFile(zone: string, records: DnsRecordState[], serial: number): string {
+  const lines = [
+    `$ORIGIN ${zone}.`,
+    `$TTL 300`,
+    `@ SOA ns.${LAB_ZONE}. hostmaster.${LAB_ZONE}. ${serial} 3600 600 86400 60`,
+    `@ NS ns.${LAB_ZONE}.`,
+  ];
+  for (const r of records.filter((x) => x.zone === zone)) {
+    lines.push(`${r.name}. ${r.ttl === 1 ? 300 : r.ttl} ${r.type} ${rdata(r)}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+function labRecords(): DnsRecordState[] {
+  return ["ns", RELAY_NAME, ACME_NAME].map((n) => ({
+    zone: LAB_ZONE, name: qualify(n, LAB_ZONE), type: "A", content: NET.host, ttl: 60,
+  }));
+}
+
+let serial = Math.floor(Date.now() / 1000);
+
+/** Writes every zone and the knot config, then makes knotd load them (starting it if needed). */
+export async function publish(zones: string[], records: DnsRecordState[]): Promise<void> {
+  fs.mkdirSync(zonesDir(), { recursive: true });
+  fs.mkdirSync(path.join(p.dns, "run"), { recursive: true });
+  saveRecords(records);
+  const all = [...new Set([LAB_ZONE, ...zones, ...records.map((r) => r.zone)])].sort();
+  serial = Math.max(serial + 1, Math.floor(Date.now() / 1000));
+  for (const z of all) {
+    fs.writeFileSync(path.join(zonesDir(), `${z}.zone`), zoneFile(z, [...labRecords(), ...records], serial));
+  }
+  fs.writeFileSync(conf(), [
+    "server:",
+    `    rundir: "${path.join(p.dns, "run")}"`,
+    `    listen: ${NET.host}@53`,
+    "database:",
+    `    storage: "${path.join(p.dns, "db")}"`,
+    "control:",
+    `    listen: "${path.join(p.dns, "run", "knot.sock")}"`,
+    "log:",
+    "  - target: stderr",
+    "    any: info",
+    "template:",
+    "  - id: default",
+    `    storage: "${zonesDir()}"`,
+    '    file: "%s.zone"',
+    "    zonefile-sync: -1",
+    "    zonefile-load: whole",
+    "    journal-content: none",
+    "zone:",
+    ...all.map((z) => `  - domain: ${z}`),
+    "",
+  ].join("\n"));
+  if (daemonPid("knot") === undefined) {
+    await run("knotc", ["-c", conf(), "conf-check"]);
+    startDaemon("knot", "knotd", ["-c", conf()]);
+    await waitFor("knotd", async () => (await run("knotc", ["-c", conf(), "status"], { allowFail: true })).code === 0, 15000);
+  } else {
+    await run("knotc", ["-c", conf(), "reload"]);
+  }
+}
+
+/** Upserts records as the deploy registers them: DNS is usable while the deploy still runs. */
+export class ZoneWriter {
+  private records: DnsRecordState[];
+  private queue: Promise<void> = Promise.resolve();
+  constructor(private readonly zones: string[]) {
+    this.records = loadRecords();
+  }
+  add(r: DnsRecordState): Promise<void> {
+    this.records = this.records.filter((x) => !(x.name === r.name && x.type === r.type && x.content === r.content));
+    this.records.push(r);
+    return this.enqueue();
+  }
+  /** After a full deploy: exactly the records this deploy registered (removed ones disappear). */
+  finish(registered: DnsRecordState[]): Promise<void> {
+    this.records = registered;
+    return this.enqueue();
+  }
+  private enqueue(): Promise<void> {
+    const snapshot = [...this.records];
+    this.queue = this.queue.then(() => publish(this.zones, snapshot));
+    return this.queue;
+  }
+}
+
+export async function dnsUp(): Promise<void> {
+  await publish([], loadRecords());
+}
+export async function dnsDown(): Promise<void> {
+  await stopDaemon("knot");
+}

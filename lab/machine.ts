@@ -1,0 +1,109 @@
+// The lab "VM": a Debian 12 root filesystem (debootstrap, cached outside the repo) booted with
+// systemd-nspawn in the lab network namespace. A small supervisor restarts it when it reboots
+// (nspawn exits with 133), as systemd-nspawn@.service would.
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { aptProxyUrl } from "./apt-proxy";
+import { caPem } from "./ca";
+import { CACHE, MACHINE_NAME, NET, p } from "./paths";
+import { daemonPid, info, run, startDaemon, stopDaemon, waitFor } from "./proc";
+import { canConnect } from "./relay";
+
+/** What GCE's debian-12 image gives us that sshd, systemd and the provisioning need. */
+const PACKAGES = ["systemd", "systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "sudo", "iproute2",
+  "ca-certificates", "e2fsprogs", "util-linux"];
+const MIRROR = "http://deb.debian.org/debian";
+const imageTar = () => path.join(CACHE, `bookworm-${createHash("sha256").update(PACKAGES.join(",")).digest("hex").slice(0, 12)}.tar`);
+
+/** Makes the cached root filesystem if missing (debootstrap through the apt proxy, so its packages get cached). */
+export async function ensureImage(): Promise<void> {
+  const tar = imageTar();
+  if (fs.existsSync(tar)) return info(`using the cached Debian 12 image ${tar}`);
+  info(`debootstrap bookworm (minbase + ${PACKAGES.length} packages) into ${CACHE}: about 1-2 minutes`);
+  fs.mkdirSync(CACHE, { recursive: true });
+  const dir = `${tar}.d`;
+  fs.rmSync(dir, { recursive: true, force: true });
+  await run("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, "bookworm", dir, MIRROR],
+    { env: { ...process.env, http_proxy: aptProxyUrl } });
+  await run("tar", ["-C", dir, "-cf", `${tar}.tmp`, "."]);
+  fs.renameSync(`${tar}.tmp`, tar);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function write(rel: string, content: string, mode = 0o644): void {
+  const file = path.join(p.machineRoot, rel);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content, { mode });
+  fs.chmodSync(file, mode);
+}
+
+/** A fresh copy of the image, set up as a GCE image would be: mirror settings, DNS, trusted roots. */
+export async function prepareRoot(hostname: string): Promise<void> {
+  if (fs.existsSync(path.join(p.machineRoot, "etc", "os-release"))) return;
+  fs.mkdirSync(p.machineRoot, { recursive: true });
+  await run("tar", ["-C", p.machineRoot, "-xpf", imageTar()]);
+  write("etc/apt/sources.list", [
+    `deb ${MIRROR} bookworm main`,
+    `deb ${MIRROR} bookworm-updates main`,
+    "deb http://deb.debian.org/debian-security bookworm-security main", ""].join("\n"));
+  write("etc/apt/apt.conf.d/01proxy", `Acquire::http::Proxy "${aptProxyUrl}";\n`);
+  write("etc/hostname", `${hostname}\n`);
+  write("etc/hosts", `127.0.0.1 localhost\n${NET.machine} ${hostname}\n`);
+  // Only the lab DNS: it serves our zones and the stand-ins' names; nothing else needs resolving.
+  fs.rmSync(path.join(p.machineRoot, "etc", "resolv.conf"), { force: true });
+  write("etc/resolv.conf", `nameserver ${NET.host}\n`);
+  write("usr/local/share/ca-certificates/mailserver-lab-ca.crt", fs.readFileSync(caPem(), "utf8"));
+  await run("chroot", [p.machineRoot, "update-ca-certificates"]);
+  fs.rmSync(path.join(p.machineRoot, "etc", "machine-id"), { force: true });
+  write("etc/machine-id", "");
+}
+
+/** What the GCE guest agent does with metadata ssh-keys: a user with the key and passwordless sudo. */
+export async function ensureUser(user: string, publicKey: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new Error(`bad user name in ssh-keys metadata: ${user}`);
+  const passwd = fs.readFileSync(path.join(p.machineRoot, "etc", "passwd"), "utf8");
+  if (!passwd.split("\n").some((l) => l.startsWith(`${user}:`))) {
+    await run("useradd", ["--root", p.machineRoot, "--create-home", "--shell", "/bin/bash", "--groups", "sudo", user]);
+  }
+  write(`etc/sudoers.d/google_${user}`, `${user} ALL=(ALL:ALL) NOPASSWD:ALL\n`, 0o440);
+  write(`home/${user}/.ssh/authorized_keys`, `${publicKey.trim()}\n`, 0o600);
+  await run("chroot", [p.machineRoot, "chown", "-R", `${user}:${user}`, `/home/${user}/.ssh`]);
+  fs.chmodSync(path.join(p.machineRoot, "home", user, ".ssh"), 0o700);
+}
+
+const supervisor = () => path.join(p.state, "machine-supervisor.sh");
+
+/** Boots the machine (if not running) with the data disk's loop device as /dev/disk/by-id/google-<name>. */
+export async function bootMachine(disks: { deviceName: string; loop: string }[]): Promise<void> {
+  if (daemonPid("machine") === undefined) {
+    const binds = disks.flatMap((d) => [`--bind=${d.loop}:/dev/disk/by-id/google-${d.deviceName}`, `--bind=${d.loop}`]);
+    const nspawn = ["systemd-nspawn", "--boot", "--keep-unit", "--register=no", `--machine=${MACHINE_NAME}`,
+      `--directory=${p.machineRoot}`, `--network-namespace-path=/run/netns/${NET.netns}`, "--resolv-conf=off",
+      "--timezone=off", "--link-journal=no", "--console=read-only", ...binds].map((a) => `'${a}'`).join(" ");
+    // Restart on reboot (exit 133); on SIGTERM, stop the container cleanly (nspawn forwards it as poweroff).
+    fs.mkdirSync(p.state, { recursive: true });
+    fs.writeFileSync(supervisor(), [
+      "#!/bin/bash",
+      "trap 'kill -TERM $child 2>/dev/null; wait $child; exit 0' TERM INT",
+      "while :; do",
+      `  ${nspawn} </dev/null &`,
+      "  child=$!; wait $child; rc=$?",
+      '  [ "$rc" = 133 ] || exit "$rc"',
+      '  echo "machine rebooting"',
+      "done", ""].join("\n"), { mode: 0o700 });
+    startDaemon("machine", "/bin/bash", [supervisor()]);
+  }
+  await waitFor("sshd in the machine", () => sshBanner(), 90000);
+}
+
+function sshBanner(): Promise<boolean> {
+  return canConnect(NET.machine, 22);
+}
+
+export async function machineDown(): Promise<void> {
+  await stopDaemon("machine", { timeoutMs: 60000, group: false });
+  // nspawn leaves its propagation directory behind when /run is not a tmpfs.
+  fs.rmSync(`/run/systemd/nspawn/propagate/${MACHINE_NAME}`, { recursive: true, force: true });
+  fs.rmSync(path.dirname(p.machineRoot), { recursive: true, force: true });
+}

@@ -1,0 +1,5 @@
+// The mailserver policy pack: run it with `pulumi preview --policy-pack policy` (see the README).
+import { PolicyPack } from "@pulumi/policy";
+import { policies } from "./policies";
+
+new PolicyPack("mailserver", { policies, enforcementLevel: "mandatory" });

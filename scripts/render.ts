@@ -1,0 +1,161 @@
+// npm run render -- --stack <name> --out <dir>    renders from Pulumi.<name>.yaml in the repo root
+// npm run render -- --config <file> --out <dir>   renders from any stack file of that format
+//   [--ip <address>]                              server IP for the zone files (default 192.0.2.10)
+//
+// Writes every server file at <dir>/<target path> (e.g. <dir>/etc/postfix/main.cf), <dir>/manifest.json
+// (path, mode, owner, group, service, secret, rebuild) and the planned DNS zones in <dir>/dns/.
+//
+// `secure:` values need the Pulumi CLI to decrypt; they become visible placeholders unless these
+// environment variables supply them:
+//   MAILSERVER_RELAY_PASSWORD    mailserver:relayPassword
+//   MAILSERVER_CLOUDFLARE_TOKEN  cloudflare:apiToken
+//   MAILSERVER_USER_PASSWORDS    JSON {"alice@example.com": "password", …} for users whose password is secure
+// DKIM keys: production keys live in Pulumi state (tls.PrivateKey). Here a fresh 2048-bit key per domain
+// is generated into <dir>/dkim/<domain>.pem unless one is already there, so reruns keep their keys.
+import { generateKeyPairSync } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
+import { NAMESPACE, parseConfig, type MailStackConfig } from "../components/core/config";
+import { dkimPublicKeyBase64 } from "../components/core/dkim";
+import type { RenderedFile } from "../components/core/files";
+import { planRecords } from "../components/core/records";
+import { renderFiles } from "../components/core/render";
+import { zoneFiles } from "../components/core/zonefile";
+
+const REPO_ROOT = resolve(__dirname, "..");
+const SECRET_ENV: Record<string, string> = {
+  "mailserver:relayPassword": "MAILSERVER_RELAY_PASSWORD",
+  "cloudflare:apiToken": "MAILSERVER_CLOUDFLARE_TOKEN",
+};
+
+type Env = Record<string, string | undefined>;
+
+function isSecure(value: unknown): value is { secure: string } {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    && Object.keys(value).length === 1 && "secure" in value;
+}
+
+function userPasswords(env: Env): Record<string, string> {
+  const text = env.MAILSERVER_USER_PASSWORDS;
+  if (!text) return {};
+  const parsed: unknown = JSON.parse(text);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)
+    || Object.values(parsed).some((v) => typeof v !== "string")) {
+    throw new Error('MAILSERVER_USER_PASSWORDS must be a JSON object {"address": "password", …}');
+  }
+  return parsed as Record<string, string>;
+}
+
+/** A user entry with its secure password taken from the environment, or an obvious placeholder hash. */
+function resolveUser(user: unknown, index: number, passwords: Record<string, string>): unknown {
+  if (typeof user !== "object" || user === null || !("password" in user) || !isSecure(user.password)) return user;
+  const address = "address" in user && typeof user.address === "string" ? user.address.toLowerCase() : "";
+  const { password: _secure, ...rest } = user;
+  const given = passwords[address];
+  if (given !== undefined) return { ...rest, password: given };
+  // An accepted scheme prefix keeps parseConfig happy; the text shows in etc/dovecot/users as is.
+  return { ...rest, passwordHash: `{ARGON2ID}<secret mailserver users[${index}].password not decrypted - set MAILSERVER_USER_PASSWORDS>` };
+}
+
+/** The `config:` map of a stack file as the raw values parseConfig takes; secure values resolved or replaced. */
+export function rawFromStackYaml(text: string, env: Env = process.env): Record<string, unknown> {
+  const doc: unknown = parseYaml(text);
+  const config = typeof doc === "object" && doc !== null && "config" in doc ? doc.config : undefined;
+  if (typeof config !== "object" || config === null) throw new Error("the stack file has no config: map");
+  const passwords = userPasswords(env);
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    const full = key.includes(":") ? key : `${NAMESPACE}:${key}`;
+    if (isSecure(value)) {
+      const name = SECRET_ENV[full];
+      raw[full] = (name && env[name]) || `<secret ${full}: ${name ? `set ${name}` : "needs the Pulumi CLI"}>`;
+    } else if (full === `${NAMESPACE}:users` && Array.isArray(value)) {
+      raw[full] = value.map((u, i) => resolveUser(u, i, passwords));
+    } else {
+      raw[full] = value;
+    }
+  }
+  // Secrets are often set only in the real stack (or not yet): preview with the env value or a placeholder.
+  for (const [full, name] of Object.entries(SECRET_ENV)) {
+    if (raw[full] === undefined) raw[full] = env[name] || `<secret ${full}: not in the stack file - set ${name}>`;
+  }
+  return raw;
+}
+
+export interface ManifestEntry {
+  path: string; mode: string; owner: string; group: string; service: string; secret: boolean; rebuild?: string;
+}
+
+export function manifestOf(files: RenderedFile[]): ManifestEntry[] {
+  return files.map(({ path, mode, owner, group, service, secret, rebuild }) =>
+    ({ path, mode, owner, group, service, secret, ...(rebuild ? { rebuild } : {}) }));
+}
+
+/** Writes each file at <out>/<path> with its mode (ownership is in the manifest: we may not be root). */
+export function writeTree(files: RenderedFile[], out: string): void {
+  for (const f of files) {
+    const target = join(out, f.path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, f.content, { mode: 0o600 });
+    chmodSync(target, parseInt(f.mode, 8));
+  }
+  writeFileSync(join(out, "manifest.json"), `${JSON.stringify(manifestOf(files), null, 2)}\n`);
+}
+
+/** Existing keys in <out>/dkim are kept; missing ones are generated (local preview only). */
+function localDkimKeys(config: MailStackConfig, out: string): { keys: Record<string, string>; generated: string[] } {
+  const dir = join(out, "dkim");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const keys: Record<string, string> = {};
+  const generated: string[] = [];
+  for (const { name } of config.domains) {
+    const file = join(dir, `${name}.pem`);
+    if (!existsSync(file)) {
+      const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+      writeFileSync(file, privateKey.export({ type: "pkcs1", format: "pem" }), { mode: 0o600 });
+      generated.push(file);
+    }
+    keys[name] = readFileSync(file, "utf8");
+  }
+  return { keys, generated };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { stack: { type: "string" }, config: { type: "string" }, out: { type: "string" }, ip: { type: "string" } },
+  });
+  if (!values.out || (!values.stack === !values.config)) {
+    throw new Error("usage: npm run render -- (--stack <name> | --config <file>) --out <dir> [--ip <address>]");
+  }
+  const stackFile = values.config ? resolve(values.config) : join(REPO_ROOT, `Pulumi.${values.stack}.yaml`);
+  const out = resolve(values.out);
+  const config = parseConfig(rawFromStackYaml(readFileSync(stackFile, "utf8")));
+  const { keys, generated } = localDkimKeys(config, out);
+  const files = await renderFiles({ config, dkimPrivateKeys: keys });
+  writeTree(files, out);
+
+  const publicKeys = Object.fromEntries(Object.entries(keys).map(([d, pem]) => [d, dkimPublicKeyBase64(pem)]));
+  mkdirSync(join(out, "dns"), { recursive: true });
+  for (const z of zoneFiles(planRecords(config, values.ip ?? "192.0.2.10", publicKeys))) {
+    writeFileSync(join(out, "dns", `${z.zone}.zone`), z.bind);
+    writeFileSync(join(out, "dns", `${z.zone}.json`), z.json);
+  }
+
+  console.log(`Rendered ${files.length} files from ${stackFile} into ${out} (see manifest.json).`);
+  if (generated.length > 0) {
+    console.log(`Generated local DKIM keys (production keys come from Pulumi state): ${generated.join(", ")}`);
+  }
+  const placeholders = files.filter((f) => f.content.includes("<secret ")).map((f) => f.path);
+  if (placeholders.length > 0) {
+    console.log(`Secret placeholders (set the environment variables named in scripts/render.ts) in: ${placeholders.join(", ")}`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exit(1);
+  });
+}

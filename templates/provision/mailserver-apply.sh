@@ -1,0 +1,67 @@
+#!/bin/bash
+# mailserver-apply: stdin lists the configuration files ("path service rebuild" per line). Checks the staged
+# versions together with the rest of the live configuration, and only if Postfix, Dovecot and OpenDKIM
+# accept them installs the changed files (write beside, then rename), rebuilds maps, and reloads the
+# daemons whose files changed. On a failed check the live files stay as they were.
+set -euo pipefail
+umask 022
+STAGED=/var/lib/mailserver/staged
+CAND=/var/lib/mailserver/candidate
+mapfile -t entries
+
+# A candidate tree: the live configuration with the staged files laid over it.
+rm -rf "$CAND"
+mkdir -p "$CAND/etc"
+for d in /etc/postfix /etc/dovecot /etc/opendkim; do [ -d "$d" ] && cp -a "$d" "$CAND/etc/"; done
+for entry in "${entries[@]}"; do
+  read -r path _ <<<"$entry"
+  [ -f "$STAGED$path" ] || { echo "not staged: $path" >&2; exit 1; }
+  mkdir -p "$CAND$(dirname "$path")"
+  cp "$STAGED$path" "$CAND$path"
+done
+
+fail() { echo "configuration refused, live files unchanged: $1" >&2; cat "$CAND/check.log" >&2; exit 1; }
+# Postfix: syntax of main.cf/master.cf, without warnings. Checked with the candidate's directory.
+postconf -c "$CAND/etc/postfix" -n >/dev/null 2>"$CAND/check.log" && ! grep -q . "$CAND/check.log" || fail "postconf -n"
+postconf -c "$CAND/etc/postfix" -M >/dev/null 2>"$CAND/check.log" && ! grep -q . "$CAND/check.log" || fail "postconf -M"
+doveconf -n -c "$CAND/etc/dovecot/dovecot.conf" >/dev/null 2>"$CAND/check.log" || fail "doveconf -n"
+if [ -f "$CAND/etc/opendkim.conf" ]; then
+  opendkim -n -x "$CAND/etc/opendkim.conf" >"$CAND/check.log" 2>&1 || fail "opendkim -n"
+fi
+
+# Install what changed.
+declare -A reload=()
+rebuilds=()
+for entry in "${entries[@]}"; do
+  read -r path service rebuild <<<"$entry"
+  read -r mode owner group < "$STAGED$path.meta"
+  if [ -f "$path" ] && cmp -s "$STAGED$path" "$path" && [ "$(stat -c '%a %U %G' "$path")" = "${mode#0} $owner $group" ]; then
+    if [ "$rebuild" = postmap ] && [ ! -f "$path.db" ]; then rebuilds+=("postmap $path"); reload[$service]=1; fi
+    continue
+  fi
+  mkdir -p "$(dirname "$path")"
+  install -m "$mode" -o "$owner" -g "$group" "$STAGED$path" "$path.mailserver-new"
+  mv -f "$path.mailserver-new" "$path"
+  echo "installed $path"
+  [ "$service" != none ] && reload[$service]=1
+  case "$rebuild" in
+    postmap) rebuilds+=("postmap $path") ;;
+    newaliases) rebuilds+=("newaliases") ;;
+  esac
+done
+for r in "${rebuilds[@]}"; do
+  if [ "$r" = newaliases ]; then newaliases; else postmap "${r#postmap }"; fi
+  # postmap keeps the source's mode on the .db; secrets stay 0600.
+done
+
+# Reload what changed; start what is not running (first deploy, or after a failed start).
+# OpenDKIM and Dovecot first: Postfix hands mail to both.
+for service in opendkim dovecot postfix; do
+  if ! systemctl is-active --quiet "$service"; then
+    systemctl start "$service" && echo "started $service"
+  elif [ -n "${reload[$service]:-}" ]; then
+    systemctl reload "$service" && echo "reloaded $service"
+  fi
+done
+rm -rf "$CAND"
+[ ${#reload[@]} -gt 0 ] || echo "apply: no change"

@@ -1,0 +1,45 @@
+// IMAP over implicit TLS (993) with imapflow: find a message by its subject token, with a bounded wait.
+import { ImapFlow } from "imapflow";
+import { Lab, LabUser, labCa } from "./lab";
+import { waitFor } from "./wait";
+
+export async function withImap<T>(lab: Lab, user: LabUser, fn: (c: ImapFlow) => Promise<T>): Promise<T> {
+  const client = new ImapFlow({
+    host: lab.ip,
+    port: 993,
+    secure: true,
+    servername: lab.hostname,
+    auth: { user: user.address, pass: user.password },
+    tls: { ca: labCa(lab), rejectUnauthorized: true },
+    logger: false,
+    connectionTimeout: 15_000,
+  });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.logout().catch(() => client.close());
+  }
+}
+
+/** The raw source of the INBOX message whose subject contains `subject`, or undefined. */
+export async function findInInbox(lab: Lab, user: LabUser, subject: string): Promise<string | undefined> {
+  return withImap(lab, user, async (c) => {
+    const lock = await c.getMailboxLock("INBOX");
+    try {
+      const uids = await c.search({ subject }, { uid: true });
+      if (!uids || uids.length === 0) return undefined;
+      const msg = await c.fetchOne(String(uids[uids.length - 1]), { source: true }, { uid: true });
+      return msg && msg.source ? msg.source.toString() : undefined;
+    } finally {
+      lock.release();
+    }
+  });
+}
+
+export function waitForInbox(lab: Lab, user: LabUser, subject: string, timeoutMs = 60_000): Promise<string> {
+  return waitFor(`"${subject}" in ${user.address}'s INBOX`, () => findInInbox(lab, user, subject), {
+    timeoutMs,
+    intervalMs: 2_000,
+  });
+}

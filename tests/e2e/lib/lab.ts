@@ -1,0 +1,50 @@
+// The lab's description (.lab/lab.json, written by `npm run lab`): the only source of addresses and secrets.
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+
+export const ROOT = resolve(__dirname, "../../..");
+export const LAB_DIR = join(ROOT, ".lab");
+export const LAB_JSON = join(LAB_DIR, "lab.json");
+
+const userSchema = z.object({ address: z.string(), password: z.string() });
+const labSchema = z.object({
+  ip: z.string(),
+  hostname: z.string(),
+  dnsServer: z.object({ address: z.string(), port: z.number() }),
+  users: z.array(userSchema),
+  relay: z.object({
+    host: z.string(),
+    port: z.number(),
+    username: z.string(),
+    password: z.string(),
+    spoolDir: z.string(),
+  }),
+  ssh: z.string(),
+  acmeRoot: z.string(),
+  hostAddress: z.string(),
+  machine: z.string(),
+});
+export type Lab = z.infer<typeof labSchema>;
+export type LabUser = z.infer<typeof userSchema>;
+
+export function loadLab(): Lab {
+  if (!existsSync(LAB_JSON)) throw new Error(`${LAB_JSON} is missing: run npm run lab (the e2e globalSetup does)`);
+  return labSchema.parse(JSON.parse(readFileSync(LAB_JSON, "utf8")));
+}
+
+export function labUser(lab: Lab, address: string): LabUser {
+  const u = lab.users.find((x) => x.address === address);
+  if (!u) throw new Error(`lab.json has no user ${address} (has ${lab.users.map((x) => x.address).join(", ")})`);
+  return u;
+}
+
+/** The ACME stand-in's root: what every TLS client in the suite trusts, and nothing else. */
+export function labCa(lab: Lab): string {
+  return readFileSync(lab.acmeRoot, "utf8");
+}
+
+/** A token unique to this run, put in subjects so that a search cannot match an older message. */
+export function token(label: string): string {
+  return `e2e-${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -1,0 +1,211 @@
+// A raw SMTP dialog (to see exactly what the server offers and answers) and nodemailer transports.
+import net from "node:net";
+import tls from "node:tls";
+import nodemailer from "nodemailer";
+import { Lab, LabUser, labCa } from "./lab";
+
+export interface Reply {
+  code: number;
+  lines: string[];
+  text: string;
+}
+
+/** One SMTP connection, read reply by reply; STARTTLS upgrades it in place. */
+export class SmtpDialog {
+  private buffer = "";
+  private lines: string[] = [];
+  private waiter?: () => void;
+  private closed = false;
+  greeting!: Reply;
+
+  private constructor(private socket: net.Socket) {
+    this.attach(socket);
+  }
+
+  static async open(
+    host: string,
+    port: number,
+    opts: { localAddress?: string; tls?: tls.ConnectionOptions; timeoutMs?: number } = {},
+  ): Promise<SmtpDialog> {
+    let socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ host, port, localAddress: opts.localAddress }, () => resolve(s));
+      s.once("error", reject);
+    });
+    if (opts.tls) {
+      const plain = socket;
+      socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
+        const s = tls.connect({ socket: plain, ...opts.tls }, () => resolve(s));
+        s.once("error", reject);
+      });
+    }
+    const d = new SmtpDialog(socket);
+    d.greeting = await d.read(opts.timeoutMs ?? 15_000);
+    return d;
+  }
+
+  private attach(socket: net.Socket): void {
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      this.buffer += chunk;
+      let i: number;
+      while ((i = this.buffer.indexOf("\r\n")) >= 0) {
+        this.lines.push(this.buffer.slice(0, i));
+        this.buffer = this.buffer.slice(i + 2);
+      }
+      this.waiter?.();
+    });
+    socket.on("close", () => {
+      this.closed = true;
+      this.waiter?.();
+    });
+    socket.on("error", () => undefined);
+  }
+
+  /** Reads one (possibly multi-line) reply. */
+  async read(timeoutMs = 30_000): Promise<Reply> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const end = this.lines.findIndex((l) => /^\d{3}( |$)/.test(l));
+      if (end >= 0) {
+        const lines = this.lines.splice(0, end + 1);
+        return { code: Number(lines[end].slice(0, 3)), lines, text: lines.join("\n") };
+      }
+      if (this.closed) throw new Error(`connection closed before a complete reply (got: ${this.lines.join(" | ")})`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no SMTP reply within ${timeoutMs} ms (got: ${this.lines.join(" | ")})`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiter = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      this.waiter = undefined;
+    }
+  }
+
+  async command(line: string): Promise<Reply> {
+    this.socket.write(`${line}\r\n`);
+    return this.read();
+  }
+
+  /** EHLO, returning the upper-cased extension keywords (AUTH, STARTTLS, …). */
+  async ehlo(name = "e2e.client.test"): Promise<{ reply: Reply; keywords: string[] }> {
+    const reply = await this.command(`EHLO ${name}`);
+    const keywords = reply.lines.slice(1).map((l) => l.slice(4).split(" ")[0].toUpperCase());
+    return { reply, keywords };
+  }
+
+  async starttls(options: tls.ConnectionOptions): Promise<void> {
+    const r = await this.command("STARTTLS");
+    if (r.code !== 220) throw new Error(`STARTTLS refused: ${r.text}`);
+    this.socket.removeAllListeners("data");
+    this.socket.removeAllListeners("close");
+    const plain = this.socket;
+    this.socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const s = tls.connect({ socket: plain, ...options }, () => resolve(s));
+      s.once("error", reject);
+    });
+    this.closed = false;
+    this.attach(this.socket);
+  }
+
+  /** AUTH PLAIN; the credentials go only into the encrypted socket. */
+  async authPlain(user: string, password: string): Promise<Reply> {
+    return this.command(`AUTH PLAIN ${Buffer.from(`\0${user}\0${password}`).toString("base64")}`);
+  }
+
+  /** DATA with dot-stuffing; returns the final reply. */
+  async data(message: string): Promise<Reply> {
+    const r = await this.command("DATA");
+    if (r.code !== 354) return r;
+    const body = message.replace(/\r?\n/g, "\r\n").replace(/^\./gm, "..");
+    this.socket.write(`${body}${body.endsWith("\r\n") ? "" : "\r\n"}.\r\n`);
+    return this.read();
+  }
+
+  close(): void {
+    if (!this.closed) this.socket.write("QUIT\r\n");
+    this.socket.end();
+    this.socket.destroy();
+  }
+}
+
+/** TLS options that trust only the lab's ACME root and check the hostname. */
+export function labTls(lab: Lab): tls.ConnectionOptions {
+  return { ca: labCa(lab), servername: lab.hostname, rejectUnauthorized: true };
+}
+
+export function submission(lab: Lab, user: LabUser, port: 587 | 465) {
+  return nodemailer.createTransport({
+    host: lab.ip,
+    port,
+    secure: port === 465,
+    requireTLS: port === 587,
+    auth: { user: user.address, pass: user.password },
+    tls: { ca: labCa(lab), servername: lab.hostname, rejectUnauthorized: true },
+    connectionTimeout: 15_000,
+    greetingTimeout: 15_000,
+  });
+}
+
+/** A small RFC 5322 message whose subject carries the search token. */
+export function message(from: string, to: string, subject: string, body = "Sent by the end-to-end suite.\n"): string {
+  return [
+    `From: <${from}>`,
+    `To: <${to}>`,
+    `Subject: ${subject}`,
+    `Date: ${new Date().toUTCString()}`,
+    `Message-ID: <${subject}@e2e.client.test>`,
+    "MIME-Version: 1.0",
+    "Content-Type: text/plain; charset=utf-8",
+    "",
+    body,
+  ].join("\r\n");
+}
+
+/** What a plaintext client sees on a port: whether TCP connected, and every byte the server sent back. */
+export async function plaintextProbe(host: string, port: number, waitMs = 5_000): Promise<{ connected: boolean; received: string }> {
+  return new Promise((resolve) => {
+    let received = "";
+    let connected = false;
+    const s = net.connect({ host, port });
+    const finish = () => {
+      s.destroy();
+      resolve({ connected, received });
+    };
+    s.setEncoding("latin1");
+    s.on("data", (d: string) => (received += d));
+    s.on("error", finish);
+    s.on("close", finish);
+    s.on("connect", () => {
+      connected = true;
+      // Wait for a greeting; then speak SMTP as if the port were plaintext, and see whether it answers.
+      setTimeout(() => s.write("EHLO e2e.client.test\r\n"), waitMs / 2);
+      setTimeout(finish, waitMs);
+    });
+  });
+}
+
+export type PortState = "open" | "refused" | "filtered";
+
+/** Plain TCP connect: "refused" (RST), "filtered" (no answer in time) or "open". */
+export function tcpState(host: string, port: number, timeoutMs = 5_000): Promise<PortState> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve("filtered");
+    }, timeoutMs);
+    s.on("connect", () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve("open");
+    });
+    s.on("error", (e: NodeJS.ErrnoException) => {
+      clearTimeout(t);
+      if (e.code === "ECONNREFUSED") resolve("refused");
+      else reject(e);
+    });
+  });
+}

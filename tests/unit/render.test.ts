@@ -1,0 +1,165 @@
+// The renderer: determinism, golden files, secrets and the choices that the daemons tier cannot see.
+// Golden files: UPDATE_GOLDEN=1 npx jest --selectProjects unit tests/unit/render.test.ts rewrites them.
+import { createPrivateKey, generateKeyPairSync } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { parseConfig } from "../../components/core/config";
+import type { RenderedFile } from "../../components/core/files";
+import { renderFiles } from "../../components/core/render";
+import { rawFromStackYaml } from "../../scripts/render";
+import { CAROL_HASH, FIXTURE_PASSWORDS, fixtureDkimKeys, fixtureRaw, fixtureUsers } from "../fixtures/config";
+
+const GOLDEN = join(__dirname, "..", "fixtures", "golden");
+const render = (over: Record<string, unknown> = {}, keys = fixtureDkimKeys()) =>
+  renderFiles({ config: parseConfig(fixtureRaw(over)), dkimPrivateKeys: keys });
+const file = (files: RenderedFile[], path: string): RenderedFile => {
+  const f = files.find((x) => x.path === path);
+  if (!f) throw new Error(`not rendered: ${path}`);
+  return f;
+};
+const lines = (text: string) => text.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+
+let files: RenderedFile[];
+beforeAll(async () => {
+  files = await render();
+});
+
+test("two renders are byte-identical and sorted by path", async () => {
+  const again = await render();
+  expect(JSON.stringify(again)).toBe(JSON.stringify(files));
+  const paths = files.map((f) => f.path);
+  expect(paths).toEqual([...paths].sort());
+});
+
+test("golden files", () => {
+  // DKIM private keys are fixtures already; the golden tree holds everything else plus the attributes.
+  const golden = files.filter((f) => !f.path.startsWith("/etc/opendkim/keys/"));
+  const manifest = `${JSON.stringify(files.map(({ content: _c, ...meta }) => meta), null, 2)}\n`;
+  const entries: [string, string][] = [...golden.map((f): [string, string] => [f.path, f.content]), ["/manifest.json", manifest]];
+  for (const [path, content] of entries) {
+    const target = join(GOLDEN, path);
+    if (process.env.UPDATE_GOLDEN === "1") {
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, content);
+    }
+    expect({ path, content }).toEqual({ path, content: readFileSync(target, "utf8") });
+  }
+});
+
+test("a changed password changes only that user's line", async () => {
+  const users = fixtureUsers.map((u) => (u.address === "bob@example.org" ? { ...u, password: "another-Passw0rd" } : u));
+  const changed = await render({ "mailserver:users": JSON.stringify(users) });
+  const differing = changed.filter((f, i) => f.content !== files[i].content).map((f) => f.path);
+  expect(differing).toEqual(["/etc/dovecot/users"]);
+  const before = file(files, "/etc/dovecot/users").content.split("\n");
+  const after = file(changed, "/etc/dovecot/users").content.split("\n");
+  expect(after.filter((l, i) => l !== before[i]).map((l) => l.split(":")[0])).toEqual(["bob@example.org"]);
+});
+
+test("secrets are flagged and kept out of every other file", () => {
+  expect(files.filter((f) => f.secret).map((f) => [f.path, f.mode, f.owner, f.group])).toEqual([
+    ["/etc/dovecot/users", "0640", "root", "dovecot"],
+    ["/etc/opendkim/keys/example.com/s1.private", "0600", "opendkim", "opendkim"],
+    ["/etc/opendkim/keys/example.org/s1.private", "0600", "opendkim", "opendkim"],
+    ["/etc/postfix/sasl_passwd", "0600", "root", "root"],
+  ]);
+  for (const f of files.filter((x) => !x.secret)) {
+    expect(f.content).not.toContain("relay-Secret-42");
+    expect(f.content).not.toMatch(/ARGON2ID|PRIVATE KEY/);
+  }
+  for (const password of Object.values(FIXTURE_PASSWORDS)) {
+    for (const f of files) expect(f.content).not.toContain(password);
+  }
+  expect(file(files, "/etc/postfix/sasl_passwd").content).toBe("[smtp.mailgun.org]:2525 postmaster@mg.example.com:relay-Secret-42\n");
+});
+
+test("passwd-file: hashes only, given hashes kept as they are", () => {
+  const rows = lines(file(files, "/etc/dovecot/users").content).map((l) => l.split(/:(.*)/s).slice(0, 2));
+  expect(rows.map(([a]) => a)).toEqual(["alice@example.com", "bob@example.org", "carol@example.com"]);
+  expect(rows[0][1]).toMatch(/^\{ARGON2ID\}\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  expect(rows[2][1]).toBe(CAROL_HASH);
+});
+
+test("services and rebuild steps", () => {
+  const by = Object.fromEntries(files.map((f) => [f.path, [f.service, f.rebuild ?? ""]]));
+  expect(by["/etc/postfix/main.cf"]).toEqual(["postfix", ""]);
+  for (const map of ["virtual_mailbox_maps", "virtual_alias_maps", "sender_login_maps", "transport", "sasl_passwd"]) {
+    expect(by[`/etc/postfix/${map}`]).toEqual(["postfix", "postmap"]);
+  }
+  expect(by["/etc/aliases"]).toEqual(["postfix", "newaliases"]);
+  expect(by["/etc/dovecot/dovecot.conf"]).toEqual(["dovecot", ""]);
+  expect(by["/etc/opendkim/KeyTable"]).toEqual(["opendkim", ""]);
+});
+
+test("discard aliases go to discard(8) through the transport map; root goes to the first user", () => {
+  expect(lines(file(files, "/etc/postfix/virtual_alias_maps").content)).toContain("noreply@example.com discard@discard.invalid");
+  expect(lines(file(files, "/etc/postfix/transport").content)).toEqual(["discard.invalid discard:"]);
+  expect(lines(file(files, "/etc/aliases").content)).toContain("root: alice@example.com");
+});
+
+test("sender logins: own address, aliases that reach the user, the admin for the rest", () => {
+  const map = Object.fromEntries(lines(file(files, "/etc/postfix/sender_login_maps").content).map((l) => l.split(" ")));
+  expect(map["carol@example.com"]).toBe("carol@example.com");
+  expect(map["team@example.com"]).toBe("alice@example.com,bob@example.org");
+  expect(map["sales@example.org"]).toBe("bob@example.org");
+  expect(map["noreply@example.com"]).toBe("alice@example.com");
+  expect(map["forward@example.org"]).toBe("alice@example.com");
+});
+
+test("a hostname that is itself a hosted domain stays out of mydestination", async () => {
+  const out = await render({ "mailserver:hostname": "example.org" });
+  const main = file(out, "/etc/postfix/main.cf").content;
+  expect(main).toMatch(/^mydestination = localhost$/m);
+  expect(lines(file(out, "/etc/postfix/virtual_alias_maps").content)).toContain("root@example.org alice@example.com");
+  expect(file(files, "/etc/postfix/main.cf").content).toMatch(/^mydestination = \$myhostname, localhost$/m);
+});
+
+test("DKIM keys: PKCS#8 is stored as PKCS#1; missing, weak or foreign keys stop the render", async () => {
+  const org = file(files, "/etc/opendkim/keys/example.org/s1.private").content;
+  expect(org).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n/);
+  const given = createPrivateKey(fixtureDkimKeys()["example.org"]).export({ type: "pkcs1", format: "pem" }).toString();
+  expect(org).toBe(given);
+  const keys = fixtureDkimKeys();
+  await expect(render({}, { "example.com": keys["example.com"] })).rejects.toThrow("no DKIM private key for example.org");
+  const weak = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  await expect(render({}, { ...keys, "example.org": weak })).rejects.toThrow("at least 2048 bits");
+  await expect(render({}, { ...keys, "other.net": keys["example.com"] })).rejects.toThrow("not hosted: other.net");
+});
+
+test("a value with a newline cannot inject a line", async () => {
+  await expect(render({ "mailserver:relayPassword": "pw\nrelayhost = [evil.example]:25" })).rejects.toThrow("control character");
+});
+
+test("message size limit from config, in bytes", () => {
+  expect(file(files, "/etc/postfix/main.cf").content).toMatch(/^message_size_limit = 31457280$/m);
+});
+
+describe("stack file reading (npm run render)", () => {
+  const yaml = [
+    "config:",
+    "  mailserver:domain: example.com",
+    "  relayPort: 587",
+    "  mailserver:relayPassword:",
+    "    secure: v1:abc",
+    "  mailserver:users:",
+    "    - address: alice@example.com",
+    "      password:",
+    "        secure: v1:def",
+    "    - address: bob@example.com",
+    "      password:",
+    "        secure: v1:ghi",
+  ].join("\n");
+
+  test("secure values become placeholders, or come from the environment", () => {
+    const raw = rawFromStackYaml(yaml, { MAILSERVER_USER_PASSWORDS: JSON.stringify({ "alice@example.com": "from-env" }) });
+    expect(raw["mailserver:relayPort"]).toBe(587);
+    expect(raw["mailserver:relayPassword"]).toBe("<secret mailserver:relayPassword: set MAILSERVER_RELAY_PASSWORD>");
+    expect(raw["cloudflare:apiToken"]).toMatch(/^<secret cloudflare:apiToken: .*MAILSERVER_CLOUDFLARE_TOKEN>$/);
+    expect(raw["mailserver:users"]).toEqual([
+      { address: "alice@example.com", password: "from-env" },
+      { address: "bob@example.com", passwordHash: "{ARGON2ID}<secret mailserver users[1].password not decrypted - set MAILSERVER_USER_PASSWORDS>" },
+    ]);
+    const withEnv = rawFromStackYaml(yaml, { MAILSERVER_RELAY_PASSWORD: "relay", MAILSERVER_CLOUDFLARE_TOKEN: "cf" });
+    expect([withEnv["mailserver:relayPassword"], withEnv["cloudflare:apiToken"]]).toEqual(["relay", "cf"]);
+  });
+});

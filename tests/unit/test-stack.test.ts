@@ -1,0 +1,179 @@
+// The test-stack script, run for real against a fake `pulumi` first on PATH that records every call's arguments.
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expiredTestStacks, parseArgs, testStackName } from "../../scripts/test-stack";
+
+const ROOT = join(__dirname, "../..");
+const TSX = join(ROOT, "node_modules/tsx/dist/cli.mjs");
+const SCRIPT = join(ROOT, "scripts/test-stack.ts");
+
+// One line per call, arguments separated by tabs; `stack ls --json` prints $FAKE_STACKS; a call whose
+// arguments contain $FAKE_FAIL exits 1.
+const FAKE_PULUMI = `#!/bin/sh
+for a in "$@"; do printf '%s\\t' "$a"; done >> "$PULUMI_LOG"
+printf '\\n' >> "$PULUMI_LOG"
+case "$*" in *"$FAKE_FAIL"*) [ -n "$FAKE_FAIL" ] && exit 1 ;; esac
+[ "$*" = "stack ls --json" ] && printf '%s\\n' "$FAKE_STACKS"
+exit 0
+`;
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "fake-pulumi-"));
+  writeFileSync(join(dir, "pulumi"), FAKE_PULUMI);
+  chmodSync(join(dir, "pulumi"), 0o755);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run { status: number | null; stdout: string; stderr: string; calls: string[][] }
+
+function runScript(args: string[], opts: { stacks?: unknown[]; fail?: string; path?: string; viaNpm?: boolean } = {}): Run {
+  const log = join(dir, "log");
+  writeFileSync(log, "");
+  const env = {
+    ...process.env,
+    PATH: opts.path ?? `${dir}:${process.env.PATH ?? ""}`,
+    PULUMI_LOG: log,
+    FAKE_STACKS: JSON.stringify(opts.stacks ?? []),
+    FAKE_FAIL: opts.fail ?? "",
+  };
+  const r = opts.viaNpm
+    ? spawnSync("npm", ["run", "--silent", "test-stack", "--", ...args], { cwd: ROOT, env, encoding: "utf8" })
+    : spawnSync(process.execPath, [TSX, SCRIPT, ...args], { cwd: ROOT, env, encoding: "utf8" });
+  const calls = readFileSync(log, "utf8").split("\n").filter((l) => l !== "").map((l) => l.split("\t").slice(0, -1));
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls };
+}
+
+const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
+const LS = ["stack", "ls", "--json"];
+
+describe("up", () => {
+  test("creates test-<name> from the dev config, turns protection off, and deploys", () => {
+    const r = runScript(["up", "pr-7"], { stacks: [{ name: "dev", current: true }] });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([
+      LS,
+      ["stack", "init", "test-pr-7", "--copy-config-from", "dev"],
+      ["config", "set", "mailserver:protectData", "false", "--stack", "test-pr-7"],
+      ["up", "--yes", "--stack", "test-pr-7"],
+    ]);
+  });
+
+  test("reuses an existing stack without init, and --from picks another source stack", () => {
+    const r = runScript(["up", "pr-7"], { stacks: [{ name: "dev" }, { name: "test-pr-7" }] });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([
+      LS,
+      ["config", "set", "mailserver:protectData", "false", "--stack", "test-pr-7"],
+      ["up", "--yes", "--stack", "test-pr-7"],
+    ]);
+    const from = runScript(["up", "x1", "--from", "staging"], { stacks: [] });
+    expect(from.calls[1]).toEqual(["stack", "init", "test-x1", "--copy-config-from", "staging"]);
+  });
+
+  test("stops at the first failing pulumi call with its exit status", () => {
+    const r = runScript(["up", "pr-7"], { stacks: [], fail: "init" });
+    expect(r.status).toBe(1);
+    expect(r.calls).toEqual([LS, ["stack", "init", "test-pr-7", "--copy-config-from", "dev"]]);
+    expect(r.stderr).toContain("pulumi stack init test-pr-7 --copy-config-from dev failed (exit 1)");
+  });
+});
+
+describe("destroy", () => {
+  test("destroys and removes the stack, through npm run test-stack", () => {
+    const r = runScript(["destroy", "pr-7"], { stacks: [{ name: "dev" }, { name: "test-pr-7" }], viaNpm: true });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([LS, ["destroy", "--yes", "--remove", "--stack", "test-pr-7"]]);
+  });
+
+  test("a stack that does not exist is not an error (a pull request without a test stack)", () => {
+    const r = runScript(["destroy", "pr-8"], { stacks: [{ name: "dev" }] });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([LS]);
+    expect(r.stdout).toContain("no stack test-pr-8");
+  });
+
+  test("a failed destroy fails the command", () => {
+    const r = runScript(["destroy", "pr-7"], { stacks: [{ name: "test-pr-7" }], fail: "destroy" });
+    expect(r.status).toBe(1);
+  });
+});
+
+describe("gc", () => {
+  const stacks = [
+    { name: "dev", lastUpdate: hoursAgo(500) },
+    { name: "prod", lastUpdate: hoursAgo(500) },
+    { name: "test-old", lastUpdate: hoursAgo(49) },
+    { name: "test-fresh", lastUpdate: hoursAgo(1) },
+    { name: "test-busy", lastUpdate: hoursAgo(100), updateInProgress: true },
+    { name: "test-never" },
+    { name: "acme/mailserver/test-qualified", lastUpdate: hoursAgo(72) },
+    { name: "testing-not-ours", lastUpdate: hoursAgo(500) },
+  ];
+
+  test("destroys only test stacks whose last update is older than the age", () => {
+    const r = runScript(["gc", "--older-than", "48"], { stacks });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([
+      LS,
+      ["destroy", "--yes", "--remove", "--stack", "test-old"],
+      ["destroy", "--yes", "--remove", "--stack", "acme/mailserver/test-qualified"],
+    ]);
+  });
+
+  test("keeps going past a failure and then exits non-zero", () => {
+    const r = runScript(["gc", "--older-than", "48"], { stacks, fail: "test-old" });
+    expect(r.status).toBe(1);
+    expect(r.calls.slice(1).map((c) => c[4])).toEqual(["test-old", "acme/mailserver/test-qualified"]);
+    expect(r.stderr).toContain("could not destroy: test-old");
+  });
+
+  test("nothing old enough: only the listing", () => {
+    const r = runScript(["gc", "--older-than", "200"], { stacks });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([LS]);
+  });
+});
+
+describe("arguments", () => {
+  test.each([
+    [["up", "Foo"], "invalid name \"Foo\""],
+    [["up", "a_b"], "invalid name"],
+    [["destroy", "-x"], "invalid name"],
+    [["destroy", "x--y"], "invalid name"],
+    [["destroy", "../prod"], "invalid name"],
+    [["up"], "missing <name>"],
+    [["gc"], "--older-than <hours>"],
+    [["gc", "--older-than", "-3"], "a positive number"],
+    [["gc", "--older-than", "soon"], "a positive number"],
+    [["up", "a", "b"], "unexpected argument"],
+    [["rm", "a"], "unknown command \"rm\""],
+  ])("%j is refused before pulumi runs", (args, message) => {
+    const r = runScript(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.calls).toEqual([]);
+  });
+
+  test("without pulumi on PATH the error says so", () => {
+    const r = runScript(["destroy", "pr-7"], { path: "/nonexistent" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("cannot run pulumi");
+  });
+
+  test("pure helpers", () => {
+    expect(testStackName("pr-42")).toBe("test-pr-42");
+    expect(testStackName("test-pr-42")).toBe("test-pr-42");
+    expect(() => testStackName("test-")).toThrow("invalid name");
+    expect(parseArgs(["gc", "--older-than", "1.5"])).toEqual({ kind: "gc", olderThanHours: 1.5 });
+    const now = new Date("2025-01-10T00:00:00Z");
+    expect(expiredTestStacks([
+      { name: "test-a", lastUpdate: "2025-01-09T00:00:00.000Z" },
+      { name: "test-b", lastUpdate: "2025-01-09T12:00:00.000Z" },
+      { name: "test-c", lastUpdate: "not a date" },
+    ], 13, now)).toEqual(["test-a"]);
+  });
+});
