@@ -18,6 +18,8 @@ export async function aptProxyUp(): Promise<void> {
   fs.mkdirSync(logDir, { recursive: true });
   startDaemon("apt-cacher-ng", "/usr/sbin/apt-cacher-ng", [
     "-c", "/etc/apt-cacher-ng", "ForeGround=1", `BindAddress=${NET.host}`, `Port=${APT_PROXY_PORT}`,
+    // The package's backends_debian is often empty, and then acng picks a mirror from its list: name ours.
+    "Remap-debrep=file:deb_mirror*.gz /debian ; http://deb.debian.org/debian/",
     "CacheDir=/var/cache/apt-cacher-ng", `LogDir=${logDir}`, `SocketPath=${path.join(p.pids, "acng.socket")}`,
   ]);
   await waitFor("apt-cacher-ng", () => canConnect(NET.host, APT_PROXY_PORT), 20000);

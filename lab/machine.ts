@@ -31,6 +31,21 @@ export async function ensureImage(): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
+const FSTAB_UNIT = `[Unit]
+Description=Mount fstab block devices (lab container: systemd-fstab-generator skips them)
+DefaultDependencies=no
+After=local-fs-pre.target
+Before=local-fs.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/mount -a -t ext4,xfs
+
+[Install]
+WantedBy=local-fs.target
+`;
+
 function write(rel: string, content: string, mode = 0o644): void {
   const file = path.join(p.machineRoot, rel);
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -55,6 +70,11 @@ export async function prepareRoot(hostname: string): Promise<void> {
   write("etc/resolv.conf", `nameserver ${NET.host}\n`);
   write("usr/local/share/ca-certificates/mailserver-lab-ca.crt", fs.readFileSync(caPem(), "utf8"));
   await run("chroot", [p.machineRoot, "update-ca-certificates"]);
+  // systemd-fstab-generator skips block devices in a container (no udev there), so fstab entries such as
+  // the data disk's would never mount at boot; this unit mounts them, as the generator would on GCE.
+  write("etc/systemd/system/lab-fstab-devices.service", FSTAB_UNIT);
+  fs.mkdirSync(path.join(p.machineRoot, "etc/systemd/system/local-fs.target.wants"), { recursive: true });
+  fs.symlinkSync("../lab-fstab-devices.service", path.join(p.machineRoot, "etc/systemd/system/local-fs.target.wants/lab-fstab-devices.service"));
   fs.rmSync(path.join(p.machineRoot, "etc", "machine-id"), { force: true });
   write("etc/machine-id", "");
 }

@@ -104,11 +104,18 @@ export async function runProgram(config: Record<string, string>): Promise<RunRes
   });
   try {
     const outputs: Record<string, unknown> = {};
+    let failure: Error | undefined;
     await pulumi.runtime.runInPulumiStack(async () => {
       pulumi.runtime.registerStackTransformation(record);
-      Object.assign(outputs, await program());
+      // Caught here, where `pulumi up` would report it, so it does not escape as an unhandled rejection.
+      try {
+        Object.assign(outputs, await program());
+      } catch (e) {
+        failure = e as Error;
+      }
       return undefined;
     });
+    if (failure) throw failure;
     const resolved: Record<string, { value: unknown; secret: boolean }> = {};
     for (const [k, v] of Object.entries(outputs)) {
       resolved[k] = pulumi.Output.isInstance(v)
@@ -123,3 +130,8 @@ export async function runProgram(config: Record<string, string>): Promise<RunRes
 }
 
 export const byType = (r: RunResult, type: string) => r.resources.filter((x) => x.type === type);
+
+/** The value at a dotted path ("a.b.0.c") inside resource inputs. */
+export function dig(v: unknown, path: string): unknown {
+  return path.split(".").reduce<unknown>((at, key) => (at === null || typeof at !== "object" ? undefined : (at as Record<string, unknown>)[key]), v);
+}

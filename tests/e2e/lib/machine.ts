@@ -4,7 +4,7 @@ import { run, RunResult } from "./run";
 import { waitFor } from "./wait";
 
 export function onMachine(lab: Lab, script: string, timeoutMs = 120_000): Promise<RunResult> {
-  return run("sh", ["-c", `${lab.ssh} -o BatchMode=yes -o ConnectTimeout=5 sudo -n bash -s`], {
+  return run("sh", ["-c", `${lab.ssh} sudo -n bash -s`], {
     input: `set -euo pipefail\n${script}\n`,
     timeoutMs,
   });
@@ -27,7 +27,10 @@ export function queueId(response: string): string {
 export function waitUntilDequeued(lab: Lab, id: string, timeoutMs = 60_000): Promise<true> {
   return waitFor(`Postfix to finish with queue id ${id}`, async () => {
     const queue = await onMachineOk(lab, "postqueue -j");
-    return queue.includes(`"queue_id": "${id}"`) ? undefined : true;
+    // postqueue -j prints one JSON object per queued message.
+    const ids = queue.split("\n").filter((l) => l.trim().startsWith("{"))
+      .map((l) => (JSON.parse(l) as { queue_id?: string }).queue_id);
+    return ids.includes(id) ? undefined : true;
   }, { timeoutMs, intervalMs: 2_000 });
 }
 

@@ -1,0 +1,159 @@
+// npm run lab [-- up | down | status | deploy [--config <file>]]: the local lab (see "The lab" in the design notes).
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { acmeDirectoryUrl, acmeDown, acmeRootPem, acmeUp } from "./acme";
+import { aptProxyDown, aptProxyUp } from "./apt-proxy";
+import { caPem, ensureCa } from "./ca";
+import { dnsDown, dnsUp } from "./dns";
+import { deploy, hostnameOf, readStackConfig } from "./deploy";
+import { disksDown, loadDisks } from "./disks";
+import { allKeys } from "./keys";
+import { ensureImage, machineDown } from "./machine";
+import { sshCommand } from "./mocks";
+import { networkDown, networkUp, netnsExists } from "./network";
+import { LAB, MACHINE_NAME, NET, RELAY_NAME, RELAY_PORT, p } from "./paths";
+import { daemonPid, info, ok, run, step } from "./proc";
+import { canConnect, relayDown, relayUp } from "./relay";
+
+/** Host tools the lab needs, and the Debian package of each. */
+const TOOLS: [string, string][] = [
+  ["debootstrap", "debootstrap"], ["systemd-nspawn", "systemd-container"], ["knotd", "knot"], ["pebble", "pebble"],
+  ["apt-cacher-ng", "apt-cacher-ng"], ["openssl", "openssl"], ["ssh", "openssh-client"], ["losetup", "mount"],
+  ["ip", "iproute2"], ["nsenter", "util-linux"],
+];
+
+async function ensurePackages(): Promise<void> {
+  const missing: string[] = [];
+  for (const [tool, pkg] of TOOLS) {
+    if (!(await ok("sh", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]))) missing.push(pkg);
+  }
+  if (missing.length === 0) return info("host packages present");
+  info(`installing missing Debian packages: ${missing.join(" ")}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  await run("apt-get", ["update", "-q"], { env });
+  await run("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...missing], { env });
+}
+
+function configFile(args: string[]): string {
+  const i = args.indexOf("--config");
+  return i >= 0 && args[i + 1] ? path.resolve(args[i + 1]) : p.stackConfig;
+}
+
+async function doDeploy(file: string): Promise<void> {
+  const config = readStackConfig(file);
+  step(`deploying the program (index.ts) with ${path.relative(process.cwd(), file) || file} under the lab mocks`);
+  const started = Date.now();
+  const outputs = await deploy(config);
+  info(`deployed in ${Math.round((Date.now() - started) / 1000)}s (command output: .lab/logs/deploy.log)`);
+  const deployUser = config["mailserver:deployUser"] ?? "deploy";
+  const users = JSON.parse(config["mailserver:users"] ?? "[]") as { address: string; password?: string }[];
+  const ssh = sshCommand(deployUser, deployKey(outputs));
+  const lab = {
+    ip: String(outputs.ip ?? NET.machine),
+    hostname: hostnameOf(config),
+    dnsServer: { address: NET.host, port: 53 },
+    users: users.filter((u) => u.password !== undefined).map((u) => ({ address: u.address, password: String(u.password) })),
+    relay: { host: NET.host, name: RELAY_NAME, port: RELAY_PORT, username: config["mailserver:relayUsername"],
+      password: config["mailserver:relayPassword"], spoolDir: p.relaySpool },
+    ssh,
+    acmeRoot: acmeRootPem(),
+    labCa: caPem(),
+    hostAddress: NET.host,
+    machine: MACHINE_NAME,
+    configFile: file,
+  };
+  fs.writeFileSync(p.labJson, JSON.stringify(lab, null, 2) + "\n", { mode: 0o600 });
+  printUsage(lab.hostname, ssh);
+}
+
+/** The deploy key's private half, found by the program's exported secret or among the lab's keys. */
+function deployKey(outputs: Record<string, unknown>): string {
+  const exported = outputs.deployPrivateKey;
+  if (typeof exported === "string" && exported.includes("PRIVATE KEY")) return exported;
+  const ed = allKeys().find((k) => k.algorithm === "ED25519");
+  if (!ed) throw new Error("no deploy key found (no ED25519 tls.PrivateKey was created)");
+  return ed.privateKeyOpenssh;
+}
+
+function printUsage(hostname: string, ssh: string): void {
+  step("the lab mail server is up");
+  info(`server:   ${hostname} at ${NET.machine} (IMAPS 993, POP3S 995, submission 587/465, SMTP 25)`);
+  info(`DNS:      dig @${NET.host} ${hostname}`);
+  info(`relay:    messages sent out land in ${p.relaySpool}`);
+  info(`TLS root: ${acmeRootPem()} (pebble; verify with openssl s_client -CAfile)`);
+  info(`ssh:      ${ssh}`);
+  info(`details:  ${p.labJson}; tests: npm run test:e2e; remove: npm run lab -- down`);
+}
+
+async function up(args: string[]): Promise<void> {
+  const file = configFile(args);
+  const config = readStackConfig(file);
+  step("host packages");
+  await ensurePackages();
+  fs.mkdirSync(LAB, { recursive: true, mode: 0o700 });
+  step(`lab network: namespace ${NET.netns}, host ${NET.host}, machine ${NET.machine}`);
+  await networkUp();
+  await ensureCa();
+  step(`DNS stand-in: knotd on ${NET.host}:53`);
+  await dnsUp();
+  step(`apt proxy: apt-cacher-ng on ${NET.host}`);
+  await aptProxyUp();
+  step("Debian 12 image");
+  await ensureImage();
+  step(`Mailgun stand-in: ${RELAY_NAME}:${RELAY_PORT} (STARTTLS + AUTH)`);
+  await relayUp(config["mailserver:relayUsername"] ?? "", config["mailserver:relayPassword"] ?? "");
+  step(`ACME stand-in: pebble at ${acmeDirectoryUrl}`);
+  await acmeUp();
+  await doDeploy(file);
+}
+
+async function down(): Promise<void> {
+  step("stopping the lab machine");
+  await machineDown();
+  step("stopping the stand-ins");
+  await relayDown();
+  await acmeDown();
+  await dnsDown();
+  await aptProxyDown();
+  step("removing the data disks, the network and .lab");
+  await disksDown();
+  await networkDown();
+  fs.rmSync(LAB, { recursive: true, force: true });
+  info("done (the Debian image cache in /var/cache/mailserver-lab stays)");
+}
+
+async function status(): Promise<void> {
+  for (const d of ["machine", "knot", "relay", "pebble", "apt-cacher-ng"]) {
+    const pid = daemonPid(d);
+    info(`${d.padEnd(14)} ${pid === undefined ? "not running" : `running (pid ${pid})`}`);
+  }
+  info(`${"network".padEnd(14)} ${netnsExists() ? `namespace ${NET.netns}` : "absent"}`);
+  info(`${"ssh".padEnd(14)} ${(await canConnect(NET.machine, 22)) ? `answers on ${NET.machine}:22` : "not answering"}`);
+  for (const d of Object.values(loadDisks())) info(`${"disk".padEnd(14)} ${d.name}: ${d.image} on ${d.loop}`);
+  info(`${"lab.json".padEnd(14)} ${fs.existsSync(p.labJson) ? p.labJson : "absent (run npm run lab)"}`);
+}
+
+async function redeploy(args: string[]): Promise<void> {
+  if (!netnsExists() || daemonPid("knot") === undefined) throw new Error("the lab is not up: run npm run lab first");
+  const file = configFile(args);
+  const config = readStackConfig(file);
+  await relayUp(config["mailserver:relayUsername"] ?? "", config["mailserver:relayPassword"] ?? "");
+  await doDeploy(file);
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error("the lab needs root (network namespaces, loop devices, systemd-nspawn)");
+  const [cmd = "up", ...args] = process.argv.slice(2);
+  switch (cmd) {
+    case "up": return up(args);
+    case "down": return down();
+    case "status": return status();
+    case "deploy": return redeploy(args);
+    default: throw new Error(`unknown command ${cmd}: use up, down, status or deploy [--config <file>]`);
+  }
+}
+
+main().then(() => process.exit(0), (e: unknown) => {
+  process.stderr.write(`lab: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,207 @@
+// The rendered tree judged by the real programs of Debian 12: postfix check, postconf, doveconf,
+// doveadm pw, opendkim and opendkim-testkey.
+//
+// The files reference their real paths (/etc/postfix/…, /etc/mailserver/tls/…), so they are checked
+// there, inside a private mount namespace: /etc is an overlay with the rendered tree on top, and
+// Postfix's queue and data directories are overlays too. Nothing on the host changes, and the bytes
+// checked are exactly the bytes rendered. Needs root (mount namespaces) and the Debian packages:
+// postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd opendkim opendkim-tools openssl util-linux.
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig } from "../../components/core/config";
+import { dkimPublicKeyBase64, dkimRecordContent } from "../../components/core/dkim";
+import type { RenderedFile } from "../../components/core/files";
+import { txtContent } from "../../components/core/records";
+import { renderFiles } from "../../components/core/render";
+import { writeTree } from "../../scripts/render";
+import { FIXTURE_PASSWORDS, fixtureDkimKeys, fixtureRaw } from "../fixtures/config";
+
+const PROGRAMS = ["postfix", "postconf", "postmap", "newaliases", "doveconf", "doveadm", "opendkim",
+  "opendkim-testkey", "openssl", "unshare", "setpriv", "mount"];
+const PACKAGES = "postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd opendkim opendkim-tools openssl util-linux";
+
+const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+interface Result { rc: number; out: string; err: string }
+
+/** Everything that runs inside the namespace, as one shell script; each check leaves rc/out/err files. */
+function script(files: RenderedFile[], tree: string, work: string): string {
+  const users = files.find((f) => f.path === "/etc/dovecot/users")?.content ?? "";
+  const lines = [
+    "set -eu",
+    `R=${q(tree)}; W=${q(work)}; RES="$W/results"; mkdir -p "$RES"`,
+    'run() { n=$1; shift; set +e; "$@" >"$RES/$n.out" 2>"$RES/$n.err" </dev/null; echo $? >"$RES/$n.rc"; set -e; }',
+    'runin() { n=$1; i=$2; shift 2; set +e; "$@" >"$RES/$n.out" 2>"$RES/$n.err" <"$i"; echo $? >"$RES/$n.rc"; set -e; }',
+    'overlay() { u="$W/ov$(echo "$2" | tr / _)"; mkdir -p "$u/up" "$u/wk"; mount -t overlay overlay -o "lowerdir=$1,upperdir=$u/up,workdir=$u/wk" "$2"; }',
+    'overlay "$R/etc:/etc" /etc',
+    "overlay /var/spool/postfix /var/spool/postfix",
+    "overlay /var/lib/postfix /var/lib/postfix",
+    // A throwaway certificate where provisioning puts the real one.
+    "mkdir -p /etc/mailserver/tls",
+    "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mail.example.com -days 2 " +
+      "-keyout /etc/mailserver/tls/privkey.pem -out /etc/mailserver/tls/fullchain.pem 2>/dev/null",
+    // Owners and modes as the manifest says, then the rebuild steps the push step runs.
+    ...files.flatMap((f) => [`chown ${f.owner}:${f.group} ${f.path}`, `chmod ${f.mode} ${f.path}`]),
+    ...files.filter((f) => f.rebuild === "postmap").map((f) => `run ${q(`postmap-${f.path.split("/").pop()}`)} postmap ${f.path}`),
+    "run newaliases newaliases",
+    "run postfix-check postfix check",
+    "run postconf-n postconf -n",
+    "run postconf-M postconf -M",
+    "run stat-saslpasswd-db stat -c %a:%U /etc/postfix/sasl_passwd.db",
+    "run query-alias postmap -q noreply@example.com hash:/etc/postfix/virtual_alias_maps",
+    "run query-transport postmap -q discard.invalid hash:/etc/postfix/transport",
+    "run query-root postalias -q root hash:/etc/aliases",
+    "run doveconf doveconf -n",
+    // -n hides defaults; these must hold whatever the default is.
+    "run doveconf-values doveconf ssl ssl_min_protocol disable_plaintext_auth auth_mechanisms",
+    "run opendkim-n opendkim -n",
+    `run opendkim-testkey setpriv --reuid opendkim --regid opendkim --clear-groups opendkim-testkey -x "$W/testkey.conf" -vvv`,
+  ];
+  // Passwords reach doveadm on stdin, never on its command line.
+  users.split("\n").filter(Boolean).forEach((line, i) => {
+    const [address, hash] = line.split(/:(.*)/s);
+    writeFileSync(join(work, `pw-${i}`), `${FIXTURE_PASSWORDS[address]}\n`, { mode: 0o600 });
+    lines.push(`runin pw-${i} "$W/pw-${i}" doveadm pw -t ${q(hash)}`);
+  });
+  return `${lines.join("\n")}\n`;
+}
+
+/** opendkim-testkey asks DNS for the public keys: an unbound configuration serves them from memory. */
+function testkeyConfig(files: RenderedFile[], work: string): void {
+  const unbound = ["server:"];
+  for (const f of files.filter((x) => x.path.startsWith("/etc/opendkim/keys/"))) {
+    const domain = f.path.split("/")[4];
+    unbound.push(`  local-zone: "${domain}." static`,
+      `  local-data: 's1._domainkey.${domain}. 300 IN TXT ${txtContent(dkimRecordContent(dkimPublicKeyBase64(f.content)))}'`);
+  }
+  writeFileSync(join(work, "unbound.conf"), `${unbound.join("\n")}\n`);
+  writeFileSync(join(work, "testkey.conf"), `KeyTable /etc/opendkim/KeyTable\nResolverConfiguration ${join(work, "unbound.conf")}\n`);
+}
+
+let work: string;
+let files: RenderedFile[];
+const results: Record<string, Result> = {};
+const result = (name: string): Result => {
+  const r = results[name];
+  if (!r) throw new Error(`check ${name} did not run`);
+  return r;
+};
+/** postconf -n output as a map. */
+const params = (): Record<string, string> =>
+  Object.fromEntries(result("postconf-n").out.split("\n").filter(Boolean).map((l) => l.split(/ = (.*)/s).slice(0, 2)));
+
+beforeAll(async () => {
+  const missing = PROGRAMS.filter((p) => spawnSync("sh", ["-c", `command -v ${p}`]).status !== 0);
+  if (missing.length > 0) throw new Error(`missing programs: ${missing.join(", ")} — install the Debian packages: ${PACKAGES}`);
+  if (process.getuid?.() !== 0) throw new Error("the daemons tier runs as root: it checks the files at their real paths in a mount namespace");
+
+  work = mkdtempSync(join(tmpdir(), "render-daemons-"));
+  chmodSync(work, 0o755); // opendkim-testkey runs as opendkim and reads its config from here
+  files = await renderFiles({ config: parseConfig(fixtureRaw()), dkimPrivateKeys: fixtureDkimKeys() });
+  const tree = join(work, "tree");
+  writeTree(files, tree);
+  testkeyConfig(files, work);
+  writeFileSync(join(work, "checks.sh"), script(files, tree, work));
+  const run = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", join(work, "checks.sh")], { encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`the namespace setup failed (${run.status}): ${run.stderr}`);
+  const names = readFileSync(join(work, "checks.sh"), "utf8").match(/^run(?:in)? (\S+)/gm) ?? [];
+  for (const n of names.map((x) => x.split(" ")[1].replace(/'/g, ""))) {
+    const read = (ext: string) => readFileSync(join(work, "results", `${n}.${ext}`), "utf8");
+    results[n] = { rc: Number(read("rc")), out: read("out"), err: read("err") };
+  }
+}, 120000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test("postmap and newaliases build every table without complaint", () => {
+  const builds = Object.keys(results).filter((n) => n.startsWith("postmap-") || n === "newaliases");
+  expect(builds).toHaveLength(6);
+  for (const n of builds) expect({ n, ...result(n) }).toEqual({ n, rc: 0, out: "", err: "" });
+  // postmap copies the source's mode: the relay password stays root-only in its .db as well.
+  expect(result("stat-saslpasswd-db").out.trim()).toBe("600:root");
+});
+
+test("postfix check passes with no warnings", () => {
+  expect(result("postfix-check")).toEqual({ rc: 0, out: "", err: "" });
+});
+
+test("postconf -n and -M: no warnings, and the settings that matter", () => {
+  expect(result("postconf-n").rc).toBe(0);
+  expect(result("postconf-n").err).toBe("");
+  expect(result("postconf-M").err).toBe("");
+  const p = params();
+  for (const key of ["smtpd_tls_mandatory_protocols", "smtpd_tls_protocols"]) {
+    expect(p[key]).toBe(">=TLSv1.2");
+  }
+  expect(p.relayhost).toBe("[smtp.mailgun.org]:2525");
+  expect(p.smtp_tls_security_level).toBe("encrypt");
+  expect(p.smtp_sasl_security_options).toBe("noanonymous");
+  expect(p.smtpd_relay_restrictions.split(/,\s*/)).toContain("reject_unauth_destination");
+  expect(p.smtpd_sender_restrictions.split(/,\s*/)).toContain("reject_sender_login_mismatch");
+  expect(p.smtpd_sender_login_maps).toBe("hash:$config_directory/sender_login_maps");
+  expect(p.milter_default_action).toBe("tempfail");
+  expect(p.smtpd_milters).toBe("inet:localhost:8891");
+  expect(p.smtpd_tls_auth_only).toBe("yes");
+  expect(p.mynetworks).toBe("127.0.0.0/8");
+  expect(p.mydestination.split(/,\s*/)).not.toEqual(expect.arrayContaining(["example.com"]));
+  expect(p.virtual_mailbox_domains).toBe("example.com, example.org");
+  expect(p.message_size_limit).toBe(String(30 * 1024 * 1024));
+
+  const master = result("postconf-M").out.replace(/\n\s+/g, " ");
+  expect(master).toMatch(/^submission +inet .* smtpd .*-o smtpd_tls_security_level=encrypt .*-o smtpd_sasl_auth_enable=yes/m);
+  expect(master).toMatch(/^submissions +inet .* smtpd .*-o smtpd_tls_wrappermode=yes .*-o smtpd_sasl_auth_enable=yes/m);
+  expect(master).toMatch(/^discard +unix .* discard$/m);
+});
+
+test("discard aliases reach discard(8); root reaches the first user", () => {
+  expect(result("query-alias").out.trim()).toBe("discard@discard.invalid");
+  expect(result("query-transport").out.trim()).toBe("discard:");
+  expect(result("query-root").out.trim()).toBe("alice@example.com");
+});
+
+test("doveconf -n accepts dovecot.conf", () => {
+  const r = result("doveconf");
+  expect(r.err).toBe("");
+  expect(r.rc).toBe(0);
+  expect(r.out).toMatch(/^ssl = required$/m);
+  expect(result("doveconf-values")).toEqual({
+    rc: 0, err: "",
+    out: "ssl = required\nssl_min_protocol = TLSv1.2\ndisable_plaintext_auth = yes\nauth_mechanisms = plain login\n",
+  });
+});
+
+test("doveadm pw verifies every user's hash against its password", () => {
+  const checks = Object.keys(results).filter((n) => n.startsWith("pw-"));
+  expect(checks).toHaveLength(Object.keys(FIXTURE_PASSWORDS).length);
+  for (const n of checks) {
+    expect({ n, rc: result(n).rc }).toEqual({ n, rc: 0 });
+    expect(result(n).out).toContain("(verified)");
+  }
+});
+
+test("opendkim accepts its configuration and every key matches its DNS record", () => {
+  expect(result("opendkim-n")).toEqual({ rc: 0, out: "", err: "" });
+  const t = result("opendkim-testkey");
+  expect(t.rc).toBe(0);
+  expect(t.out).toContain("2 keys checked; 2 pass, 0 fail");
+});
+
+test("the checks can fail: postconf reports an unknown parameter, doveadm a wrong password", () => {
+  const dir = mkdtempSync(join(tmpdir(), "render-neg-"));
+  try {
+    const main = files.find((f) => f.path === "/etc/postfix/main.cf")?.content ?? "";
+    writeFileSync(join(dir, "main.cf"), `${main}smtpd_tls_mandatory_protocol = >=TLSv1.2\n`);
+    writeFileSync(join(dir, "master.cf"), "");
+    const bad = spawnSync("postconf", ["-c", dir, "-n"], { encoding: "utf8" });
+    expect(bad.stderr).toContain("unused parameter: smtpd_tls_mandatory_protocol");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const hash = files.find((f) => f.path === "/etc/dovecot/users")?.content.split("\n")[0].split(/:(.*)/s)[1] ?? "";
+  const wrong = spawnSync("doveadm", ["pw", "-t", hash], { input: "not-the-password\n", encoding: "utf8" });
+  expect(wrong.status).not.toBe(0);
+});

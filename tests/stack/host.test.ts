@@ -1,0 +1,110 @@
+// The Google Cloud host under mocks: firewall, image, disk, snapshots, secret, service account, protection.
+import { byType, dig, Recorded, runProgram, RunResult, unwrap, isSecretValue } from "./harness";
+import { stackConfig } from "./config";
+
+let run: RunResult;
+beforeAll(async () => {
+  run = await runProgram(stackConfig());
+  if (run.error) throw run.error;
+});
+
+const one = (type: string, name: string): Recorded => {
+  const found = run.resources.filter((r) => r.type === type && r.name === name);
+  expect(found).toHaveLength(1);
+  return found[0];
+};
+
+interface Rule { allows: { protocol: string; ports: string[] }[]; sourceRanges: string[]; targetTags: string[]; direction: string }
+
+test("opens exactly 25/465/587/993/995 to the world and 22 to the admin ranges", () => {
+  const rules = byType(run, "gcp:compute/firewall:Firewall").map((r) => r.inputs as unknown as Rule);
+  expect(rules.every((r) => r.direction === "INGRESS" && r.targetTags.join() === "mailserver")).toBe(true);
+  const world = rules.filter((r) => r.sourceRanges.includes("0.0.0.0/0"));
+  expect(world.flatMap((r) => r.allows.flatMap((a) => a.ports.map((p) => `${a.protocol}/${p}`))).sort())
+    .toEqual(["tcp/25", "tcp/465", "tcp/587", "tcp/993", "tcp/995"]);
+  const ssh = rules.filter((r) => r.allows.some((a) => a.ports.includes("22")));
+  expect(ssh).toHaveLength(1);
+  expect(ssh[0].sourceRanges).toEqual(["203.0.113.4/32", "198.51.100.0/24"]);
+  expect(ssh[0].allows).toEqual([{ protocol: "tcp", ports: ["22"] }]);
+  expect(rules).toHaveLength(2);
+});
+
+test("ACME opens port 80 as well, and only then", async () => {
+  const acme = await runProgram(stackConfig({ "mailserver:tls": "acme" }));
+  const rules = byType(acme, "gcp:compute/firewall:Firewall").map((r) => r.inputs as unknown as Rule);
+  const ports = rules.filter((r) => r.sourceRanges.includes("0.0.0.0/0"))
+    .flatMap((r) => r.allows.flatMap((a) => a.ports)).sort();
+  expect(ports).toEqual(["25", "465", "587", "80", "993", "995"]);
+});
+
+test("the VM: pinned Debian 12 image, shielded, deploy user key, data disk attached by device name", () => {
+  const vm = one("gcp:compute/instance:Instance", "mail-vm").inputs;
+  expect(dig(vm, "bootDisk.initializeParams.image")).toBe("debian-cloud/debian-12");
+  expect(vm.shieldedInstanceConfig).toEqual({ enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true });
+  expect(vm.allowStoppingForUpdate).toBe(true);
+  expect(vm.tags).toEqual(["mailserver"]);
+  expect(dig(vm, "metadata.ssh-keys")).toMatch(/^deploy:ssh-ed25519 \S+ deploy$/);
+  expect(dig(vm, "metadata.block-project-ssh-keys")).toBe("TRUE");
+  expect(vm.attachedDisks).toEqual([{ source: "mail-data-id", deviceName: "maildata", mode: "READ_WRITE" }]);
+  expect(dig(vm, "networkInterfaces.0.accessConfigs.0.natIp")).toBe("198.51.100.7");
+  expect(dig(vm, "networkInterfaces.0.accessConfigs.0.publicPtrDomainName")).toBeUndefined();
+  expect(dig(vm, "serviceAccount.email")).toBe("mail-mailserver@proj.iam.gserviceaccount.com");
+  const key = one("tls:index/privateKey:PrivateKey", "mail-deploy-key");
+  expect(key.inputs.algorithm).toBe("ED25519");
+});
+
+test("the data disk is its own resource with a daily snapshot schedule", () => {
+  const disk = one("gcp:compute/disk:Disk", "mail-data");
+  expect(disk.inputs.size).toBe(20);
+  const policy = one("gcp:compute/resourcePolicy:ResourcePolicy", "mail-snapshots").inputs;
+  expect(dig(policy, "snapshotSchedulePolicy.schedule.dailySchedule.daysInCycle")).toBe(1);
+  expect(dig(policy, "snapshotSchedulePolicy.retentionPolicy.maxRetentionDays")).toBe(14);
+  const attach = one("gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment", "mail-data-snapshots");
+  expect(attach.inputs.disk).toBe("mail-data");
+  expect(attach.inputs.name).toBe("mail-snapshots");
+});
+
+test("the relay secret version is a secret, readable only by the VM's account", () => {
+  const version = one("gcp:secretmanager/secretVersion:SecretVersion", "mail-relay-password");
+  expect(isSecretValue(version.inputs.secretData)).toBe(true);
+  expect(unwrap(version.inputs.secretData)).toBe("relay-MARKER-7f3a9c");
+  const reader = one("gcp:secretmanager/secretIamMember:SecretIamMember", "mail-relay-password-reader");
+  expect(reader.inputs.role).toBe("roles/secretmanager.secretAccessor");
+  expect(reader.inputs.member).toBe("serviceAccount:mail-mailserver@proj.iam.gserviceaccount.com");
+  const one_ = one("gcp:secretmanager/secret:Secret", "mail-relay-password");
+  expect(one_.inputs.replication).toEqual({ auto: {} });
+});
+
+test("the service account has the least privilege: log and metric writing only", () => {
+  const roles = byType(run, "gcp:projects/iAMMember:IAMMember").map((r) => r.inputs.role).sort();
+  expect(roles).toEqual(["roles/logging.logWriter", "roles/monitoring.metricWriter"]);
+  expect(byType(run, "gcp:projects/iAMMember:IAMMember").every((r) => r.inputs.member === "serviceAccount:mail-mailserver@proj.iam.gserviceaccount.com")).toBe(true);
+});
+
+test("protectData true protects the disk, the IP and the VM", async () => {
+  const prod = await runProgram(stackConfig({ "mailserver:protectData": "true" }));
+  expect(prod.resources.filter((r) => r.protect).map((r) => r.name).sort()).toEqual(["mail-data", "mail-ip"]);
+  expect(prod.resources.find((r) => r.name === "mail-vm")!.inputs.deletionProtection).toBe(true);
+});
+
+test("protectData false: nothing blocks pulumi destroy", async () => {
+  const test = await runProgram(stackConfig({ "mailserver:protectData": "false" }));
+  expect(test.error).toBeUndefined();
+  expect(test.resources.filter((r) => r.protect || r.retainOnDelete)).toEqual([]);
+  expect(test.resources.filter((r) => r.inputs.deletionProtection === true)).toEqual([]);
+});
+
+test("ptr sets the reverse name after the A record exists", async () => {
+  const ptr = await runProgram(stackConfig({ "mailserver:ptr": "true" }));
+  const vm = ptr.resources.find((r) => r.name === "mail-vm")!;
+  expect(dig(vm.inputs, "networkInterfaces.0.accessConfigs.0.publicPtrDomainName")).toBe("mail.example.com.");
+  expect(vm.dependsOn).toContain("mail-A-mail.example.com");
+});
+
+test("outputs: IP, hostname, SSH command, client settings; the deploy key only as a secret", () => {
+  expect(run.outputs.ip.value).toBe("198.51.100.7");
+  expect(run.outputs.hostname.value).toBe("mail.example.com");
+  expect(run.outputs.sshCommand.value).toMatch(/ssh -i deploy_key deploy@198\.51\.100\.7/);
+  expect(run.outputs.clientSettings.value).toMatchObject({ imap: { port: 993 }, pop3: { port: 995 } });
+  expect(run.outputs.deployPrivateKey.secret).toBe(true);
+});
