@@ -35,4 +35,8 @@ test("the machine reboots; postfix, dovecot and opendkim come back by themselves
   expect(smtp.greeting.code).toBe(220);
   smtp.close();
   expect(await findInInbox(lab, bob, subject)).toContain("case 9: survive a reboot");
+  // And the server works, not just runs: a new message goes through submission, LMTP and IMAP.
+  const after = token("after-reboot");
+  await submission(lab, alice, 587).sendMail({ from: alice.address, to: bob.address, subject: after, text: "case 9: after\n" });
+  expect(await waitForInbox(lab, bob, after)).toContain("case 9: after");
 }, 15 * 60_000);

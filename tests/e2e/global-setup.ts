@@ -3,14 +3,11 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { LAB_JSON, ROOT, loadLab } from "./lib/lab";
 import { onMachine } from "./lib/machine";
-import { run } from "./lib/run";
 
 async function labIsUp(): Promise<boolean> {
   if (!existsSync(LAB_JSON)) return false;
-  const lab = loadLab();
-  const state = await run("machinectl", ["show", lab.machine, "-p", "State", "--value"], { timeoutMs: 10_000 });
-  if (state.stdout.trim() !== "running") return false;
-  return (await onMachine(lab, "true", 30_000)).code === 0;
+  // The lab runs nspawn with --register=no (no machinectl): "up" means its machine answers over SSH.
+  return (await onMachine(loadLab(), "true", 30_000)).code === 0;
 }
 
 export default async function globalSetup(): Promise<void> {
