@@ -19,7 +19,7 @@ function main(): void {
   fs.mkdirSync(cfg.spool, { recursive: true });
   let counter = 0;
   const tlsRequired = (session: SMTPServerSession) =>
-    session.secure ? null : Object.assign(new Error("530 5.7.0 Must issue a STARTTLS command first"), { responseCode: 530 });
+    session.secure ? null : Object.assign(new Error("5.7.0 Must issue a STARTTLS command first"), { responseCode: 530 });
   const server = new SMTPServer({
     name: "relay.lab.test",
     key: fs.readFileSync(cfg.key),
@@ -34,7 +34,7 @@ function main(): void {
       const e = tlsRequired(session);
       if (e) return cb(e);
       if (auth.username === cfg.username && auth.password === cfg.password) return cb(null, { user: auth.username });
-      cb(Object.assign(new Error("535 5.7.8 Authentication failed"), { responseCode: 535 }));
+      cb(Object.assign(new Error("5.7.8 Authentication failed"), { responseCode: 535 }));
     },
     onMailFrom(_address, session, cb) { cb(tlsRequired(session) ?? undefined); },
     onData(stream, session, cb) {
