@@ -18,6 +18,8 @@ export function packagesFor(config: MailStackConfig): string[] {
   return [
     "postfix", "dovecot-core", "dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd",
     "opendkim", "opendkim-tools", "openssl", "ca-certificates", "e2fsprogs",
+    // Cyrus SASL mechanisms: without them Postfix cannot AUTH PLAIN/LOGIN to the relay ("no mechanism available").
+    "libsasl2-modules",
     ...(config.tls === "acme" ? ["certbot"] : []),
   ];
 }

@@ -26,11 +26,14 @@ postconf -c "$CAND/etc/postfix" -n >/dev/null 2>"$CAND/check.log" && ! grep -q .
 postconf -c "$CAND/etc/postfix" -M >/dev/null 2>"$CAND/check.log" && ! grep -q . "$CAND/check.log" || fail "postconf -M"
 doveconf -n -c "$CAND/etc/dovecot/dovecot.conf" >/dev/null 2>"$CAND/check.log" || fail "doveconf -n"
 if [ -f "$CAND/etc/opendkim.conf" ]; then
-  opendkim -n -x "$CAND/etc/opendkim.conf" >"$CAND/check.log" 2>&1 || fail "opendkim -n"
+  # Point the candidate's tables at the candidate, so that new tables are what gets checked.
+  sed "s#/etc/opendkim/#$CAND/etc/opendkim/#g" "$CAND/etc/opendkim.conf" > "$CAND/opendkim-check.conf"
+  opendkim -n -x "$CAND/opendkim-check.conf" >"$CAND/check.log" 2>&1 || fail "opendkim -n"
 fi
 
 # Install what changed.
 declare -A reload=()
+restart_opendkim=
 rebuilds=()
 for entry in "${entries[@]}"; do
   read -r path service rebuild <<<"$entry"
@@ -44,6 +47,8 @@ for entry in "${entries[@]}"; do
   mv -f "$path.mailserver-new" "$path"
   echo "installed $path"
   [ "$service" != none ] && reload[$service]=1
+  # OpenDKIM's reload re-reads keys and tables but keeps its socket: a new opendkim.conf needs a restart.
+  [ "$path" = /etc/opendkim.conf ] && restart_opendkim=1
   case "$rebuild" in
     postmap) rebuilds+=("postmap $path") ;;
     newaliases) rebuilds+=("newaliases") ;;
@@ -59,6 +64,8 @@ done
 for service in opendkim dovecot postfix; do
   if ! systemctl is-active --quiet "$service"; then
     systemctl start "$service" && echo "started $service"
+  elif [ "$service" = opendkim ] && [ -n "$restart_opendkim" ]; then
+    systemctl restart opendkim && echo "restarted opendkim (new socket settings)"
   elif [ -n "${reload[$service]:-}" ]; then
     systemctl reload "$service" && echo "reloaded $service"
   fi
