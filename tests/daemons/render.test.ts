@@ -5,7 +5,7 @@
 // there, inside a private mount namespace: /etc is an overlay with the rendered tree on top, and
 // Postfix's queue and data directories are overlays too. Nothing on the host changes, and the bytes
 // checked are exactly the bytes rendered. Needs root (mount namespaces) and the Debian packages:
-// postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd opendkim opendkim-tools openssl util-linux.
+// postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd opendkim opendkim-tools openssl util-linux bsdutils.
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,9 +18,9 @@ import { renderFiles } from "../../components/core/render";
 import { writeTree } from "../../scripts/render";
 import { FIXTURE_PASSWORDS, fixtureDkimKeys, fixtureRaw } from "../fixtures/config";
 
-const PROGRAMS = ["postfix", "postconf", "postmap", "newaliases", "doveconf", "doveadm", "opendkim",
-  "opendkim-testkey", "openssl", "unshare", "setpriv", "mount"];
-const PACKAGES = "postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd opendkim opendkim-tools openssl util-linux";
+const PROGRAMS = ["postfix", "postconf", "postmap", "postalias", "newaliases", "doveconf", "doveadm", "opendkim",
+  "opendkim-testkey", "openssl", "unshare", "setpriv", "mount", "script"];
+const PACKAGES = "postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd opendkim opendkim-tools openssl util-linux bsdutils";
 
 const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
@@ -34,7 +34,8 @@ function script(files: RenderedFile[], tree: string, work: string): string {
     `R=${q(tree)}; W=${q(work)}; RES="$W/results"; mkdir -p "$RES"`,
     'run() { n=$1; shift; set +e; "$@" >"$RES/$n.out" 2>"$RES/$n.err" </dev/null; echo $? >"$RES/$n.rc"; set -e; }',
     'runin() { n=$1; i=$2; shift 2; set +e; "$@" >"$RES/$n.out" 2>"$RES/$n.err" <"$i"; echo $? >"$RES/$n.rc"; set -e; }',
-    'overlay() { u="$W/ov$(echo "$2" | tr / _)"; mkdir -p "$u/up" "$u/wk"; mount -t overlay overlay -o "lowerdir=$1,upperdir=$u/up,workdir=$u/wk" "$2"; }',
+    // The merged directory takes the upper directory's owner and mode: copy them from the real one.
+    'overlay() { u="$W/ov$(echo "$2" | tr / _)"; mkdir -p "$u/up" "$u/wk"; chown --reference="$2" "$u/up"; chmod --reference="$2" "$u/up"; mount -t overlay overlay -o "lowerdir=$1,upperdir=$u/up,workdir=$u/wk" "$2"; }',
     'overlay "$R/etc:/etc" /etc',
     "overlay /var/spool/postfix /var/spool/postfix",
     "overlay /var/lib/postfix /var/lib/postfix",
@@ -46,7 +47,8 @@ function script(files: RenderedFile[], tree: string, work: string): string {
     ...files.flatMap((f) => [`chown ${f.owner}:${f.group} ${f.path}`, `chmod ${f.mode} ${f.path}`]),
     ...files.filter((f) => f.rebuild === "postmap").map((f) => `run ${q(`postmap-${f.path.split("/").pop()}`)} postmap ${f.path}`),
     "run newaliases newaliases",
-    "run postfix-check postfix check",
+    // postfix-script prints its warnings only to a terminal (else only to syslog): give it one.
+    'run postfix-check script -qec "postfix check" /dev/null',
     "run postconf-n postconf -n",
     "run postconf-M postconf -M",
     "run stat-saslpasswd-db stat -c %a:%U /etc/postfix/sasl_passwd.db",
