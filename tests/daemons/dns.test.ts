@@ -12,6 +12,7 @@ import { parseConfig } from "../../components/core/config";
 import { dkimPublicKeyBase64, dkimRecordContent } from "../../components/core/dkim";
 import { planRecords, RecordSpec } from "../../components/core/records";
 import { zoneFiles } from "../../components/core/zonefile";
+import { MINIMAL_RAW, SECOND_DOMAIN } from "../fixtures/config";
 
 // Debian's interpreter: python3-dkim and python3-dnspython are installed for it, not for a PATH python.
 const PYTHON = "/usr/bin/python3";
@@ -19,17 +20,10 @@ const DOMAINS = ["example.com", "example.org"];
 const SELECTOR = "s1";
 
 const config = parseConfig({
-  "mailserver:domain": "example.com",
-  "mailserver:zoneId": "zone-com",
-  "mailserver:extraDomains": JSON.stringify([{ name: "example.org", zoneId: "zone-org" }]),
-  "mailserver:relayUsername": "postmaster@mg.example.com",
-  "mailserver:relayPassword": "relay-secret",
-  "mailserver:sshSourceRanges": JSON.stringify(["203.0.113.4/32"]),
+  ...MINIMAL_RAW,
+  ...SECOND_DOMAIN,
   "mailserver:dkimSelector": SELECTOR,
   "mailserver:extraRecords": JSON.stringify([{ zoneId: "zone-com", name: "long", type: "TXT", content: "x".repeat(600) }]),
-  "gcp:project": "proj",
-  "gcp:zone": "europe-west1-b",
-  "cloudflare:apiToken": "token",
 });
 
 // PKCS#1 PEM, the form tls.PrivateKey hands to the server.

@@ -3,6 +3,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { parseConfig } from "../../components/core/config";
 import { dkimPublicKeyBase64, dkimRecordContent } from "../../components/core/dkim";
 import { txtStrings } from "../../components/core/records";
+import { MINIMAL_RAW, SECOND_DOMAIN } from "../fixtures/config";
 
 interface Created { type: string; name: string; inputs: Record<string, unknown>; parent?: string }
 const created: Created[] = [];
@@ -22,18 +23,10 @@ beforeAll(async () => {
 });
 
 const raw = {
-  "mailserver:domain": "example.com",
-  "mailserver:zoneId": "zone-com",
-  "mailserver:relayUsername": "postmaster@mg.example.com",
-  "mailserver:relayPassword": "relay-secret",
-  "mailserver:sshSourceRanges": JSON.stringify(["203.0.113.4/32"]),
-  "mailserver:users": JSON.stringify([{ address: "alice@example.com", password: "pw" }]),
+  ...MINIMAL_RAW,
   "mailserver:extraRecords": JSON.stringify([{ zoneId: "zone-com", name: "@", type: "TXT", content: "google-site-verification=abc" }]),
-  "gcp:project": "proj",
-  "gcp:zone": "europe-west1-b",
-  "cloudflare:apiToken": "token",
 };
-const twoDomains = { ...raw, "mailserver:extraDomains": JSON.stringify([{ name: "example.org", zoneId: "zone-org" }]) };
+const twoDomains = { ...raw, ...SECOND_DOMAIN };
 
 const pem = (bits: number) => generateKeyPairSync("rsa", { modulusLength: bits }).privateKey
   .export({ type: "pkcs1", format: "pem" }).toString();

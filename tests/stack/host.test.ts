@@ -64,6 +64,13 @@ test("the data disk is its own resource with a daily snapshot schedule", () => {
   expect(attach.inputs.name).toBe("mail-snapshots");
 });
 
+test("changing the machine type or a mail setting leaves the data disk as it is", async () => {
+  const changed = await runProgram(stackConfig({ "mailserver:machineType": "e2-medium", "mailserver:messageSizeLimitMb": "50", "mailserver:dmarcPolicy": "reject" }));
+  const disk = (r: RunResult) => r.resources.find((x) => x.name === "mail-data")!.inputs;
+  expect(disk(changed)).toEqual(disk(run));
+  expect(changed.resources.find((x) => x.name === "mail-vm")!.inputs.machineType).toBe("e2-medium");
+});
+
 test("the relay secret version is a secret, readable only by the VM's account", () => {
   const version = one("gcp:secretmanager/secretVersion:SecretVersion", "mail-relay-password");
   expect(isSecretValue(version.inputs.secretData)).toBe(true);

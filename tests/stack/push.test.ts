@@ -20,6 +20,13 @@ test("wait for SSH → wait for boot → provision (after the instance and the d
   expect(named("mail-apply").dependsOn.sort()).toEqual(files.map((f) => f.name).sort());
 });
 
+test("a file dropped from the config is removed from the server by its command's delete", () => {
+  const keyFile = named("mail-file-etc-opendkim-keys-example.org-s1.private");
+  expect(keyFile.inputs.delete).toBe("sudo /usr/local/sbin/mailserver-unstage '/etc/opendkim/keys/example.org/s1.private'");
+  const single = byType(run, "command:remote:Command").filter((r) => r.name.startsWith("mail-file-etc-opendkim-keys-"));
+  expect(single).toHaveLength(2);
+});
+
 test("every remote command runs as the deploy user with sudo, never as root", () => {
   for (const cmd of byType(run, "command:remote:Command")) {
     // The provider SDK makes the whole connection (it holds the key) a secret.

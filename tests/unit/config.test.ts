@@ -1,16 +1,7 @@
 import { ConfigError, parseConfig } from "../../components/core/config";
+import { MINIMAL_RAW } from "../fixtures/config";
 
-const base = {
-  "mailserver:domain": "example.com",
-  "mailserver:zoneId": "zone-example",
-  "mailserver:relayUsername": "postmaster@mg.example.com",
-  "mailserver:relayPassword": "relay-secret",
-  "mailserver:sshSourceRanges": JSON.stringify(["203.0.113.4/32"]),
-  "mailserver:users": JSON.stringify([{ address: "alice@example.com", password: "pw" }]),
-  "gcp:project": "proj",
-  "gcp:zone": "europe-west1-b",
-  "cloudflare:apiToken": "token",
-};
+const base = MINIMAL_RAW;
 
 function problems(over: Record<string, unknown>): string[] {
   try {

@@ -4,19 +4,9 @@ import { dkimPublicKeyBase64, dkimRecordContent } from "../../components/core/dk
 import {
   checkSpfLookups, planRecords, RecordSpec, spfLookupCount, txtContent, txtStrings,
 } from "../../components/core/records";
+import { MINIMAL_RAW, SECOND_DOMAIN } from "../fixtures/config";
 
-const base = {
-  "mailserver:domain": "example.com",
-  "mailserver:zoneId": "zone-com",
-  "mailserver:extraDomains": JSON.stringify([{ name: "example.org", zoneId: "zone-org" }]),
-  "mailserver:relayUsername": "postmaster@mg.example.com",
-  "mailserver:relayPassword": "relay-secret",
-  "mailserver:sshSourceRanges": JSON.stringify(["203.0.113.4/32"]),
-  "mailserver:users": JSON.stringify([{ address: "alice@example.com", password: "pw" }]),
-  "gcp:project": "proj",
-  "gcp:zone": "europe-west1-b",
-  "cloudflare:apiToken": "token",
-};
+const base = { ...MINIMAL_RAW, ...SECOND_DOMAIN };
 const IP = "198.51.100.7";
 
 function rsaPem(bits: number): string {

@@ -170,7 +170,9 @@ export async function plaintextProbe(host: string, port: number, waitMs = 5_000)
     let received = "";
     let connected = false;
     const s = net.connect({ host, port });
+    const timers: NodeJS.Timeout[] = [];
     const finish = () => {
+      timers.forEach(clearTimeout);
       s.destroy();
       resolve({ connected, received });
     };
@@ -181,8 +183,7 @@ export async function plaintextProbe(host: string, port: number, waitMs = 5_000)
     s.on("connect", () => {
       connected = true;
       // Wait for a greeting; then speak SMTP as if the port were plaintext, and see whether it answers.
-      setTimeout(() => s.write("EHLO e2e.client.test\r\n"), waitMs / 2);
-      setTimeout(finish, waitMs);
+      timers.push(setTimeout(() => s.write("EHLO e2e.client.test\r\n"), waitMs / 2), setTimeout(finish, waitMs));
     });
   });
 }

@@ -5,12 +5,16 @@ import { z } from "zod";
 import { Lab } from "./lab";
 import { waitFor } from "./wait";
 
+// The stand-in names the envelope mailFrom/rcptTo (as smtp-server does); from/to are accepted as well.
 const sidecarSchema = z.object({
-  from: z.string(),
-  to: z.array(z.string()),
+  mailFrom: z.string().optional(),
+  from: z.string().optional(),
+  rcptTo: z.array(z.string()).optional(),
+  to: z.array(z.string()).optional(),
   tls: z.boolean(),
   authUser: z.string().nullable().optional(),
-});
+}).transform((m) => ({ from: m.mailFrom ?? m.from, to: m.rcptTo ?? m.to, tls: m.tls, authUser: m.authUser ?? null }))
+  .refine((m) => m.from !== undefined && m.to !== undefined, { message: "sidecar has no envelope (mailFrom/rcptTo)" });
 export type Sidecar = z.infer<typeof sidecarSchema>;
 export interface Spooled {
   id: string;
