@@ -140,7 +140,7 @@ test("postconf -n and -M: no warnings, and the settings that matter", () => {
     expect(p[key]).toBe(">=TLSv1.2");
   }
   expect(p.relayhost).toBe("[smtp.mailgun.org]:2525");
-  expect(p.smtp_tls_security_level).toBe("encrypt");
+  expect(p.smtp_tls_security_level).toBe("secure");
   expect(p.smtp_sasl_security_options).toBe("noanonymous");
   expect(p.smtpd_relay_restrictions.split(/,\s*/)).toContain("reject_unauth_destination");
   expect(p.smtpd_sender_restrictions.split(/,\s*/)).toContain("reject_sender_login_mismatch");

@@ -6,6 +6,7 @@ import { spf } from "mailauth/lib/spf";
 import { loadLab, token, LabUser } from "./lib/lab";
 import { mailauthResolver, txt } from "./lib/dns";
 import { run } from "./lib/run";
+import { onMachineOk } from "./lib/machine";
 import { submission } from "./lib/smtp";
 import { Spooled, waitForSpool } from "./lib/spool";
 
@@ -39,6 +40,11 @@ function tampered(eml: Buffer): Buffer {
 function pythonDkim(eml: Buffer) {
   return run("/usr/bin/python3", [VERIFIER, lab.dnsServer.address, String(lab.dnsServer.port)], { input: eml, timeoutMs: 30_000 });
 }
+
+test("Postfix verified the relay's certificate and name before it sent the relay password", async () => {
+  const log = await onMachineOk(lab, "journalctl --no-pager -t postfix/smtp | grep 'TLS connection established to' | tail -n 1");
+  expect(log).toMatch(new RegExp(`Verified TLS connection established to ${(lab.relay.name ?? lab.relay.host).replace(/\./g, "\\.")}\\[`));
+});
 
 describe.each(senders.map((u) => [u.address, u] as const))("mail from %s", (_address, user) => {
   const domain = user.address.split("@")[1];
