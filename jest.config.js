@@ -4,7 +4,7 @@ const tier = (name) => ({
   preset: "ts-jest",
   testEnvironment: "node",
   testMatch: [`<rootDir>/tests/${name}/**/*.test.ts`],
-  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
+  transform: { "^.+\\.ts$": ["ts-jest", {}] },
 });
 module.exports = {
   projects: [tier("unit"), tier("stack"), tier("daemons")],

@@ -4,7 +4,7 @@ module.exports = {
   preset: "ts-jest",
   testEnvironment: "node",
   testMatch: ["<rootDir>/tests/e2e/**/*.test.ts"],
-  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
+  transform: { "^.+\\.ts$": ["ts-jest", {}] },
   globalSetup: "<rootDir>/tests/e2e/global-setup.ts",
   globalTeardown: "<rootDir>/tests/e2e/global-teardown.ts",
   testSequencer: "<rootDir>/tests/e2e/sequencer.js",

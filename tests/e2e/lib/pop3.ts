@@ -1,20 +1,21 @@
 // A minimal POP3 client over implicit TLS (995): enough to log in and read messages.
 import tls from "node:tls";
+import { Wakeup } from "./wait";
 
 export class Pop3 {
   private buffer = "";
-  private waiter?: () => void;
+  private readonly wake = new Wakeup();
   private closed = false;
 
   private constructor(private socket: tls.TLSSocket) {
     socket.setEncoding("utf8");
     socket.on("data", (d: string) => {
       this.buffer += d;
-      this.waiter?.();
+      this.wake.notify();
     });
     socket.on("close", () => {
       this.closed = true;
-      this.waiter?.();
+      this.wake.notify();
     });
     socket.on("error", () => undefined);
   }
@@ -41,14 +42,7 @@ export class Pop3 {
       if (this.closed) throw new Error(`POP3 connection closed (got: ${this.buffer})`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no POP3 reply within ${timeoutMs} ms (got: ${this.buffer})`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.waiter = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-      this.waiter = undefined;
+      await this.wake.next(left);
     }
   }
 

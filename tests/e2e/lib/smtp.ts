@@ -3,6 +3,7 @@ import net from "node:net";
 import tls from "node:tls";
 import nodemailer from "nodemailer";
 import { Lab, LabUser, labCa } from "./lab";
+import { Wakeup } from "./wait";
 
 export interface Reply {
   code: number;
@@ -14,7 +15,7 @@ export interface Reply {
 export class SmtpDialog {
   private buffer = "";
   private lines: string[] = [];
-  private waiter?: () => void;
+  private readonly wake = new Wakeup();
   private closed = false;
   greeting!: Reply;
 
@@ -52,11 +53,11 @@ export class SmtpDialog {
         this.lines.push(this.buffer.slice(0, i));
         this.buffer = this.buffer.slice(i + 2);
       }
-      this.waiter?.();
+      this.wake.notify();
     });
     socket.on("close", () => {
       this.closed = true;
-      this.waiter?.();
+      this.wake.notify();
     });
     socket.on("error", () => undefined);
   }
@@ -73,14 +74,7 @@ export class SmtpDialog {
       if (this.closed) throw new Error(`connection closed before a complete reply (got: ${this.lines.join(" | ")})`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no SMTP reply within ${timeoutMs} ms (got: ${this.lines.join(" | ")})`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.waiter = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-      this.waiter = undefined;
+      await this.wake.next(left);
     }
   }
 

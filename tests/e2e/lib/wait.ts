@@ -24,3 +24,24 @@ export async function waitFor<T>(
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** Wakes a reader that waits for its socket: notify() on data or close; next() waits for one, up to `ms`. */
+export class Wakeup {
+  private waiter?: () => void;
+
+  notify(): void {
+    this.waiter?.();
+  }
+
+  next(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiter = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiter = done;
+    });
+  }
+}
