@@ -5,10 +5,9 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { MailStackConfig } from "./core/config";
+import { DATA_DISK_DEVICE } from "./core/layout";
 import { acmeHttpPorts, MAIL_PORTS } from "./core/ports";
 
-/** Stable device name of the data disk: the VM sees it as /dev/disk/by-id/google-maildata. */
-export const DATA_DISK_DEVICE = "maildata";
 /** Network tag that the firewall rules target. */
 export const NETWORK_TAG = "mailserver";
 /** What the VM's service account may do, and nothing more (plus reading the relay secret). */
@@ -116,7 +115,7 @@ export class MailHost extends pulumi.ComponentResource {
           maxRetentionDays: c.snapshotRetentionDays,
           onSourceDiskDelete: "KEEP_AUTO_SNAPSHOTS",
         },
-        snapshotProperties: { guestFlush: false, labels: { role: "maildata" } },
+        snapshotProperties: { guestFlush: false, labels: { role: DATA_DISK_DEVICE } },
       },
     }, parent);
     new gcp.compute.DiskResourcePolicyAttachment(`${name}-data-snapshots`, {

@@ -4,14 +4,11 @@ import { join } from "node:path";
 import Mustache from "mustache";
 import type { MailStackConfig } from "./config";
 import type { RenderedFile } from "./files";
+import { DATA_DEVICE, DATA_MOUNT, MAIL_HOME, TLS_CERT, TLS_DIR, TLS_KEY, VMAIL_ID } from "./layout";
 
 const TEMPLATES = join(__dirname, "..", "..", "templates", "provision");
 const read = (file: string) => readFileSync(join(TEMPLATES, file), "utf8").trimEnd();
 
-/** Where the VM sees the data disk (GCE names attached disks by their device name). */
-export const DATA_DEVICE = "/dev/disk/by-id/google-maildata";
-export const DATA_MOUNT = "/srv/mail";
-export const VMAIL_ID = 5000;
 
 /** Debian 12 packages the server needs. */
 export function packagesFor(config: MailStackConfig): string[] {
@@ -29,6 +26,10 @@ export function renderProvisionScript(config: MailStackConfig): string {
     hostname: config.hostname,
     dataDevice: DATA_DEVICE,
     dataMount: DATA_MOUNT,
+    mailHome: MAIL_HOME,
+    tlsDir: TLS_DIR,
+    tlsCert: TLS_CERT,
+    tlsKey: TLS_KEY,
     vmailId: VMAIL_ID,
     packages: packagesFor(config),
     acme: config.tls === "acme",

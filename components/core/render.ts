@@ -8,6 +8,7 @@ import Mustache from "mustache";
 import type { MailAlias, MailStackConfig } from "./config";
 import type { RenderedFile, Service } from "./files";
 import { hashPassword } from "./passwords";
+import { MAIL_HOME, TLS_CERT, TLS_KEY, VMAIL_ID } from "./layout";
 
 export interface RenderInput {
   config: MailStackConfig;
@@ -167,6 +168,10 @@ export async function renderFiles(input: RenderInput): Promise<RenderedFile[]> {
     senderLogins: senderLogins(config, aliases),
     dkim,
     rootForward: firstUser,
+    mailHome: MAIL_HOME,
+    vmailId: VMAIL_ID,
+    tlsCert: TLS_CERT,
+    tlsKey: TLS_KEY,
   };
 
   const files: RenderedFile[] = await Promise.all(Object.entries(FILES).map(async ([path, spec]) => {
