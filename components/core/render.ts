@@ -40,6 +40,9 @@ const FILES: Record<string, { template: string } & Meta> = {
   "/etc/postfix/virtual_alias_maps": { template: "postfix/virtual_alias_maps.mustache", ...plain("postfix", "postmap") },
   "/etc/postfix/sender_login_maps": { template: "postfix/sender_login_maps.mustache", ...plain("postfix", "postmap") },
   "/etc/postfix/transport": { template: "postfix/transport.mustache", ...plain("postfix", "postmap") },
+  "/etc/postfix/hosted_sender_access": { template: "postfix/hosted_sender_access.mustache", ...plain("postfix", "postmap") },
+  "/etc/postfix/submission_sender_access": { template: "postfix/submission_sender_access.mustache", ...plain("postfix", "postmap") },
+  "/etc/postfix/submission_header_checks": { template: "postfix/submission_header_checks.mustache", ...plain("postfix") },
   // postmap gives sasl_passwd.db the mode and owner of its source: both stay root-only.
   "/etc/postfix/sasl_passwd": {
     template: "postfix/sasl_passwd.mustache", ...plain("postfix", "postmap"), mode: "0600", secret: true,
@@ -52,7 +55,8 @@ const FILES: Record<string, { template: string } & Meta> = {
   },
   "/etc/opendkim.conf": { template: "opendkim/opendkim.conf.mustache", ...plain("opendkim") },
   "/etc/opendkim/KeyTable": { template: "opendkim/KeyTable.mustache", ...plain("opendkim") },
-  "/etc/opendkim/SigningTable": { template: "opendkim/SigningTable.mustache", ...plain("opendkim") },
+  "/etc/opendkim/setup.lua": { template: "opendkim/setup.lua.mustache", ...plain("opendkim") },
+  "/etc/opendkim/final.lua": { template: "opendkim/final.lua.mustache", ...plain("opendkim") },
   "/etc/opendkim/TrustedHosts": { template: "opendkim/TrustedHosts.mustache", ...plain("opendkim") },
 };
 
@@ -87,7 +91,7 @@ function reachedUsers(source: string, aliases: Map<string, string[]>, users: Set
  * also gets the RFC 2142 addresses: that way every hosted address has an owner and none can be
  * forged by an unauthenticated client.
  */
-function senderLogins(config: MailStackConfig, aliases: MailAlias[]): { address: string; owners: string }[] {
+function senderLogins(config: MailStackConfig, aliases: MailAlias[]): { address: string; owners: string; ownerList: string[] }[] {
   const users = new Set(config.users.map((u) => u.address));
   const graph = new Map(aliases.map((a) => [a.source, a.destinations]));
   const admin = config.users[0]?.address;
@@ -99,7 +103,12 @@ function senderLogins(config: MailStackConfig, aliases: MailAlias[]): { address:
   }
   return rows
     .sort((x, y) => compare(x.address, y.address))
-    .map((r) => ({ address: r.address, owners: r.owners.join(",") }));
+    .map((r) => ({ address: r.address, owners: r.owners.join(","), ownerList: r.owners }));
+}
+
+/** The hosted domain that `name` is or lies below (the longest match): whose key signs mail from it. */
+export function hostedDomainOf(name: string, domains: string[]): string | undefined {
+  return domains.filter((d) => name === d || name.endsWith(`.${d}`)).sort((a, b) => b.length - a.length)[0];
 }
 
 /** The DKIM key as PKCS#1 PEM (one canonical form whatever the input), after checking it is RSA ≥ 2048. */
@@ -146,6 +155,10 @@ export async function renderFiles(input: RenderInput): Promise<RenderedFile[]> {
     keyFile: `${DKIM_KEY_DIR}/${domain}/${config.dkimSelector}.private`,
   }));
   const relayNexthop = `[${config.relay.host}]:${config.relay.port}`;
+  const logins = senderLogins(config, aliases);
+  // The Lua policy holds addresses in double-quoted strings; the config's address syntax has no " or \.
+  const unsafe = logins.flatMap((l) => [l.address, ...l.ownerList]).find((a) => /["\\]/.test(a));
+  if (unsafe !== undefined) throw new Error(`render: the address ${unsafe} cannot be written into the OpenDKIM policy`);
   const byAddress = (a: { address: string }, b: { address: string }) => compare(a.address, b.address);
 
   const view = {
@@ -165,7 +178,9 @@ export async function renderFiles(input: RenderInput): Promise<RenderedFile[]> {
         targets: a.destinations.map((d) => (d === "discard" ? DISCARD_ADDRESS : d)).join(", "),
       }))
       .sort((a, b) => compare(a.source, b.source)),
-    senderLogins: senderLogins(config, aliases),
+    senderLogins: logins,
+    hostedDomains: domainNames.map((name) => ({ name })),
+    bounceDomain: hostedDomainOf(config.hostname, domainNames) ?? config.domain,
     dkim,
     rootForward: firstUser,
     mailHome: MAIL_HOME,
@@ -174,10 +189,11 @@ export async function renderFiles(input: RenderInput): Promise<RenderedFile[]> {
     tlsKey: TLS_KEY,
   };
 
+  const partials = { policy: await readFile(join(TEMPLATE_DIR, "opendkim", "policy.lua.mustache"), "utf8") };
   const files: RenderedFile[] = await Promise.all(Object.entries(FILES).map(async ([path, spec]) => {
     const { template, ...meta } = spec;
     const text = await readFile(join(TEMPLATE_DIR, template), "utf8");
-    const content = Mustache.render(text, view, {}, { escape: checkedValue });
+    const content = Mustache.render(text, view, partials, { escape: checkedValue });
     return { path, content, ...meta };
   }));
   for (const d of dkim) {

@@ -22,6 +22,11 @@ const PROGRAMS = ["postfix", "postconf", "postmap", "postalias", "newaliases", "
   "opendkim-testkey", "openssl", "unshare", "setpriv", "mount", "script"];
 const PACKAGES = "postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd opendkim opendkim-tools openssl util-linux bsdutils";
 
+/** Mozilla "intermediate" (TLS 1.2 part), strongest first: no CBC, no RSA key exchange, no SHA-1 MACs. */
+const MOZILLA_INTERMEDIATE = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" +
+  "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:" +
+  "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+
 const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 interface Result { rc: number; out: string; err: string }
@@ -92,7 +97,10 @@ const result = (name: string): Result => {
 };
 /** postconf -n output as a map. */
 const params = (): Record<string, string> =>
-  Object.fromEntries(result("postconf-n").out.split("\n").filter(Boolean).map((l) => l.split(/ = (.*)/s).slice(0, 2)));
+  Object.fromEntries(result("postconf-n").out.split("\n").filter(Boolean).map((l) => {
+    const [, key, value] = /^(\S+) =(?: (.*))?$/s.exec(l) ?? [];
+    return [key, value ?? ""];
+  }));
 
 beforeAll(async () => {
   const missing = PROGRAMS.filter((p) => spawnSync("sh", ["-c", `command -v ${p}`]).status !== 0);
@@ -121,7 +129,7 @@ afterAll(() => {
 
 test("postmap and newaliases build every table without complaint", () => {
   const builds = Object.keys(results).filter((n) => n.startsWith("postmap-") || n === "newaliases");
-  expect(builds).toHaveLength(6);
+  expect(builds).toHaveLength(8);
   for (const n of builds) expect({ n, ...result(n) }).toEqual({ n, rc: 0, out: "", err: "" });
   // postmap copies the source's mode: the relay password stays root-only in its .db as well.
   expect(result("stat-saslpasswd-db").out.trim()).toBe("600:root");
@@ -142,11 +150,9 @@ test("postconf -n and -M: no warnings, and the settings that matter", () => {
   expect(p.relayhost).toBe("[smtp.mailgun.org]:2525");
   expect(p.smtp_tls_security_level).toBe("secure");
   expect(p.smtp_sasl_security_options).toBe("noanonymous");
-  expect(p.smtpd_relay_restrictions.split(/,\s*/)).toContain("reject_unauth_destination");
-  expect(p.smtpd_sender_restrictions.split(/,\s*/)).toContain("reject_sender_login_mismatch");
   expect(p.smtpd_sender_login_maps).toBe("hash:$config_directory/sender_login_maps");
   expect(p.milter_default_action).toBe("tempfail");
-  expect(p.smtpd_milters).toBe("inet:localhost:8891");
+  expect(p.smtpd_milters).toBe("inet:127.0.0.1:8891");
   expect(p.smtpd_tls_auth_only).toBe("yes");
   expect(p.mynetworks).toBe("127.0.0.0/8");
   expect(p.mydestination.split(/,\s*/)).not.toEqual(expect.arrayContaining(["example.com"]));
@@ -154,9 +160,47 @@ test("postconf -n and -M: no warnings, and the settings that matter", () => {
   expect(p.message_size_limit).toBe(String(30 * 1024 * 1024));
 
   const master = result("postconf-M").out.replace(/\n\s+/g, " ");
+  expect(master).toMatch(/^cleanup-submission +unix .* cleanup -o syslog_name=postfix\/submission -o header_checks=regexp:\$config_directory\/submission_header_checks -o nested_header_checks=$/m);
   expect(master).toMatch(/^submission +inet .* smtpd .*-o smtpd_tls_security_level=encrypt .*-o smtpd_sasl_auth_enable=yes/m);
   expect(master).toMatch(/^submissions +inet .* smtpd .*-o smtpd_tls_wrappermode=yes .*-o smtpd_sasl_auth_enable=yes/m);
   expect(master).toMatch(/^discard +unix .* discard$/m);
+});
+
+// Exact and in order: a restriction list is evaluated first match wins, so moving `permit` up, or dropping
+// an entry, changes who may relay or forge. Changing one of these on purpose must fail here.
+test("the restriction lists, exactly and in order", () => {
+  const p = params();
+  const list = (key: string) => (p[key] ?? "").split(/,\s*/);
+  expect(list("smtpd_relay_restrictions")).toEqual(["permit_mynetworks", "permit_sasl_authenticated", "reject_unauth_destination"]);
+  expect(list("smtpd_recipient_restrictions")).toEqual(["reject_non_fqdn_recipient", "reject_unlisted_recipient"]);
+  expect(list("smtpd_sender_restrictions")).toEqual([
+    "reject_non_fqdn_sender", "permit_mynetworks", "check_sender_access hash:$config_directory/hosted_sender_access"]);
+  expect(list("mua_sender_restrictions")).toEqual([
+    "reject_non_fqdn_sender", "check_sender_access hash:$config_directory/submission_sender_access",
+    "reject_sender_login_mismatch", "permit_sasl_authenticated", "reject"]);
+  expect(list("smtpd_helo_restrictions")).toEqual([
+    "permit_mynetworks", "permit_sasl_authenticated", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname"]);
+  expect(p.local_recipient_maps).toBe("$alias_maps");
+  expect([p.smtpd_forbid_bare_newline, p.smtpd_forbid_bare_newline_exclusions, p.smtpd_forbid_unauth_pipelining])
+    .toEqual(["normalize", "", "yes"]);
+  expect(p.smtpd_discard_ehlo_keywords).toBe("silent-discard, dsn");
+  expect([p.smtpd_sasl_auth_enable, p.smtpd_tls_security_level, p.smtpd_tls_auth_only]).toEqual(["no", "may", "yes"]);
+  expect(p.tls_medium_cipherlist).toBe(MOZILLA_INTERMEDIATE);
+  expect([p.smtpd_tls_ciphers, p.smtpd_tls_mandatory_ciphers, p.smtp_tls_mandatory_ciphers]).toEqual(["medium", "medium", "medium"]);
+
+  // Both submission services: login required, TLS first, the same sender rules, DSN back on, own cleanup.
+  const master = result("postconf-M").out.replace(/\n\s+/g, " ");
+  for (const [service, tlsOption] of [["submission", "smtpd_tls_security_level=encrypt"], ["submissions", "smtpd_tls_wrappermode=yes"]]) {
+    const line = master.split("\n").find((l) => l.startsWith(`${service} `)) ?? "";
+    expect(line.split(" -o ").slice(1)).toEqual([
+      `syslog_name=postfix/${service}`, tlsOption, "smtpd_sasl_auth_enable=yes",
+      "smtpd_client_restrictions=permit_sasl_authenticated,reject", "smtpd_relay_restrictions=permit_sasl_authenticated,reject",
+      "smtpd_sender_restrictions=$mua_sender_restrictions", "smtpd_discard_ehlo_keywords=",
+      "cleanup_service_name=cleanup-submission", "milter_macro_daemon_name=ORIGINATING",
+    ]);
+  }
+  // Port 25 takes no overrides at all.
+  expect(master).toMatch(/^smtp +inet +n +- +y +- +- +smtpd$/m);
 });
 
 test("discard aliases reach discard(8); root reaches the first user", () => {
