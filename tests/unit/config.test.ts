@@ -1,4 +1,7 @@
-import { ConfigError, parseConfig } from "../../components/core/config";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { CONFIG_KEYS, ConfigError, parseConfig } from "../../components/core/config";
 import { MINIMAL_RAW } from "../fixtures/config";
 
 const base = MINIMAL_RAW;
@@ -196,4 +199,14 @@ test("accepted: the characters each use allows", () => {
   expect(c.extraRecords[0].ttl).toBe(1);
   expect(c.dkimRetiredSelectors).toEqual(["s1"]);
   expect(parseConfig(base).dkimRetiredSelectors).toEqual([]);
+});
+
+test("every key is declared in Pulumi.yaml and documented in the README's configuration reference", () => {
+  const root = join(__dirname, "..", "..");
+  const declared = Object.keys((parseYaml(readFileSync(join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, unknown> }).config);
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  for (const key of CONFIG_KEYS.filter((k) => k.startsWith("mailserver:"))) {
+    expect(declared).toContain(key);
+    expect(readme).toContain(`| \`${key}\` |`);
+  }
 });
