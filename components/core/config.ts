@@ -188,8 +188,8 @@ const oneLine = (what: string) => nonEmpty(what).refine((s) => !CONTROL.test(s),
 const userSchema = z.object({
   address: address("mailbox"),
   password: z.string().min(1, { message: "is empty — set a password or remove the key" }).optional(),
-  passwordHash: z.string().refine((h) => !/[\s:]/.test(h), {
-    message: "contains : or whitespace, which the passwd-file (address:hash) cannot hold — paste the hash exactly as doveadm pw printed it",
+  passwordHash: z.string().refine((h) => !/[\s:]/.test(h) && !CONTROL.test(h), {
+    message: "contains :, whitespace or a control character, which the passwd-file (address:hash) cannot hold — paste the hash exactly as doveadm pw printed it",
   }).optional(),
 }, { message: "must be an object {address, password?, passwordHash?}" }).strict();
 
@@ -211,8 +211,8 @@ const schema = z.object({
   aliases: list(aliasSchema).default([]),
   relayHost: domainName.default("smtp.mailgun.org"),
   relayPort: int(1, 65535).default(2525),
-  relayUsername: z.string().min(1, { message: "is empty — set your Mailgun SMTP login" }).refine((u) => !/[\s:]/.test(u), {
-    message: "contains : or whitespace, which sasl_passwd (nexthop user:password) cannot hold — set the SMTP login exactly as Mailgun shows it",
+  relayUsername: z.string().min(1, { message: "is empty — set your Mailgun SMTP login" }).refine((u) => !/[\s:]/.test(u) && !CONTROL.test(u), {
+    message: "contains :, whitespace or a control character, which sasl_passwd (nexthop user:password) cannot hold — set the SMTP login exactly as Mailgun shows it",
   }),
   relayPassword: secret("your Mailgun SMTP password (pulumi config set --secret mailserver:relayPassword)", "sasl_passwd"),
   dmarcPolicy: oneOf(DMARC_POLICIES).default("quarantine"),
