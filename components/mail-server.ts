@@ -21,7 +21,7 @@ export interface MailServerArgs {
  * The resource name of a domain's DKIM key for a selector: a new selector is a new key. The default
  * selector keeps the name keys had before selectors were part of it, so existing stacks keep their key.
  */
-export function dkimKeyName(name: string, domain: string, selector: string): string {
+function dkimKeyName(name: string, domain: string, selector: string): string {
   return selector === DEFAULT_DKIM_SELECTOR ? `${name}-dkim-${domain}` : `${name}-dkim-${selector}._domainkey.${domain}`;
 }
 
