@@ -48,6 +48,8 @@ export class MailDns extends pulumi.ComponentResource {
   public readonly aRecord: cloudflare.DnsRecord;
   /** Every DnsRecord, in plan order (for explicit dependencies). */
   public readonly dnsRecords: cloudflare.DnsRecord[] = [];
+  /** The DKIM key records of every selector: the server may sign with a key only once its record exists. */
+  public readonly dkimRecords: cloudflare.DnsRecord[] = [];
 
   constructor(name: string, args: MailDnsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailserver:index:MailDns", name, {}, opts);
@@ -63,6 +65,7 @@ export class MailDns extends pulumi.ComponentResource {
       return plan;
     });
 
+    const dkimNames = new Set(args.config.domains.flatMap((d) => dkimSelectors(args.config).map((s) => `${s}._domainkey.${d.name}`)));
     const used = new Set<string>();
     let aRecord: cloudflare.DnsRecord | undefined;
     shape.forEach((r, i) => {
@@ -84,6 +87,7 @@ export class MailDns extends pulumi.ComponentResource {
       }, { parent: this });
       this.dnsRecords.push(record);
       if (r.name === args.config.hostname && r.type === "A") aRecord = record;
+      if (r.type === "TXT" && dkimNames.has(r.name)) this.dkimRecords.push(record);
     });
     if (!aRecord) throw new Error(`MailDns: no A record for ${args.config.hostname}`);
     this.aRecord = aRecord;

@@ -74,8 +74,8 @@ export class MailServer extends pulumi.ComponentResource {
       provisionScript: renderProvisionScript(c),
       files: args.files,
       contents,
-      // ACME validation needs the A record; mail needs the disk.
-      provisionDependsOn: [dns.aRecord, host.dataDisk],
+      // ACME validation needs the A record; mail needs the disk; signing with a new DKIM key needs its record.
+      provisionDependsOn: [dns.aRecord, host.dataDisk, ...dns.dkimRecords],
     }, parent);
 
     this.ip = host.ip;

@@ -70,6 +70,11 @@ test("only the new selector signs: the server gets the new keys alone and the ta
   expect(stdinOf(during, "mail-file-etc-opendkim-SigningTable")).not.toContain("s1");
 });
 
+test("the new key reaches the server only after its record exists", () => {
+  const provision = during.resources.find((r) => r.name === "mail-provision");
+  expect(provision?.dependsOn).toEqual(expect.arrayContaining(DOMAINS.map((d) => `mail-TXT-s2._domainkey.${d}`)));
+});
+
 test("after the grace period: dropping the retired selector drops its key and its record, nothing else", () => {
   expect(dkimKeys(after)).toEqual(["mail-dkim-s2._domainkey.example.com", "mail-dkim-s2._domainkey.example.org"]);
   expect(dkimRecords(after)).toEqual(dkimRecords(during).filter((r) => r.name.startsWith("s2.")));
