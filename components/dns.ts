@@ -15,14 +15,15 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { MailStackConfig } from "./core/config";
+import { dkimSelectors } from "./core/dkim";
 import { planRecords, RecordSpec } from "./core/records";
 
 export interface MailDnsArgs {
   config: MailStackConfig;
   /** The server's static IPv4 address. */
   ip: pulumi.Input<string>;
-  /** Per hosted domain name: the DKIM public key as base64 DER (core/dkim.ts dkimPublicKeyBase64). */
-  dkimPublicKeys: Record<string, pulumi.Input<string>>;
+  /** Domain → selector (current and retired) → DKIM public key as base64 DER (core/dkim.ts dkimPublicKeyBase64). */
+  dkimPublicKeys: Record<string, Record<string, pulumi.Input<string>>>;
 }
 
 export interface PlannedRecord {
@@ -47,12 +48,16 @@ export class MailDns extends pulumi.ComponentResource {
   public readonly aRecord: cloudflare.DnsRecord;
   /** Every DnsRecord, in plan order (for explicit dependencies). */
   public readonly dnsRecords: cloudflare.DnsRecord[] = [];
+  /** The DKIM key records of every selector: the server may sign with a key only once its record exists. */
+  public readonly dkimRecords: cloudflare.DnsRecord[] = [];
 
   constructor(name: string, args: MailDnsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailserver:index:MailDns", name, {}, opts);
-    const placeholders = Object.fromEntries(args.config.domains.map((d) => [d.name, PLACEHOLDER_KEY]));
+    const placeholders = Object.fromEntries(args.config.domains.map((d) =>
+      [d.name, Object.fromEntries(dkimSelectors(args.config).map((s) => [s, PLACEHOLDER_KEY]))]));
     const shape = planRecords(args.config, PLACEHOLDER_IP, placeholders);
-    const actual = pulumi.all([args.ip, pulumi.all(args.dkimPublicKeys)]).apply(([ip, keys]) => {
+    const publicKeys = pulumi.all(Object.fromEntries(Object.entries(args.dkimPublicKeys).map(([d, bySelector]) => [d, pulumi.all(bySelector)])));
+    const actual = pulumi.all([args.ip, publicKeys]).apply(([ip, keys]) => {
       const plan = planRecords(args.config, ip, keys);
       const same = plan.length === shape.length &&
         plan.every((r, i) => r.name === shape[i].name && r.type === shape[i].type && r.zoneId === shape[i].zoneId);
@@ -60,6 +65,7 @@ export class MailDns extends pulumi.ComponentResource {
       return plan;
     });
 
+    const dkimNames = new Set(args.config.domains.flatMap((d) => dkimSelectors(args.config).map((s) => `${s}._domainkey.${d.name}`)));
     const used = new Set<string>();
     let aRecord: cloudflare.DnsRecord | undefined;
     shape.forEach((r, i) => {
@@ -81,6 +87,7 @@ export class MailDns extends pulumi.ComponentResource {
       }, { parent: this });
       this.dnsRecords.push(record);
       if (r.name === args.config.hostname && r.type === "A") aRecord = record;
+      if (r.type === "TXT" && dkimNames.has(r.name)) this.dkimRecords.push(record);
     });
     if (!aRecord) throw new Error(`MailDns: no A record for ${args.config.hostname}`);
     this.aRecord = aRecord;

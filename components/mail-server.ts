@@ -2,8 +2,8 @@
 // all mail knowledge comes from the pure core.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import type { MailStackConfig } from "./core/config";
-import { dkimPublicKeyBase64 } from "./core/dkim";
+import { DEFAULT_DKIM_SELECTOR, MailStackConfig } from "./core/config";
+import { dkimPublicKeyBase64, dkimSelectors } from "./core/dkim";
 import { clientSettings, ClientSettings } from "./core/ports";
 import { renderProvisionScript } from "./core/provision";
 import { renderFiles } from "./core/render";
@@ -15,6 +15,14 @@ export interface MailServerArgs {
   config: MailStackConfig;
   /** File metadata from a render of the same config (see fileSpecs in index.ts). */
   files: FileSpec[];
+}
+
+/**
+ * The resource name of a domain's DKIM key for a selector: a new selector is a new key. The default
+ * selector keeps the name keys had before selectors were part of it, so existing stacks keep their key.
+ */
+function dkimKeyName(name: string, domain: string, selector: string): string {
+  return selector === DEFAULT_DKIM_SELECTOR ? `${name}-dkim-${domain}` : `${name}-dkim-${selector}._domainkey.${domain}`;
 }
 
 export class MailServer extends pulumi.ComponentResource {
@@ -32,11 +40,13 @@ export class MailServer extends pulumi.ComponentResource {
     const c = args.config;
     const parent = { parent: this };
 
-    // One DKIM key per domain: a leaked or rotated key affects one domain only.
-    const dkimKeys = Object.fromEntries(c.domains.map((d) => [d.name, new tls.PrivateKey(
-      `${name}-dkim-${d.name}`, { algorithm: "RSA", rsaBits: 2048 }, parent)]));
+    // One DKIM key per domain and selector: a leaked or rotated key affects one domain only. Retired
+    // selectors keep their keys (and so their records) until the admin drops them from the config.
+    const dkimKeys = Object.fromEntries(c.domains.map((d) => [d.name, Object.fromEntries(dkimSelectors(c).map((s) =>
+      [s, new tls.PrivateKey(dkimKeyName(name, d.name, s), { algorithm: "RSA", rsaBits: 2048 }, parent)]))]));
 
-    const dkimPublicKeys = Object.fromEntries(Object.entries(dkimKeys).map(([d, k]) => [d, k.publicKeyPem.apply(dkimPublicKeyBase64)]));
+    const dkimPublicKeys = Object.fromEntries(Object.entries(dkimKeys).map(([d, bySelector]) => [d, Object.fromEntries(
+      Object.entries(bySelector).map(([s, k]) => [s, k.publicKeyPem.apply(dkimPublicKeyBase64)]))]));
     let dns: MailDns | undefined;
     const host = new MailHost(name, {
       config: c,
@@ -48,7 +58,9 @@ export class MailServer extends pulumi.ComponentResource {
     }, parent);
     if (!dns) throw new Error("MailHost did not create the DNS records");
 
-    const privateKeys = pulumi.all(Object.fromEntries(Object.entries(dkimKeys).map(([d, k]) => [d, k.privateKeyPem])));
+    // Only the current selector signs: the server gets its keys alone.
+    const privateKeys = pulumi.all(Object.fromEntries(Object.entries(dkimKeys).map(([d, bySelector]) =>
+      [d, bySelector[c.dkimSelector].privateKeyPem])));
     const contents = privateKeys.apply(async (keys) => {
       const files = await renderFiles({ config: c, dkimPrivateKeys: keys });
       return Object.fromEntries(files.map((f) => [f.path, f.content]));
@@ -62,8 +74,8 @@ export class MailServer extends pulumi.ComponentResource {
       provisionScript: renderProvisionScript(c),
       files: args.files,
       contents,
-      // ACME validation needs the A record; mail needs the disk.
-      provisionDependsOn: [dns.aRecord, host.dataDisk],
+      // ACME validation needs the A record; mail needs the disk; signing with a new DKIM key needs its record.
+      provisionDependsOn: [dns.aRecord, host.dataDisk, ...dns.dkimRecords],
     }, parent);
 
     this.ip = host.ip;

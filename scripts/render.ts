@@ -10,15 +10,15 @@
 //   MAILSERVER_RELAY_PASSWORD    mailserver:relayPassword
 //   MAILSERVER_CLOUDFLARE_TOKEN  cloudflare:apiToken
 //   MAILSERVER_USER_PASSWORDS    JSON {"alice@example.com": "password", …} for users whose password is secure
-// DKIM keys: production keys live in Pulumi state (tls.PrivateKey). Here a fresh 2048-bit key per domain
-// is generated into <dir>/dkim/<domain>.pem unless one is already there, so reruns keep their keys.
+// DKIM keys: production keys live in Pulumi state (tls.PrivateKey). Here a fresh 2048-bit key per domain and selector
+// is generated into <dir>/dkim/<selector>._domainkey.<domain>.pem unless one is already there, so reruns keep their keys.
 import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { NAMESPACE, parseConfig, type MailStackConfig } from "../components/core/config";
-import { dkimPublicKeyBase64 } from "../components/core/dkim";
+import { dkimPublicKeyBase64, dkimSelectors } from "../components/core/dkim";
 import type { RenderedFile } from "../components/core/files";
 import { planRecords } from "../components/core/records";
 import { renderFiles } from "../components/core/render";
@@ -104,20 +104,26 @@ export function writeTree(files: RenderedFile[], out: string): void {
   writeFileSync(join(out, "manifest.json"), `${JSON.stringify(manifestOf(files), null, 2)}\n`);
 }
 
-/** Existing keys in <out>/dkim are kept; missing ones are generated (local preview only). */
-function localDkimKeys(config: MailStackConfig, out: string): { keys: Record<string, string>; generated: string[] } {
+/**
+ * Domain → selector → private key, from <out>/dkim/<selector>._domainkey.<domain>.pem; existing keys
+ * are kept, missing ones are generated (local preview only).
+ */
+function localDkimKeys(config: MailStackConfig, out: string): { keys: Record<string, Record<string, string>>; generated: string[] } {
   const dir = join(out, "dkim");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const keys: Record<string, string> = {};
+  const keys: Record<string, Record<string, string>> = {};
   const generated: string[] = [];
   for (const { name } of config.domains) {
-    const file = join(dir, `${name}.pem`);
-    if (!existsSync(file)) {
-      const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-      writeFileSync(file, privateKey.export({ type: "pkcs1", format: "pem" }), { mode: 0o600 });
-      generated.push(file);
+    keys[name] = {};
+    for (const selector of dkimSelectors(config)) {
+      const file = join(dir, `${selector}._domainkey.${name}.pem`);
+      if (!existsSync(file)) {
+        const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+        writeFileSync(file, privateKey.export({ type: "pkcs1", format: "pem" }), { mode: 0o600 });
+        generated.push(file);
+      }
+      keys[name][selector] = readFileSync(file, "utf8");
     }
-    keys[name] = readFileSync(file, "utf8");
   }
   return { keys, generated };
 }
@@ -133,10 +139,12 @@ async function main(): Promise<void> {
   const out = resolve(values.out);
   const config = parseConfig(rawFromStackYaml(readFileSync(stackFile, "utf8")));
   const { keys, generated } = localDkimKeys(config, out);
-  const files = await renderFiles({ config, dkimPrivateKeys: keys });
+  const signing = Object.fromEntries(Object.entries(keys).map(([d, bySelector]) => [d, bySelector[config.dkimSelector]]));
+  const files = await renderFiles({ config, dkimPrivateKeys: signing });
   writeTree(files, out);
 
-  const publicKeys = Object.fromEntries(Object.entries(keys).map(([d, pem]) => [d, dkimPublicKeyBase64(pem)]));
+  const publicKeys = Object.fromEntries(Object.entries(keys).map(([d, bySelector]) => [d, Object.fromEntries(
+    Object.entries(bySelector).map(([s, pem]) => [s, dkimPublicKeyBase64(pem)]))]));
   mkdirSync(join(out, "dns"), { recursive: true });
   for (const z of zoneFiles(planRecords(config, values.ip ?? "192.0.2.10", publicKeys))) {
     writeFileSync(join(out, "dns", `${z.zone}.zone`), z.bind);

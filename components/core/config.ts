@@ -12,6 +12,7 @@ export const TLS_MODES = ["acme", "self-signed"] as const;
 export const DMARC_POLICIES = ["none", "quarantine", "reject"] as const;
 export const SPF_QUALIFIERS = ["~all", "-all"] as const;
 export const RECORD_TYPES = ["A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA"] as const;
+export const DEFAULT_DKIM_SELECTOR = "s1";
 
 export interface MailDomain {
   name: string;
@@ -48,7 +49,10 @@ export interface MailStackConfig {
   dmarcPolicy: (typeof DMARC_POLICIES)[number];
   dmarcReportEmail: string;
   spfAll: (typeof SPF_QUALIFIERS)[number];
+  /** The selector that signs. */
   dkimSelector: string;
+  /** Former selectors whose keys and records stay published until their mail has been verified. */
+  dkimRetiredSelectors: string[];
   dnsTtl: number;
   extraRecords: ExtraRecord[];
   sshSourceRanges: string[];
@@ -92,6 +96,47 @@ export function domainOf(address: string): string {
   return address.slice(address.lastIndexOf("@") + 1);
 }
 
+/**
+ * What an address is used for decides which characters it may hold:
+ * - mailbox: a Dovecot login, so only Dovecot's default auth_username_chars (letters, digits, . - _);
+ * - source: an alias, a key of Postfix maps: no leading # (a comment line) and no + (the recipient delimiter);
+ * - destination: an outside address in a map value: RFC 5322 atext without a leading #;
+ * - plain: also goes into a DNS record (rua=mailto:) and the provisioning script: letters, digits, . _ + -.
+ */
+export type AddressUse = "mailbox" | "source" | "destination" | "plain";
+
+const DELIMITER_FIX = "+ is the recipient delimiter (alice+tag@ is delivered to alice@), so Dovecot looks up the part before it and the mail bounces; remove the +";
+
+/** The problem (message with its fix) of an address for a use, or undefined if it is fine. */
+export function addressProblem(address: string, use: AddressUse): string | undefined {
+  if (!isAddress(address)) return "is not a valid e-mail address — use local@domain, e.g. alice@example.com";
+  const local = address.slice(0, address.lastIndexOf("@"));
+  if (local.startsWith("#")) {
+    return "starts with #, which Postfix maps read as a comment: the address would silently not exist — start it with a letter or digit";
+  }
+  if ((use === "mailbox" || use === "source") && local.includes("+")) return `contains + — ${DELIMITER_FIX}`;
+  if (use === "mailbox" && !/^[a-z0-9._-]+$/.test(local)) {
+    return "has characters outside Dovecot's auth_username_chars, so this user could never log in — use only letters, digits, . - _ before the @";
+  }
+  if (use === "plain" && !/^[a-z0-9._+-]+$/.test(local)) {
+    return "may only hold letters, digits and . _ + - before the @ (it goes into DNS records and the provisioning script) — use a plain address";
+  }
+  return undefined;
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Why a secret cannot be stored as given, or undefined. Secrets are never trimmed or altered: a value a
+ * file cannot carry is refused, so what the server uses is exactly what the admin set.
+ */
+export function secretProblem(value: string, carrier: string): string | undefined {
+  if (CONTROL.test(value)) return `contains a control character (newline, tab …), which ${carrier} cannot carry — set a value without one`;
+  if (value.trim() !== value) return `starts or ends with whitespace, which ${carrier} would strip — set a value without it (it is never trimmed for you)`;
+  return undefined;
+}
+
 /** Parses "a.b.c.d/n" or "x::y/n"; returns undefined if it is not a CIDR block. */
 export function parseCidr(s: string): { version: 4 | 6; prefix: number } | undefined {
   const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
@@ -105,35 +150,55 @@ export function parseCidr(s: string): { version: 4 | 6; prefix: number } | undef
 // ---------- schema ----------
 
 const lower = (s: string) => s.trim().toLowerCase();
+/** A zod check from a function that returns the problem's message (with its fix) or undefined. */
+const problemCheck = <T>(problem: (value: T) => string | undefined) => (value: T, ctx: z.RefinementCtx) => {
+  const message = problem(value);
+  if (message !== undefined) ctx.addIssue({ code: "custom", message });
+};
 const domainName = z.string().transform(lower).refine(isDomainName, {
   message: "is not a valid domain name — use lower-case labels like example.com",
 });
-const address = z.string().transform(lower).refine(isAddress, {
-  message: "is not a valid e-mail address — use local@domain, e.g. alice@example.com",
-});
+const address = (use: AddressUse) => z.string().transform(lower).superRefine(problemCheck((a: string) => addressProblem(a, use)));
 const nonEmpty = (what: string) => z.string().trim().min(1, { message: `is empty — set ${what}` });
+/** A secret: kept byte for byte; refused (never repaired) when its carrier cannot hold it. */
+const secret = (what: string, carrier: string) => z.string().min(1, { message: `is empty — set ${what}` })
+  .superRefine(problemCheck((s: string) => secretProblem(s, carrier)));
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { message: `must be one of ${values.join(", ")}` });
 const int = (min: number, max: number) =>
   z.coerce.number({ message: "must be a number" }).int({ message: "must be a whole number" })
     .min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` });
+/** Cloudflare accepts 1 (automatic) or 60..86400 seconds. */
+const ttl = z.coerce.number({ message: "must be a number" }).refine((t) => t === 1 || (Number.isInteger(t) && t >= 60 && t <= 86400), {
+  message: "must be 1 (automatic) or 60–86400 seconds, as Cloudflare requires — e.g. 300",
+});
 const bool = z.preprocess(
   (v) => (v === "true" ? true : v === "false" ? false : v),
   z.boolean({ message: "must be true or false" }),
 );
 const list = <T extends z.ZodTypeAny>(item: T) => z.array(item, { message: "must be a list" });
+const dkimSelector = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
+  message: "must be one DNS label (letters, digits, dashes), e.g. s1",
+});
+/** One line of text (DNS record names and contents): a control character would start another. */
+const oneLine = (what: string) => nonEmpty(what).refine((s) => !CONTROL.test(s), {
+  message: "contains a control character (newline?) — write it on one line; long TXT values are split for you",
+});
 
 const userSchema = z.object({
-  address,
+  address: address("mailbox"),
   password: z.string().min(1, { message: "is empty — set a password or remove the key" }).optional(),
-  passwordHash: z.string().optional(),
+  passwordHash: z.string().refine((h) => !/[\s:]/.test(h) && !CONTROL.test(h), {
+    message: "contains :, whitespace or a control character, which the passwd-file (address:hash) cannot hold — paste the hash exactly as doveadm pw printed it",
+  }).optional(),
 }, { message: "must be an object {address, password?, passwordHash?}" }).strict();
 
 const aliasSchema = z.object({
-  source: address,
-  destinations: list(z.string().transform(lower).refine((d) => d === "discard" || isAddress(d), {
-    message: "is neither an e-mail address nor discard — use an address, or discard to drop the mail",
-  })).min(1, { message: "is empty — list at least one destination, or discard" }),
+  source: address("source"),
+  destinations: list(z.string().transform(lower).superRefine(problemCheck((d: string) => (d === "discard" ? undefined
+    : isAddress(d) ? addressProblem(d, "destination")
+      : "is neither an e-mail address nor discard — use an address, or discard to drop the mail"))))
+    .min(1, { message: "is empty — list at least one destination, or discard" }),
 }, { message: "must be an object {source, destinations}" }).strict();
 
 const schema = z.object({
@@ -146,23 +211,25 @@ const schema = z.object({
   aliases: list(aliasSchema).default([]),
   relayHost: domainName.default("smtp.mailgun.org"),
   relayPort: int(1, 65535).default(2525),
-  relayUsername: nonEmpty("your Mailgun SMTP login"),
-  relayPassword: nonEmpty("your Mailgun SMTP password (pulumi config set --secret mailserver:relayPassword)"),
+  relayUsername: z.string().min(1, { message: "is empty — set your Mailgun SMTP login" }).refine((u) => !/[\s:]/.test(u) && !CONTROL.test(u), {
+    message: "contains :, whitespace or a control character, which sasl_passwd (nexthop user:password) cannot hold — set the SMTP login exactly as Mailgun shows it",
+  }),
+  relayPassword: secret("your Mailgun SMTP password (pulumi config set --secret mailserver:relayPassword)", "sasl_passwd"),
   dmarcPolicy: oneOf(DMARC_POLICIES).default("quarantine"),
-  dmarcReportEmail: address.optional(),
+  dmarcReportEmail: address("plain").optional(),
   spfAll: oneOf(SPF_QUALIFIERS).default("~all"),
-  dkimSelector: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
-    message: "must be one DNS label (letters, digits, dashes), e.g. s1",
-  }).default("s1"),
-  dnsTtl: z.union([z.literal(1), int(60, 86400)], { message: "must be 1 (automatic) or 60–86400 seconds" })
-    .default(300),
+  dkimSelector: dkimSelector.default(DEFAULT_DKIM_SELECTOR),
+  dkimRetiredSelectors: list(dkimSelector).default([]),
+  dnsTtl: ttl.default(300),
   extraRecords: list(z.object({
     zoneId: nonEmpty("the zone id the record belongs to"),
-    name: nonEmpty("the record name"),
+    name: oneLine("the record name").refine((n) => !/\s/.test(n), {
+      message: "contains whitespace — a record name is one DNS name, e.g. www or _dmarc.example.com",
+    }),
     type: oneOf(RECORD_TYPES),
-    content: nonEmpty("the record content"),
+    content: oneLine("the record content"),
     priority: int(0, 65535).optional(),
-    ttl: int(1, 86400).optional(),
+    ttl: ttl.optional(),
   }, { message: "must be an object {zoneId, name, type, content, priority?, ttl?}" }).strict()).default([]),
   sshSourceRanges: list(z.string().trim()).min(1, {
     message: "is empty — list the CIDR ranges of your admins, e.g. [203.0.113.4/32]",
@@ -175,8 +242,11 @@ const schema = z.object({
   ptr: bool.default(false),
   tls: oneOf(TLS_MODES).default("acme"),
   acmeServer: z.url({ message: "must be the URL of an ACME directory" })
+    .regex(/^https:\/\/[A-Za-z0-9._~:/?#[\]@!$&'()*+,;=%-]+$/, {
+      message: "must be an https:// URL of an ACME directory, e.g. https://acme-v02.api.letsencrypt.org/directory",
+    })
     .default("https://acme-v02.api.letsencrypt.org/directory"),
-  acmeEmail: address.optional(),
+  acmeEmail: address("plain").optional(),
   messageSizeLimitMb: int(1, 2048).default(25),
   deployUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,30}$/, { message: "must be a Linux user name" })
     .refine((u) => u !== "root", { message: "must not be root — pick an unprivileged name such as deploy" })
@@ -186,13 +256,13 @@ const schema = z.object({
     message: "must be a Compute Engine zone such as europe-west1-b (pulumi config set gcp:zone ...)",
   }),
   "gcp:region": z.string().regex(/^[a-z]+-[a-z]+\d+$/, { message: "must be a region such as europe-west1" }).optional(),
-  "cloudflare:apiToken": nonEmpty("a Cloudflare API token (pulumi config set --secret cloudflare:apiToken ...)"),
+  "cloudflare:apiToken": secret("a Cloudflare API token (pulumi config set --secret cloudflare:apiToken ...)", "the API's Authorization header"),
 });
 
 type Parsed = z.infer<typeof schema>;
 
 /** The keys of the schema that hold lists or objects: the Pulumi runtime hands them over as JSON text. */
-const STRUCTURED = new Set(["extraDomains", "users", "aliases", "extraRecords", "sshSourceRanges"]);
+const STRUCTURED = new Set(["extraDomains", "users", "aliases", "dkimRetiredSelectors", "extraRecords", "sshSourceRanges"]);
 /** Every key, as `namespace:key`, that the program reads. */
 export const CONFIG_KEYS: string[] = Object.keys(schema.shape).map((k) => (k.includes(":") ? k : `${NAMESPACE}:${k}`));
 
@@ -294,6 +364,7 @@ function complete(p: Parsed): MailStackConfig {
     dmarcReportEmail: reportEmail,
     spfAll: p.spfAll,
     dkimSelector: p.dkimSelector,
+    dkimRetiredSelectors: p.dkimRetiredSelectors,
     dnsTtl: p.dnsTtl,
     extraRecords: p.extraRecords,
     sshSourceRanges: p.sshSourceRanges,
@@ -380,6 +451,17 @@ function crossCheck(c: MailStackConfig, p: Parsed): string[] {
     const cidr = parseCidr(r);
     if (!cidr) problems.push(`${key}: ${r} is not a CIDR block — write it as address/prefix, e.g. 203.0.113.4/32`);
     else if (cidr.prefix === 0) problems.push(`${key}: ${r} opens SSH to the whole Internet — list only your admins' ranges`);
+  });
+
+  const retired = new Map<string, number>();
+  c.dkimRetiredSelectors.forEach((s, i) => {
+    const key = `mailserver:dkimRetiredSelectors[${i}]`;
+    if (s === c.dkimSelector) {
+      problems.push(`${key}: ${s} is the current mailserver:dkimSelector — list only selectors you moved away from`);
+    }
+    const first = retired.get(s);
+    if (first !== undefined) problems.push(`${key}: ${s} is already mailserver:dkimRetiredSelectors[${first}] — remove the duplicate`);
+    else retired.set(s, i);
   });
 
   const hostnameZone = c.domains.find((d) => c.hostname === d.name || c.hostname.endsWith(`.${d.name}`));

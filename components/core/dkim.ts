@@ -1,5 +1,11 @@
 // DKIM public-key records (RFC 6376 §3.6.1): the DNS half of the key OpenDKIM signs with.
 import { createPublicKey } from "node:crypto";
+import type { MailStackConfig } from "./config";
+
+/** Every selector with a published key: the current one (the only one that signs) first, then the retired ones. */
+export function dkimSelectors(config: Pick<MailStackConfig, "dkimSelector" | "dkimRetiredSelectors">): string[] {
+  return [config.dkimSelector, ...config.dkimRetiredSelectors];
+}
 
 /**
  * Base64 of the DER SubjectPublicKeyInfo of an RSA key, the `p=` value of a DKIM record.

@@ -9,7 +9,6 @@ import { DATA_DEVICE, DATA_MOUNT, MAIL_HOME, TLS_CERT, TLS_DIR, TLS_KEY, VMAIL_I
 const TEMPLATES = join(__dirname, "..", "..", "templates", "provision");
 const read = (file: string) => readFileSync(join(TEMPLATES, file), "utf8").trimEnd();
 
-
 /** Debian 12 packages the server needs. */
 export function packagesFor(config: MailStackConfig): string[] {
   return [
@@ -39,7 +38,8 @@ export function renderProvisionScript(config: MailStackConfig): string {
     unstageScript: read("mailserver-unstage.sh"),
     applyScript: read("mailserver-apply.sh"),
   };
-  return Mustache.render(read("provision.sh.mustache"), view, {}, { escape: (s: string) => s }) + "\n";
+  // {{value}} becomes one quoted shell word; {{{script}}} (the static helper scripts) is inserted as it is.
+  return Mustache.render(read("provision.sh.mustache"), view, {}, { escape: (v: unknown) => shellQuote(String(v)) }) + "\n";
 }
 
 /** One line per file for mailserver-apply: "path service rebuild" ("-" when nothing is rebuilt). */
@@ -47,7 +47,9 @@ export function applyManifest(files: Pick<RenderedFile, "path" | "service" | "re
   return files.map((f) => `${f.path} ${f.service} ${f.rebuild ?? "-"}\n`).join("");
 }
 
-/** Single-quotes a value for a POSIX shell command line (paths and owners only: never secrets). */
+/** Single-quotes a value as one word for a POSIX shell (paths, owners and config values: never secrets). */
 export function shellQuote(value: string): string {
+  // A shell string cannot hold NUL: bash would drop it and the word would silently differ.
+  if (value.includes("\0")) throw new Error(`shellQuote: a value contains a NUL byte: ${JSON.stringify(value.slice(0, 40))}`);
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }

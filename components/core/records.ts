@@ -11,7 +11,7 @@
 //   `data` (see components/dns.ts).
 import { isIP } from "node:net";
 import { ConfigError, ExtraRecord, MailStackConfig } from "./config";
-import { dkimRecordContent } from "./dkim";
+import { dkimRecordContent, dkimSelectors } from "./dkim";
 
 export type RecordType = "A" | "AAAA" | "CNAME" | "MX" | "TXT" | "SRV" | "CAA";
 
@@ -143,12 +143,15 @@ function sameOrganisation(a: string, b: string): boolean {
   return a === b || a.endsWith(`.${b}`) || b.endsWith(`.${a}`);
 }
 
+/** Domain → selector → DKIM public key (base64 DER), for the current and every retired selector. */
+export type DkimPublicKeys = Record<string, Record<string, string>>;
+
 /**
  * Every record the mail server needs, in a fixed order: per domain (config order) A (if the hostname
- * is in that zone), MX, SPF, DKIM, DMARC, TLS-RPT, SRV; then DMARC external-report authorisations;
- * then `extraRecords` as configured.
+ * is in that zone), MX, SPF, DKIM (current selector, then retired ones), DMARC, TLS-RPT, SRV; then DMARC
+ * external-report authorisations; then `extraRecords` as configured.
  */
-export function planRecords(config: MailStackConfig, ip: string, dkimPublicKeys: Record<string, string>): RecordSpec[] {
+export function planRecords(config: MailStackConfig, ip: string, dkimPublicKeys: DkimPublicKeys): RecordSpec[] {
   if (isIP(ip) === 0) throw new Error(`server IP ${ip} is not an IP address`);
   const ttl = config.dnsTtl;
   const records: RecordSpec[] = [];
@@ -167,9 +170,12 @@ export function planRecords(config: MailStackConfig, ip: string, dkimPublicKeys:
     checkSpfLookups(spf, `SPF of ${d.name}`);
     add(d.name, "TXT", txtContent(spf));
 
-    const key = dkimPublicKeys[d.name];
-    if (key === undefined) throw new Error(`no DKIM public key for ${d.name}`);
-    add(`${config.dkimSelector}._domainkey.${d.name}`, "TXT", txtContent(dkimRecordContent(key)));
+    // Retired selectors stay published so that mail signed before the switch still verifies.
+    for (const selector of dkimSelectors(config)) {
+      const key = dkimPublicKeys[d.name]?.[selector];
+      if (key === undefined) throw new Error(`no DKIM public key for ${d.name} (selector ${selector})`);
+      add(`${selector}._domainkey.${d.name}`, "TXT", txtContent(dkimRecordContent(key)));
+    }
 
     // Relaxed alignment (the defaults, stated): Mailgun's bounce domain may be a subdomain of ours.
     add(`_dmarc.${d.name}`, "TXT",

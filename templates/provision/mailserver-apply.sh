@@ -22,8 +22,11 @@ done
 
 fail() { echo "configuration refused, live files unchanged: $1" >&2; cat "$CAND/check.log" >&2; exit 1; }
 # Postfix: syntax of main.cf/master.cf, without warnings. Checked with the candidate's directory.
-postconf -c "$CAND/etc/postfix" -n >/dev/null 2>"$CAND/check.log" && ! grep -q . "$CAND/check.log" || fail "postconf -n"
-postconf -c "$CAND/etc/postfix" -M >/dev/null 2>"$CAND/check.log" && ! grep -q . "$CAND/check.log" || fail "postconf -M"
+for flag in -n -M; do
+  if ! postconf -c "$CAND/etc/postfix" "$flag" >/dev/null 2>"$CAND/check.log" || grep -q . "$CAND/check.log"; then
+    fail "postconf $flag"
+  fi
+done
 doveconf -n -c "$CAND/etc/dovecot/dovecot.conf" >/dev/null 2>"$CAND/check.log" || fail "doveconf -n"
 if [ -f "$CAND/etc/opendkim.conf" ]; then
   # Point the candidate's tables at the candidate, so that new tables are what gets checked.

@@ -1,6 +1,7 @@
 // The records plan checked by real DNS software: named-checkzone (bind9-utils) parses the zone files,
 // knotd (knot) serves them on loopback, and two independent DKIM implementations check the served key
 // against the private key: python3-dkim signs and verifies a message, opendkim-testkey compares keys.
+// The config is mid-rotation (s2 signs, s1 is retired): mail signed with either key must verify.
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { createSocket } from "node:dgram";
@@ -17,27 +18,30 @@ import { MINIMAL_RAW, SECOND_DOMAIN } from "../fixtures/config";
 // Debian's interpreter: python3-dkim and python3-dnspython are installed for it, not for a PATH python.
 const PYTHON = "/usr/bin/python3";
 const DOMAINS = ["example.com", "example.org"];
-const SELECTOR = "s1";
+const SELECTOR = "s2";
+const RETIRED = "s1";
+const SELECTORS = [SELECTOR, RETIRED];
 
 const config = parseConfig({
   ...MINIMAL_RAW,
   ...SECOND_DOMAIN,
   "mailserver:dkimSelector": SELECTOR,
+  "mailserver:dkimRetiredSelectors": JSON.stringify([RETIRED]),
   "mailserver:extraRecords": JSON.stringify([{ zoneId: "zone-com", name: "long", type: "TXT", content: "x".repeat(600) }]),
 });
 
-// PKCS#1 PEM, the form tls.PrivateKey hands to the server.
-const privateKeys: Record<string, string> = Object.fromEntries(DOMAINS.map((d) => [d, generateKeyPairSync("rsa", { modulusLength: 2048 })
-  .privateKey.export({ type: "pkcs1", format: "pem" }).toString()]));
-const records = planRecords(config, "198.51.100.7",
-  Object.fromEntries(DOMAINS.map((d) => [d, dkimPublicKeyBase64(privateKeys[d])])));
+// Domain → selector → PKCS#1 PEM, the form tls.PrivateKey hands to the server: a key per selector.
+const privateKeys: Record<string, Record<string, string>> = Object.fromEntries(DOMAINS.map((d) => [d, Object.fromEntries(
+  SELECTORS.map((s) => [s, generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString()]))]));
+const records = planRecords(config, "198.51.100.7", Object.fromEntries(DOMAINS.map((d) => [d, Object.fromEntries(
+  SELECTORS.map((s) => [s, dkimPublicKeyBase64(privateKeys[d][s])]))])));
 
 let dir: string;
 let port: number;
 let knotd: ChildProcess | undefined;
 let knotLog = "";
 
-const keyFile = (domain: string) => join(dir, `${domain}.private`);
+const keyFile = (domain: string, selector: string) => join(dir, `${selector}.${domain}.private`);
 
 async function freeUdpPort(): Promise<number> {
   const socket = createSocket("udp4");
@@ -69,7 +73,7 @@ async function waitForZones(): Promise<void> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "dns-test-"));
   for (const z of zoneFiles(records)) writeFileSync(join(dir, `${z.zone}.zone`), z.bind);
-  for (const d of DOMAINS) writeFileSync(keyFile(d), privateKeys[d], { mode: 0o600 });
+  for (const d of DOMAINS) for (const s of SELECTORS) writeFileSync(keyFile(d, s), privateKeys[d][s], { mode: 0o600 });
   port = await freeUdpPort();
   writeFileSync(join(dir, "knot.conf"), [
     "server:",
@@ -126,12 +130,14 @@ test("named-checkzone refuses an unsplit TXT string over 255 bytes (why the plan
   expect(result.status).not.toBe(0);
 });
 
-test("the served DKIM record is exactly the public half of each domain's private key", async () => {
+test("the served DKIM record of each selector is exactly the public half of that selector's private key", async () => {
   for (const d of DOMAINS) {
-    const answer = await resolver().resolveTxt(`${SELECTOR}._domainkey.${d}`);
-    expect(answer).toHaveLength(1);
-    expect(answer[0].length).toBeGreaterThan(1); // served as several strings, as Cloudflare would
-    expect(answer[0].join("")).toBe(dkimRecordContent(dkimPublicKeyBase64(privateKeys[d])));
+    for (const s of SELECTORS) {
+      const answer = await resolver().resolveTxt(`${s}._domainkey.${d}`);
+      expect(answer).toHaveLength(1);
+      expect(answer[0].length).toBeGreaterThan(1); // served as several strings, as Cloudflare would
+      expect(answer[0].join("")).toBe(dkimRecordContent(dkimPublicKeyBase64(privateKeys[d][s])));
+    }
   }
   const long = await resolver().resolveTxt("long.example.com");
   expect(long[0].join("")).toBe("x".repeat(600));
@@ -142,7 +148,7 @@ import sys
 import dkim
 import dns.resolver
 
-port, domain, key_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+port, domain, selector, key_path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 resolver = dns.resolver.Resolver(configure=False)
 resolver.nameservers = ["127.0.0.1"]
 resolver.port = port
@@ -154,33 +160,39 @@ def txt(name, timeout=5):
 message = ("From: alice@%s\r\nTo: bob@example.net\r\nSubject: dkim\r\nMessage-ID: <1@%s>\r\n\r\nhello\r\n" % (domain, domain)).encode()
 with open(key_path, "rb") as f:
     key = f.read()
-signature = dkim.sign(message, b"${SELECTOR}", domain.encode(), key, include_headers=[b"from", b"to", b"subject", b"message-id"])
+signature = dkim.sign(message, selector.encode(), domain.encode(), key, include_headers=[b"from", b"to", b"subject", b"message-id"])
 ok = dkim.verify(signature + message, dnsfunc=txt)
 print("pass" if ok else "fail")
 sys.exit(0 if ok else 1)
 `;
 
-function pythonVerify(domain: string, signingKeyDomain: string) {
+/** Signs a message as `domain` with `selector` in the header but the key of (keyDomain, keySelector). */
+function pythonVerify(domain: string, selector: string, keyDomain = domain, keySelector = selector) {
   const script = join(dir, "verify.py");
   writeFileSync(script, VERIFY_PY);
-  return spawnSync(PYTHON, [script, String(port), domain, keyFile(signingKeyDomain)], { encoding: "utf8" });
+  return spawnSync(PYTHON, [script, String(port), domain, selector, keyFile(keyDomain, keySelector)], { encoding: "utf8" });
 }
 
-test("python3-dkim verifies a message signed with each domain's key against the served record", () => {
+test("python3-dkim verifies mail signed with the new key and mail signed with the retired key", () => {
   for (const d of DOMAINS) {
-    const result = pythonVerify(d, d);
-    expect(`${result.stdout}${result.stderr}`.trim()).toBe("pass");
-    expect(result.status).toBe(0);
+    for (const s of SELECTORS) {
+      const result = pythonVerify(d, s);
+      expect(`${d} ${s}: ${`${result.stdout}${result.stderr}`.trim()}`).toBe(`${d} ${s}: pass`);
+      expect(result.status).toBe(0);
+    }
   }
 });
 
-test("python3-dkim rejects a message signed with the other domain's key", () => {
-  const result = pythonVerify("example.com", "example.org");
-  expect(result.stdout.trim()).toBe("fail");
-  expect(result.status).toBe(1);
+test("python3-dkim rejects the other domain's key, and a key under the other selector's name", () => {
+  const otherDomain = pythonVerify("example.com", SELECTOR, "example.org", SELECTOR);
+  expect(otherDomain.stdout.trim()).toBe("fail");
+  expect(otherDomain.status).toBe(1);
+  const otherSelector = pythonVerify("example.com", SELECTOR, "example.com", RETIRED);
+  expect(otherSelector.stdout.trim()).toBe("fail");
+  expect(otherSelector.status).toBe(1);
 });
 
-function testkey(domain: string, keyDomain: string) {
+function testkey(domain: string, selector: string, keyDomain = domain, keySelector = selector) {
   // opendkim uses libunbound: point every query at our knotd, never elsewhere.
   const unbound = join(dir, "unbound.conf");
   writeFileSync(unbound, [
@@ -190,22 +202,26 @@ function testkey(domain: string, keyDomain: string) {
   ].join("\n"));
   const conf = join(dir, "opendkim.conf");
   writeFileSync(conf, `ResolverConfiguration ${unbound}\n`);
-  return spawnSync("opendkim-testkey", ["-d", domain, "-s", SELECTOR, "-k", keyFile(keyDomain), "-x", conf, "-vvv"],
+  return spawnSync("opendkim-testkey", ["-d", domain, "-s", selector, "-k", keyFile(keyDomain, keySelector), "-x", conf, "-vvv"],
     { encoding: "utf8", timeout: 30_000 });
 }
 
-test("opendkim-testkey finds each domain's served key matching its private key", () => {
+test("opendkim-testkey finds each domain's served key of each selector matching its private key", () => {
   for (const d of DOMAINS) {
-    const result = testkey(d, d);
-    const out = `${result.stdout}${result.stderr}`;
-    expect(out).toContain(`checking key '${SELECTOR}._domainkey.${d}'`);
-    expect(out).toContain("key OK");
-    expect(result.status).toBe(0);
+    for (const s of SELECTORS) {
+      const result = testkey(d, s);
+      const out = `${result.stdout}${result.stderr}`;
+      expect(out).toContain(`checking key '${s}._domainkey.${d}'`);
+      expect(out).toContain("key OK");
+      expect(result.status).toBe(0);
+    }
   }
 });
 
-test("opendkim-testkey reports a mismatch for the other domain's key", () => {
-  const result = testkey("example.com", "example.org");
-  expect(`${result.stdout}${result.stderr}`).toContain("keys do not match");
-  expect(result.status).not.toBe(0);
+test("opendkim-testkey reports a mismatch for the other domain's key and for the retired key under the new selector", () => {
+  for (const [keyDomain, keySelector] of [["example.org", SELECTOR], ["example.com", RETIRED]]) {
+    const result = testkey("example.com", SELECTOR, keyDomain, keySelector);
+    expect(`${result.stdout}${result.stderr}`).toContain("keys do not match");
+    expect(result.status).not.toBe(0);
+  }
 });

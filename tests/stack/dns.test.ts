@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { generateKeyPairSync } from "node:crypto";
 import { parseConfig } from "../../components/core/config";
-import { dkimPublicKeyBase64, dkimRecordContent } from "../../components/core/dkim";
+import { dkimPublicKeyBase64, dkimRecordContent, dkimSelectors } from "../../components/core/dkim";
 import { txtStrings } from "../../components/core/records";
 import { MINIMAL_RAW, SECOND_DOMAIN } from "../fixtures/config";
 
@@ -38,7 +38,8 @@ const settled = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(
 async function deploy(name: string, rawConfig: Record<string, unknown>) {
   const config = parseConfig(rawConfig);
   // The IP and keys arrive as Outputs, as from gcp.compute.Address and tls.PrivateKey.
-  const dkimPublicKeys = Object.fromEntries(config.domains.map((d) => [d.name, pulumi.output(keys[d.name as keyof typeof keys])]));
+  const dkimPublicKeys = Object.fromEntries(config.domains.map((d) => [d.name,
+    Object.fromEntries(dkimSelectors(config).map((s) => [s, pulumi.output(keys[d.name as keyof typeof keys])]))]));
   const dns = new dnsModule.MailDns(name, { config, ip: pulumi.output(IP), dkimPublicKeys });
   await Promise.all(dns.dnsRecords.map((r) => settled(r.urn)));
   const records = created.filter((c) => c.type === "cloudflare:index/dnsRecord:DnsRecord" && c.name.startsWith(`${name}-`));

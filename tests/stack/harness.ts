@@ -41,7 +41,7 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
     case "gcp:secretmanager/secret:Secret":
       return { ...inputs, name: `projects/proj/secrets/${String(inputs.secretId)}` };
     case "tls:index/privateKey:PrivateKey":
-      return { ...inputs, ...testKey(String(inputs.algorithm)) };
+      return { ...inputs, ...testKey(name, String(inputs.algorithm)) };
     case "command:remote:Command":
     case "command:local:Command":
       return { ...inputs, stdout: `ran ${name}`, stderr: "" };
@@ -51,22 +51,30 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
 }
 
 import { generateKeyPairSync } from "node:crypto";
+/** One key per resource name, kept across runs: as in Pulumi state, a resource keeps its key, a new one gets its own. */
 const keys = new Map<string, Record<string, string>>();
-function testKey(algorithm: string): Record<string, string> {
-  if (!keys.has(algorithm)) {
+function testKey(name: string, algorithm: string): Record<string, string> {
+  if (!keys.has(name)) {
     const pair = algorithm === "RSA"
       ? generateKeyPairSync("rsa", { modulusLength: 2048 })
       : generateKeyPairSync("ed25519");
     const privateKeyPem = pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     const publicKeyPem = pair.publicKey.export({ type: "spki", format: "pem" }).toString();
-    keys.set(algorithm, {
+    keys.set(name, {
       privateKeyPem,
       privateKeyOpenssh: privateKeyPem,
       publicKeyPem,
       publicKeyOpenssh: algorithm === "RSA" ? "ssh-rsa AAAAtest" : "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAtest",
     });
   }
-  return keys.get(algorithm)!;
+  return keys.get(name)!;
+}
+
+/** The private key PEM the mocks gave the tls.PrivateKey of that name. */
+export function mockPrivateKeyPem(name: string): string {
+  const key = keys.get(name);
+  if (!key) throw new Error(`no mock key was made for ${name}`);
+  return key.privateKeyPem;
 }
 
 export interface RunResult {

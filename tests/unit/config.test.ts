@@ -1,4 +1,7 @@
-import { ConfigError, parseConfig } from "../../components/core/config";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { CONFIG_KEYS, ConfigError, parseConfig } from "../../components/core/config";
 import { MINIMAL_RAW } from "../fixtures/config";
 
 const base = MINIMAL_RAW;
@@ -94,4 +97,118 @@ test("discard and configured postmaster", () => {
     { source: "postmaster@example.com", destinations: ["ops@elsewhere.org"] },
     { source: "abuse@example.com", destinations: ["alice@example.com"] },
   ]);
+});
+
+// ---------- values that reach a map, a passwd-file, a shell or a DNS record ----------
+
+const users = (...list: unknown[]) => ({ "mailserver:users": JSON.stringify(list) });
+const aliases = (...list: unknown[]) => ({ "mailserver:aliases": JSON.stringify(list) });
+
+test.each([
+  ["mailbox starting with #", users({ address: "#ops@example.com", password: "x" }),
+    "mailserver:users[0].address: starts with #, which Postfix maps read as a comment: the address would silently not exist — start it with a letter or digit"],
+  ["mailbox with +", users({ address: "alice+tag@example.com", password: "x" }),
+    "mailserver:users[0].address: contains + — + is the recipient delimiter (alice+tag@ is delivered to alice@), so Dovecot looks up the part before it and the mail bounces; remove the +"],
+  ["mailbox outside auth_username_chars", users({ address: "o'brien@example.com", password: "x" }),
+    "mailserver:users[0].address: has characters outside Dovecot's auth_username_chars, so this user could never log in — use only letters, digits, . - _ before the @"],
+  ["mailbox with $", users({ address: "a$b@example.com", password: "x" }),
+    "mailserver:users[0].address: has characters outside Dovecot's auth_username_chars"],
+  ["alias source starting with #", aliases({ source: "#all@example.com", destinations: ["alice@example.com"] }),
+    "mailserver:aliases[0].source: starts with #, which Postfix maps read as a comment"],
+  ["alias source with +", aliases({ source: "sales+eu@example.com", destinations: ["alice@example.com"] }),
+    "mailserver:aliases[0].source: contains + — + is the recipient delimiter"],
+  ["alias destination starting with #", aliases({ source: "fwd@example.com", destinations: ["#x@elsewhere.org"] }),
+    "mailserver:aliases[0].destinations[0]: starts with #, which Postfix maps read as a comment"],
+  ["alias destination with a space", aliases({ source: "fwd@example.com", destinations: ["a b@elsewhere.org"] }),
+    "mailserver:aliases[0].destinations[0]: is neither an e-mail address nor discard — use an address, or discard to drop the mail"],
+  ["alias destination with a comma", aliases({ source: "fwd@example.com", destinations: ["a@elsewhere.org,b@elsewhere.org"] }),
+    "mailserver:aliases[0].destinations[0]: is neither an e-mail address nor discard"],
+  ["password hash with :", users({ address: "a@example.com", passwordHash: "{ARGON2ID}$argon2id$v=19$m=1:x" }),
+    "mailserver:users[0].passwordHash: contains :, whitespace or a control character, which the passwd-file (address:hash) cannot hold — paste the hash exactly as doveadm pw printed it"],
+  ["relay username with :", { "mailserver:relayUsername": "user:name" },
+    "mailserver:relayUsername: contains :, whitespace or a control character, which sasl_passwd (nexthop user:password) cannot hold — set the SMTP login exactly as Mailgun shows it"],
+  ["relay username with a space", { "mailserver:relayUsername": "post master@mg.example.com" },
+    "mailserver:relayUsername: contains :, whitespace or a control character"],
+  ["relay username with a control character", { "mailserver:relayUsername": "post\u0001master@mg.example.com" },
+    "mailserver:relayUsername: contains :, whitespace or a control character"],
+  ["relay password with a newline", { "mailserver:relayPassword": "pw\nrelayhost = [evil.example]:25" },
+    "mailserver:relayPassword: contains a control character (newline, tab …), which sasl_passwd cannot carry — set a value without one"],
+  ["relay password with a trailing space", { "mailserver:relayPassword": "secret " },
+    "mailserver:relayPassword: starts or ends with whitespace, which sasl_passwd would strip — set a value without it (it is never trimmed for you)"],
+  ["relay password of spaces only", { "mailserver:relayPassword": "   " },
+    "mailserver:relayPassword: starts or ends with whitespace, which sasl_passwd would strip"],
+  ["API token with a newline", { "cloudflare:apiToken": "token\n" },
+    "cloudflare:apiToken: contains a control character (newline, tab …), which the API's Authorization header cannot carry"],
+  ["dmarcReportEmail with !", { "mailserver:dmarcReportEmail": "dmarc!reports@example.com" },
+    "mailserver:dmarcReportEmail: may only hold letters, digits and . _ + - before the @ (it goes into DNS records and the provisioning script) — use a plain address"],
+  ["dmarcReportEmail with a quote", { "mailserver:dmarcReportEmail": "o'brien@example.com" },
+    "mailserver:dmarcReportEmail: may only hold letters, digits and . _ + - before the @"],
+  ["acmeEmail with a backtick", { "mailserver:acmeEmail": "a`id`@example.com" },
+    "mailserver:acmeEmail: may only hold letters, digits and . _ + - before the @"],
+  ["acmeServer over http", { "mailserver:acmeServer": "http://acme.example.com/directory" },
+    "mailserver:acmeServer: must be an https:// URL of an ACME directory, e.g. https://acme-v02.api.letsencrypt.org/directory"],
+  ["acmeServer with a space", { "mailserver:acmeServer": "https://acme.example.com/dir ectory" },
+    "mailserver:acmeServer: must be an https:// URL of an ACME directory"],
+  ["dnsTtl 30", { "mailserver:dnsTtl": "30" },
+    "mailserver:dnsTtl: must be 1 (automatic) or 60–86400 seconds, as Cloudflare requires — e.g. 300"],
+  ["extraRecords ttl 2", { "mailserver:extraRecords": JSON.stringify([{ zoneId: "zone-com", name: "www", type: "A", content: "192.0.2.9", ttl: 2 }]) },
+    "mailserver:extraRecords[0].ttl: must be 1 (automatic) or 60–86400 seconds, as Cloudflare requires — e.g. 300"],
+  ["extraRecords ttl 59", { "mailserver:extraRecords": JSON.stringify([{ zoneId: "zone-com", name: "www", type: "A", content: "192.0.2.9", ttl: 59 }]) },
+    "mailserver:extraRecords[0].ttl: must be 1 (automatic) or 60–86400 seconds"],
+  ["extraRecords ttl 86401", { "mailserver:extraRecords": JSON.stringify([{ zoneId: "zone-com", name: "www", type: "A", content: "192.0.2.9", ttl: 86401 }]) },
+    "mailserver:extraRecords[0].ttl: must be 1 (automatic) or 60–86400 seconds"],
+  ["extraRecords content with a newline", { "mailserver:extraRecords": JSON.stringify([{ zoneId: "zone-com", name: "www", type: "TXT", content: "a\nb" }]) },
+    "mailserver:extraRecords[0].content: contains a control character (newline?) — write it on one line; long TXT values are split for you"],
+  ["extraRecords name with a space", { "mailserver:extraRecords": JSON.stringify([{ zoneId: "zone-com", name: "w ww", type: "A", content: "192.0.2.9" }]) },
+    "mailserver:extraRecords[0].name: contains whitespace — a record name is one DNS name, e.g. www or _dmarc.example.com"],
+  ["retired selector not a label", { "mailserver:dkimRetiredSelectors": JSON.stringify(["s 1"]) },
+    "mailserver:dkimRetiredSelectors[0]: must be one DNS label (letters, digits, dashes), e.g. s1"],
+  ["retired selector is the current one", { "mailserver:dkimSelector": "s2", "mailserver:dkimRetiredSelectors": JSON.stringify(["s1", "s2"]) },
+    "mailserver:dkimRetiredSelectors[1]: s2 is the current mailserver:dkimSelector — list only selectors you moved away from"],
+  ["retired selector listed twice", { "mailserver:dkimSelector": "s3", "mailserver:dkimRetiredSelectors": JSON.stringify(["s1", "s1"]) },
+    "mailserver:dkimRetiredSelectors[1]: s1 is already mailserver:dkimRetiredSelectors[0] — remove the duplicate"],
+  ["retired selectors not a list", { "mailserver:dkimRetiredSelectors": JSON.stringify("s1") },
+    "mailserver:dkimRetiredSelectors: must be a list"],
+])("refused: %s", (_name, over, message) => {
+  expect(problems(over)).toEqual(expect.arrayContaining([expect.stringContaining(message)]));
+});
+
+test("secrets are kept byte for byte, never trimmed", () => {
+  const c = parseConfig({ ...base, "mailserver:relayPassword": "a b:c#d\\e'f", ...users({ address: "a@example.com", password: "  spaced  " }) });
+  expect(c.relay.password).toBe("a b:c#d\\e'f");
+  expect(c.users[0].password).toBe("  spaced  ");
+});
+
+test("a refused secret is not echoed in the error", () => {
+  const found = problems({ "mailserver:relayPassword": "hunter2-SECRET " });
+  expect(found.join("\n")).not.toContain("hunter2-SECRET");
+});
+
+test("accepted: the characters each use allows", () => {
+  const c = parseConfig({
+    ...base,
+    ...users({ address: "first.last-2_x@example.com", password: "x" }),
+    ...aliases({ source: "o'brien@example.com", destinations: ["first.last-2_x@example.com", "a+tag!{x}@elsewhere.org"] }),
+    "mailserver:dmarcReportEmail": "dmarc+reports@example.com",
+    "mailserver:acmeEmail": "ops.team_1@example.com",
+    "mailserver:dnsTtl": "1",
+    "mailserver:extraRecords": JSON.stringify([{ zoneId: "zone-com", name: "www", type: "A", content: "192.0.2.9", ttl: 1 }]),
+    "mailserver:dkimSelector": "s2",
+    "mailserver:dkimRetiredSelectors": JSON.stringify(["s1"]),
+  });
+  expect(c.aliases[0].destinations).toEqual(["first.last-2_x@example.com", "a+tag!{x}@elsewhere.org"]);
+  expect(c.dnsTtl).toBe(1);
+  expect(c.extraRecords[0].ttl).toBe(1);
+  expect(c.dkimRetiredSelectors).toEqual(["s1"]);
+  expect(parseConfig(base).dkimRetiredSelectors).toEqual([]);
+});
+
+test("every key is declared in Pulumi.yaml and documented in the README's configuration reference", () => {
+  const root = join(__dirname, "..", "..");
+  const declared = Object.keys((parseYaml(readFileSync(join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, unknown> }).config);
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  for (const key of CONFIG_KEYS.filter((k) => k.startsWith("mailserver:"))) {
+    expect(declared).toContain(key);
+    expect(readme).toContain(`| \`${key}\` |`);
+  }
 });

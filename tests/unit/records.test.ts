@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
-import { ConfigError, parseConfig } from "../../components/core/config";
+import { ConfigError, MailStackConfig, parseConfig } from "../../components/core/config";
 import { dkimPublicKeyBase64, dkimRecordContent } from "../../components/core/dkim";
 import {
   checkSpfLookups, planRecords, RecordSpec, spfLookupCount, txtContent, txtStrings,
@@ -17,9 +17,20 @@ function rsaPem(bits: number): string {
   }).privateKey;
 }
 const keys = { "example.com": dkimPublicKeyBase64(rsaPem(2048)), "example.org": dkimPublicKeyBase64(rsaPem(4096)) };
+/** The key a domain had under a retired selector (one per domain is enough here). */
+const oldKeys = { "example.com": dkimPublicKeyBase64(rsaPem(2048)), "example.org": dkimPublicKeyBase64(rsaPem(2048)) };
+
+/** Domain → selector → key: `keys` under the current selector, `oldKeys` under the retired ones. */
+function keysOf(config: MailStackConfig): Record<string, Record<string, string>> {
+  return Object.fromEntries(Object.entries(keys).map(([d, k]) => [d, {
+    [config.dkimSelector]: k,
+    ...Object.fromEntries(config.dkimRetiredSelectors.map((s) => [s, oldKeys[d as keyof typeof oldKeys]])),
+  }]));
+}
 
 function plan(over: Record<string, unknown> = {}): RecordSpec[] {
-  return planRecords(parseConfig({ ...base, ...over }), IP, keys);
+  const config = parseConfig({ ...base, ...over });
+  return planRecords(config, IP, keysOf(config));
 }
 const find = (records: RecordSpec[], type: string, name: string) => records.filter((r) => r.type === type && r.name === name);
 const text = (r: RecordSpec) => txtStrings(r.content).join("");
@@ -184,6 +195,25 @@ describe("extraRecords", () => {
 
 test("a missing DKIM key or a bad IP is an error", () => {
   const config = parseConfig(base);
-  expect(() => planRecords(config, IP, { "example.com": keys["example.com"] })).toThrow(/no DKIM public key for example.org/);
-  expect(() => planRecords(config, "mail.example.com", keys)).toThrow(/not an IP address/);
+  expect(() => planRecords(config, IP, { "example.com": keysOf(config)["example.com"] })).toThrow(/no DKIM public key for example.org \(selector s1\)/);
+  expect(() => planRecords(config, "mail.example.com", keysOf(config))).toThrow(/not an IP address/);
+  const rotated = parseConfig({ ...base, "mailserver:dkimSelector": "s2", "mailserver:dkimRetiredSelectors": JSON.stringify(["s1"]) });
+  const withoutOld = Object.fromEntries(Object.entries(keys).map(([d, k]) => [d, { s2: k }]));
+  expect(() => planRecords(rotated, IP, withoutOld)).toThrow(/no DKIM public key for example.com \(selector s1\)/);
+});
+
+test("DKIM rotation: the new selector's key and every retired selector's key are published; order is fixed", () => {
+  const records = plan({ "mailserver:dkimSelector": "s3", "mailserver:dkimRetiredSelectors": JSON.stringify(["s2", "s1"]) });
+  for (const d of ["example.com", "example.org"] as const) {
+    const dkim = records.filter((r) => r.type === "TXT" && r.name.endsWith(`._domainkey.${d}`));
+    expect(dkim.map((r) => r.name)).toEqual([`s3._domainkey.${d}`, `s2._domainkey.${d}`, `s1._domainkey.${d}`]);
+    expect(dkim.every((r) => r.zone === d)).toBe(true);
+    expect(text(dkim[0])).toBe(dkimRecordContent(keys[d]));
+    expect(text(dkim[1])).toBe(dkimRecordContent(oldKeys[d]));
+  }
+  expect(records).toHaveLength(1 + 2 * 13 + 1);
+  // Dropping a retired selector drops its record and nothing else.
+  const after = plan({ "mailserver:dkimSelector": "s3", "mailserver:dkimRetiredSelectors": JSON.stringify(["s2"]) });
+  expect(records.filter((r) => !after.some((a) => JSON.stringify(a) === JSON.stringify(r))).map((r) => r.name))
+    .toEqual(["s1._domainkey.example.com", "s1._domainkey.example.org"]);
 });

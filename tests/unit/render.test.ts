@@ -127,7 +127,10 @@ test("DKIM keys: PKCS#8 is stored as PKCS#1; missing, weak or foreign keys stop 
 });
 
 test("a value with a newline cannot inject a line", async () => {
-  await expect(render({ "mailserver:relayPassword": "pw\nrelayhost = [evil.example]:25" })).rejects.toThrow("control character");
+  // The schema refuses it first (config.test.ts); the renderer's own check is the second line of defence.
+  const config = parseConfig(fixtureRaw());
+  const relay = { ...config.relay, password: "pw\nrelayhost = [evil.example]:25" };
+  await expect(renderFiles({ config: { ...config, relay }, dkimPrivateKeys: fixtureDkimKeys() })).rejects.toThrow("control character");
 });
 
 test("message size limit from config, in bytes", () => {
