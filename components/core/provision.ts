@@ -36,7 +36,6 @@ export function renderProvisionScript(config: MailStackConfig): string {
     acmeServer: config.acmeServer,
     acmeEmail: config.acmeEmail,
     stageScript: read("mailserver-stage.sh"),
-    unstageScript: read("mailserver-unstage.sh"),
     applyScript: read("mailserver-apply.sh"),
   };
   return Mustache.render(read("provision.sh.mustache"), view, {}, { escape: (s: string) => s }) + "\n";
