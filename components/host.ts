@@ -141,6 +141,10 @@ export class MailHost extends pulumi.ComponentResource {
     }, parent);
     this.relaySecretName = secret.name;
 
+    // A larger size grows the disk in place and MailPush's grow step grows the filesystem online. A smaller
+    // one would replace the disk, i.e. an empty one (ForceNewIfChange("size", IsDiskShrinkage) in
+    // terraform-provider-google google/services/compute/resource_compute_disk.go): production's protect
+    // refuses that; shrinking means a new disk and copying the mail over by hand.
     this.dataDisk = new gcp.compute.Disk(`${name}-data`, {
       zone: c.gcp.zone,
       type: "pd-balanced",
