@@ -1,4 +1,4 @@
-// The Google Cloud half of the mail server: address, firewall, service account, data disk with
+// The Google Cloud half of the mail server: its own network, address, firewall, service account, data disk with
 // snapshots, the relay secret and the VM. It wires resources only; what to open and why lives in
 // core/ports.ts.
 import { createHash } from "node:crypto";
