@@ -1,6 +1,7 @@
-// The Google Cloud half of the mail server: address, firewall, service account, data disk with
+// The Google Cloud half of the mail server: its own network, address, firewall, service account, data disk with
 // snapshots, the relay secret and the VM. It wires resources only; what to open and why lives in
 // core/ports.ts.
+import { createHash } from "node:crypto";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
@@ -8,8 +9,8 @@ import type { MailStackConfig } from "./core/config";
 import { DATA_DISK_DEVICE } from "./core/layout";
 import { acmeHttpPorts, MAIL_PORTS } from "./core/ports";
 
-/** Network tag that the firewall rules target. */
-export const NETWORK_TAG = "mailserver";
+/** The stack's own subnet; the network is the stack's alone, so every stack can use the same range. */
+export const SUBNET_RANGE = "10.10.0.0/24";
 /** What the VM's service account may do, and nothing more (plus reading the relay secret). */
 export const SERVICE_ACCOUNT_ROLES = ["roles/logging.logWriter", "roles/monitoring.metricWriter"];
 
@@ -17,6 +18,19 @@ export interface MailHostArgs {
   config: MailStackConfig;
   /** Called with the static IP before the VM is created; the VM waits for the resources it returns. */
   beforeInstance?: (ip: pulumi.Output<string>) => pulumi.Resource[];
+}
+
+/**
+ * A name for a project-global GCP resource (network, firewall, tag, service account, secret): `base-stack`,
+ * lowercase. Two stacks in one project must not share one; a stack name that had to be changed or cut
+ * to fit gets a short hash of the real name, so that no two stacks map to the same name.
+ */
+export function stackName(base: string, stack: string, maxLength = 63): string {
+  const slug = stack.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
+  const whole = `${base}-${slug}`;
+  if (slug === stack && whole.length <= maxLength) return whole;
+  const hash = createHash("sha256").update(stack).digest("hex").slice(0, 6);
+  return `${whole.slice(0, maxLength - hash.length - 1).replace(/-+$/, "")}-${hash}`;
 }
 
 export class MailHost extends pulumi.ComponentResource {
@@ -32,47 +46,74 @@ export class MailHost extends pulumi.ComponentResource {
     const parent = { parent: this };
     // Data and the address survive a mistaken `pulumi destroy` in production.
     const keep = { parent: this, protect: c.protectData };
+    const unique = (suffix: string, maxLength?: number) => stackName(suffix ? `${name}-${suffix}` : name, pulumi.getStack(), maxLength);
+    const tag = unique("");
+    // Explicit names: a replacement would collide with the old rule of the same name, so delete it first.
+    const rule = { parent: this, deleteBeforeReplace: true };
 
+    // `description` is force-new on Address and Disk (terraform-provider-google:
+    // google/services/compute/resource_compute_address.go, resource_compute_disk.go): it must not hold
+    // anything that a config change touches, such as the hostname.
     const address = new gcp.compute.Address(`${name}-ip`, {
       region: c.gcp.region,
       addressType: "EXTERNAL",
       networkTier: "PREMIUM",
-      description: `Public address of ${c.hostname}`,
+      description: "Public address of the mail server",
     }, keep);
     this.ip = address.address;
 
+    // The stack's own network: the `default` network carries default-allow-ssh (22 from everywhere), while
+    // a custom-mode network has only the implied rules (ingress denied, egress allowed), so the rules
+    // below are all there is.
+    const network = new gcp.compute.Network(`${name}-net`, {
+      name: unique(""),
+      autoCreateSubnetworks: false,
+      routingMode: "REGIONAL",
+      description: "Mail server network",
+    }, parent);
+    const subnet = new gcp.compute.Subnetwork(`${name}-subnet`, {
+      name: unique(""),
+      region: c.gcp.region,
+      network: network.id,
+      ipCidrRange: SUBNET_RANGE,
+      description: "Mail server subnet",
+    }, parent);
+
     new gcp.compute.Firewall(`${name}-mail`, {
-      network: "default",
+      name: unique("mail"),
+      network: network.id,
       direction: "INGRESS",
       description: "Inbound mail (25) and client ports (465, 587, 993, 995)",
       allows: [{ protocol: "tcp", ports: MAIL_PORTS.map(String) }],
       sourceRanges: ["0.0.0.0/0"],
-      targetTags: [NETWORK_TAG],
-    }, parent);
+      targetTags: [tag],
+    }, rule);
     new gcp.compute.Firewall(`${name}-ssh`, {
-      network: "default",
+      name: unique("ssh"),
+      network: network.id,
       direction: "INGRESS",
       description: "SSH from the admin ranges only",
       allows: [{ protocol: "tcp", ports: ["22"] }],
       sourceRanges: c.sshSourceRanges,
-      targetTags: [NETWORK_TAG],
-    }, parent);
+      targetTags: [tag],
+    }, rule);
     const acmePorts = acmeHttpPorts(c.tls);
     if (acmePorts.length > 0) {
       // ACME HTTP-01 needs port 80 for issuance and every renewal; nothing listens there in between
       // (certbot runs its own listener only while it validates).
       new gcp.compute.Firewall(`${name}-acme-http`, {
-        network: "default",
+        name: unique("acme-http"),
+        network: network.id,
         direction: "INGRESS",
         description: "ACME HTTP-01 validation (certbot standalone, only while it runs)",
         allows: [{ protocol: "tcp", ports: acmePorts.map(String) }],
         sourceRanges: ["0.0.0.0/0"],
-        targetTags: [NETWORK_TAG],
-      }, parent);
+        targetTags: [tag],
+      }, rule);
     }
 
     const account = new gcp.serviceaccount.Account(`${name}-sa`, {
-      accountId: `${name}-mailserver`.slice(0, 30),
+      accountId: unique("", 30),
       displayName: `Mail server ${c.hostname}`,
     }, parent);
     const member = pulumi.interpolate`serviceAccount:${account.email}`;
@@ -86,7 +127,7 @@ export class MailHost extends pulumi.ComponentResource {
 
     // The relay password lives in Secret Manager, readable by the VM's account alone.
     const secret = new gcp.secretmanager.Secret(`${name}-relay-password`, {
-      secretId: `${name}-relay-password`,
+      secretId: unique("relay-password"),
       replication: { auto: {} },
     }, parent);
     new gcp.secretmanager.SecretVersion(`${name}-relay-password`, {
@@ -100,11 +141,15 @@ export class MailHost extends pulumi.ComponentResource {
     }, parent);
     this.relaySecretName = secret.name;
 
+    // A larger size grows the disk in place and MailPush's grow step grows the filesystem online. A smaller
+    // one would replace the disk, i.e. an empty one (ForceNewIfChange("size", IsDiskShrinkage) in
+    // terraform-provider-google google/services/compute/resource_compute_disk.go): production's protect
+    // refuses that; shrinking means a new disk and copying the mail over by hand.
     this.dataDisk = new gcp.compute.Disk(`${name}-data`, {
       zone: c.gcp.zone,
       type: "pd-balanced",
       size: c.dataDiskSizeGb,
-      description: `Mailboxes of ${c.hostname}`,
+      description: "Mailboxes of the mail server",
     }, keep);
     const snapshots = new gcp.compute.ResourcePolicy(`${name}-snapshots`, {
       region: c.gcp.region,
@@ -129,11 +174,12 @@ export class MailHost extends pulumi.ComponentResource {
     this.instance = new gcp.compute.Instance(`${name}-vm`, {
       zone: c.gcp.zone,
       machineType: c.machineType,
-      tags: [NETWORK_TAG],
+      tags: [tag],
       bootDisk: { initializeParams: { image: c.image, size: 10, type: "pd-balanced" } },
       attachedDisks: [{ source: this.dataDisk.id, deviceName: DATA_DISK_DEVICE, mode: "READ_WRITE" }],
       networkInterfaces: [{
-        network: "default",
+        network: network.id,
+        subnetwork: subnet.id,
         accessConfigs: [{
           natIp: address.address,
           networkTier: "PREMIUM",
@@ -153,6 +199,9 @@ export class MailHost extends pulumi.ComponentResource {
     }, {
       parent: this,
       dependsOn: args.beforeInstance?.(address.address) ?? [],
+      // The new VM asks for the same static IP and the same READ_WRITE data disk, which GCE gives to one
+      // instance at a time; the engine creates the replacement first unless told otherwise.
+      deleteBeforeReplace: true,
       // The data disk is attached, never recreated with the VM; a new image does not replace a running VM.
       ignoreChanges: ["bootDisk.initializeParams.image"],
     });

@@ -6,15 +6,16 @@ import { DEFAULT_DKIM_SELECTOR, MailStackConfig } from "./core/config";
 import { dkimPublicKeyBase64, dkimSelectors } from "./core/dkim";
 import { clientSettings, ClientSettings } from "./core/ports";
 import { renderProvisionScript } from "./core/provision";
-import { renderFiles } from "./core/render";
+import type { RenderedFile } from "./core/files";
+import { dkimKeyFileSpec, renderDkimKeyFile } from "./core/render";
 import { MailDns } from "./dns";
 import { MailHost } from "./host";
-import { FileSpec, MailPush } from "./push";
+import { MailPush, PushFile } from "./push";
 
 export interface MailServerArgs {
   config: MailStackConfig;
-  /** File metadata from a render of the same config (see fileSpecs in index.ts). */
-  files: FileSpec[];
+  /** Every file but the DKIM keys, rendered from the same config (renderConfigFiles); the keys are added here. */
+  files: RenderedFile[];
 }
 
 /**
@@ -58,13 +59,12 @@ export class MailServer extends pulumi.ComponentResource {
     }, parent);
     if (!dns) throw new Error("MailHost did not create the DNS records");
 
-    // Only the current selector signs: the server gets its keys alone.
-    const privateKeys = pulumi.all(Object.fromEntries(Object.entries(dkimKeys).map(([d, bySelector]) =>
-      [d, bySelector[c.dkimSelector].privateKeyPem])));
-    const contents = privateKeys.apply(async (keys) => {
-      const files = await renderFiles({ config: c, dkimPrivateKeys: keys });
-      return Object.fromEntries(files.map((f) => [f.path, f.content]));
-    });
+    // Only the current selector signs, and only the key files are computed from the keys (secret outputs
+    // of the tls provider): the other files stay plain, so that a preview shows their diff.
+    const keyFiles: PushFile[] = c.domains.map((d) => ({
+      ...dkimKeyFileSpec(c, d.name),
+      content: dkimKeys[d.name][c.dkimSelector].privateKeyPem.apply((pem) => renderDkimKeyFile(c, d.name, pem).content),
+    }));
 
     const push = new MailPush(`${name}`, {
       host: host.ip,
@@ -72,8 +72,8 @@ export class MailServer extends pulumi.ComponentResource {
       privateKey: host.deployKey.privateKeyOpenssh,
       instanceId: host.instance.id,
       provisionScript: renderProvisionScript(c),
-      files: args.files,
-      contents,
+      files: [...args.files, ...keyFiles],
+      dataDiskSizeGb: c.dataDiskSizeGb,
       // ACME validation needs the A record; mail needs the disk; signing with a new DKIM key needs its record.
       provisionDependsOn: [dns.aRecord, host.dataDisk, ...dns.dkimRecords],
     }, parent);

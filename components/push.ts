@@ -4,10 +4,14 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { RenderedFile } from "./core/files";
+import { DATA_DEVICE } from "./core/layout";
 import { applyManifest, shellQuote } from "./core/provision";
 
-/** A file's metadata: known from config alone, so the set of commands is fixed at program time. */
-export type FileSpec = Omit<RenderedFile, "content">;
+/**
+ * A file to install: metadata known from config alone (so the set of commands is fixed at program time),
+ * content plain for ordinary files and an Output only where it comes from a secret (DKIM keys).
+ */
+export type PushFile = Omit<RenderedFile, "content"> & { content: pulumi.Input<string> };
 
 export interface MailPushArgs {
   host: pulumi.Input<string>;
@@ -16,9 +20,9 @@ export interface MailPushArgs {
   /** Changes (a new VM) re-run the whole chain. */
   instanceId: pulumi.Input<string>;
   provisionScript: string;
-  files: FileSpec[];
-  /** Path → content, from the renderer (an Output because DKIM keys come from state). */
-  contents: pulumi.Output<Record<string, string>>;
+  files: PushFile[];
+  /** The data disk's size: a larger disk re-runs the online filesystem grow. */
+  dataDiskSizeGb: number;
   /** What provisioning needs first (the data disk, the DNS records the ACME validation resolves). */
   provisionDependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -56,44 +60,51 @@ export class MailPush extends pulumi.ComponentResource {
       triggers: [args.instanceId],
     }, { parent: this });
 
-    // Each command line names the instance, so a new VM re-runs (updates, never replaces) every step below:
-    // replacing a file's command would run its delete (unstage) after the new create. (Remote `environment`
+    // Each command line names the instance, so a new VM re-runs every step below. (Remote `environment`
     // would need AcceptEnv on the server.)
     const onInstance = (cmd: string) => pulumi.interpolate`${cmd} # instance ${args.instanceId}`;
 
+    // Unless this is off, pulumi-command 1.x asks SSH to Setenv PULUMI_COMMAND_STDOUT/STDERR on every update,
+    // which Debian's sshd refuses without AcceptEnv (provider/pkg/provider/remote/commandOutputs.go, v1.2.1).
+    const common = { connection, addPreviousOutputInEnv: false };
+
     const waitBoot = new command.remote.Command(`${name}-wait-boot`, {
-      connection,
+      ...common,
       create: onInstance("sudo systemctl is-system-running --wait || true"),
     }, { parent: this, dependsOn: [waitSsh] });
 
     const provision = new command.remote.Command(`${name}-provision`, {
-      connection,
+      ...common,
       create: onInstance("sudo bash -s"),
       stdin: args.provisionScript,
     }, { parent: this, dependsOn: [waitBoot, ...(args.provisionDependsOn ?? [])] });
 
-    const staged = args.files.map((f) => {
-      const content = args.contents.apply((all) => {
-        const text = all[f.path];
-        if (text === undefined) throw new Error(`renderer produced no content for ${f.path}`);
-        return text;
-      });
-      return new command.remote.Command(`${name}-file-${fileSlug(f.path)}`, {
-        connection,
-        create: onInstance(`sudo /usr/local/sbin/mailserver-stage ${[f.path, f.mode, f.owner, f.group].map(shellQuote).join(" ")}`),
-        delete: `sudo /usr/local/sbin/mailserver-unstage ${shellQuote(f.path)}`,
-        stdin: f.secret ? pulumi.secret(content) : content,
-        ...(f.secret ? { logging: command.types.enums.remote.Logging.None } : {}),
-      }, {
-        parent: this,
-        dependsOn: [provision],
-        ...(f.secret ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
-      });
-    });
+    // GCE grows a disk in place (terraform-provider-google: compute/resource_compute_disk.go, "size" is
+    // updatable, force-new only when it shrinks); the filesystem must follow. resize2fs grows a mounted ext4
+    // online and says "Nothing to do" when it already fills the disk. The size in the line re-runs it.
+    new command.remote.Command(`${name}-grow-data`, {
+      ...common,
+      create: onInstance(`sudo resize2fs ${shellQuote(DATA_DEVICE)} # data disk ${args.dataDiskSizeGb} GB`),
+    }, { parent: this, dependsOn: [provision] });
 
-    // Re-runs whenever a staged file's hash changes; checks everything before it touches a live file.
+    // No `delete`: a destroy must not need the VM (it may be gone, stopped or out of reach). A file that
+    // leaves the configuration is removed by the next apply, which prunes what its manifest no longer lists.
+    const staged = args.files.map((f) => new command.remote.Command(`${name}-file-${fileSlug(f.path)}`, {
+      ...common,
+      create: onInstance(`sudo /usr/local/sbin/mailserver-stage ${[f.path, f.mode, f.owner, f.group].map(shellQuote).join(" ")}`),
+      stdin: f.secret ? pulumi.secret(f.content) : f.content,
+      ...(f.secret ? { logging: command.types.enums.remote.Logging.None } : {}),
+    }, {
+      parent: this,
+      dependsOn: [provision],
+      ...(f.secret ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
+    }));
+
+    // Each stage prints "path sha256 mode owner group": any change of a file's bytes or attributes changes
+    // the triggers and replaces (re-runs) the apply, which checks everything before it touches a live file.
+    // Its stdin (the manifest) re-runs it when a file is added or removed.
     const apply = new command.remote.Command(`${name}-apply`, {
-      connection,
+      ...common,
       create: onInstance("sudo /usr/local/sbin/mailserver-apply"),
       stdin: applyManifest(args.files),
       triggers: staged.map((s) => s.stdout),

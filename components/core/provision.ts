@@ -35,7 +35,6 @@ export function renderProvisionScript(config: MailStackConfig): string {
     acmeServer: config.acmeServer,
     acmeEmail: config.acmeEmail,
     stageScript: read("mailserver-stage.sh"),
-    unstageScript: read("mailserver-unstage.sh"),
     applyScript: read("mailserver-apply.sh"),
   };
   // {{value}} becomes one quoted shell word; {{{script}}} (the static helper scripts) is inserted as it is.

@@ -122,13 +122,40 @@ function dkimKeyPem(domain: string, pem: string | undefined): string {
   return key.export({ type: "pkcs1", format: "pem" }).toString();
 }
 
+/** Where a domain's DKIM key goes and with which attributes; its bytes come from the key alone. */
+export function dkimKeyFileSpec(config: MailStackConfig, domain: string): Omit<RenderedFile, "content"> {
+  return {
+    path: `${DKIM_KEY_DIR}/${domain}/${config.dkimSelector}.private`,
+    mode: "0600",
+    owner: "opendkim",
+    group: "opendkim",
+    secret: true,
+    service: "opendkim",
+  };
+}
+
+/** A domain's DKIM key file: kept apart from the other files, which then need no key (and no secret) to render. */
+export function renderDkimKeyFile(config: MailStackConfig, domain: string, pem: string): RenderedFile {
+  return { ...dkimKeyFileSpec(config, domain), content: dkimKeyPem(domain, pem) };
+}
+
 /** Renders every file for the server, sorted by path. */
 export async function renderFiles(input: RenderInput): Promise<RenderedFile[]> {
   const { config } = input;
-  const domainNames = config.domains.map((d) => d.name);
-  const hosted = new Set(domainNames);
+  const hosted = new Set(config.domains.map((d) => d.name));
   const extra = Object.keys(input.dkimPrivateKeys).filter((d) => !hosted.has(d));
   if (extra.length > 0) throw new Error(`render: DKIM keys given for domains that are not hosted: ${extra.join(", ")}`);
+  const keyFiles = config.domains.map((d) => renderDkimKeyFile(config, d.name, input.dkimPrivateKeys[d.name]));
+  return [...await renderConfigFiles(config), ...keyFiles].sort((a, b) => compare(a.path, b.path));
+}
+
+/**
+ * Every file but the DKIM keys, from the config alone: in Pulumi these stay plain values (unless the
+ * file itself holds a secret), so that a preview shows their diff instead of [secret].
+ */
+export async function renderConfigFiles(config: MailStackConfig): Promise<RenderedFile[]> {
+  const domainNames = config.domains.map((d) => d.name);
+  const hosted = new Set(domainNames);
 
   const firstUser = config.users[0]?.address;
   const hostnameHosted = hosted.has(config.hostname);
@@ -152,7 +179,7 @@ export async function renderFiles(input: RenderInput): Promise<RenderedFile[]> {
     domain,
     selector: config.dkimSelector,
     keyName: `${config.dkimSelector}._domainkey.${domain}`,
-    keyFile: `${DKIM_KEY_DIR}/${domain}/${config.dkimSelector}.private`,
+    keyFile: dkimKeyFileSpec(config, domain).path,
   }));
   const relayNexthop = `[${config.relay.host}]:${config.relay.port}`;
   const logins = senderLogins(config, aliases);
@@ -190,22 +217,11 @@ export async function renderFiles(input: RenderInput): Promise<RenderedFile[]> {
   };
 
   const partials = { policy: await readFile(join(TEMPLATE_DIR, "opendkim", "policy.lua.mustache"), "utf8") };
-  const files: RenderedFile[] = await Promise.all(Object.entries(FILES).map(async ([path, spec]) => {
+  const files = await Promise.all(Object.entries(FILES).map(async ([path, spec]): Promise<RenderedFile> => {
     const { template, ...meta } = spec;
     const text = await readFile(join(TEMPLATE_DIR, template), "utf8");
     const content = Mustache.render(text, view, partials, { escape: checkedValue });
     return { path, content, ...meta };
   }));
-  for (const d of dkim) {
-    files.push({
-      path: d.keyFile,
-      content: dkimKeyPem(d.domain, input.dkimPrivateKeys[d.domain]),
-      mode: "0600",
-      owner: "opendkim",
-      group: "opendkim",
-      secret: true,
-      service: "opendkim",
-    });
-  }
   return files.sort((a, b) => compare(a.path, b.path));
 }

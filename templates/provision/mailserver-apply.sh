@@ -1,13 +1,25 @@
 #!/bin/bash
 # mailserver-apply: stdin lists the configuration files ("path service rebuild" per line). Checks the staged
 # versions together with the rest of the live configuration, and only if Postfix, Dovecot and OpenDKIM
-# accept them installs the changed files (write beside, then rename), rebuilds maps, and reloads the
-# daemons whose files changed. On a failed check the live files stay as they were.
+# accept them installs the changed files (write beside, then rename), rebuilds maps, removes the files
+# that the previous apply installed and this list no longer holds (a dropped domain's DKIM key), and
+# reloads the daemons whose files changed. On a failed check the live files stay as they were.
 set -euo pipefail
 umask 022
 STAGED=/var/lib/mailserver/staged
 CAND=/var/lib/mailserver/candidate
+# What the last successful apply installed: the files to remove when they leave the list.
+INSTALLED=/var/lib/mailserver/installed.manifest
 mapfile -t entries
+
+declare -A listed=()
+for entry in "${entries[@]}"; do read -r path _ <<<"$entry"; if [ -n "$path" ]; then listed[$path]=1; fi; done
+pruned=()
+if [ -f "$INSTALLED" ]; then
+  while read -r path service rebuild; do
+    if [ -n "$path" ] && [ -z "${listed[$path]:-}" ]; then pruned+=("$path $service $rebuild"); fi
+  done < "$INSTALLED"
+fi
 
 # A candidate tree: the live configuration with the staged files laid over it.
 rm -rf "$CAND"
@@ -18,6 +30,11 @@ for entry in "${entries[@]}"; do
   [ -f "$STAGED$path" ] || { echo "not staged: $path" >&2; exit 1; }
   mkdir -p "$CAND$(dirname "$path")"
   cp "$STAGED$path" "$CAND$path"
+done
+# The checks must pass without the files about to be removed.
+for entry in "${pruned[@]}"; do
+  read -r path _ <<<"$entry"
+  rm -f "$CAND$path" "$CAND$path.db"
 done
 
 fail() { echo "configuration refused, live files unchanged: $1" >&2; cat "$CAND/check.log" >&2; exit 1; }
@@ -61,6 +78,17 @@ for r in "${rebuilds[@]}"; do
   if [ "$r" = newaliases ]; then newaliases; else postmap "${r#postmap }"; fi
   # postmap keeps the source's mode on the .db; secrets stay 0600.
 done
+for entry in "${pruned[@]}"; do
+  read -r path service rebuild <<<"$entry"
+  rm -f "$path" "$STAGED$path" "$STAGED$path.meta"
+  if [ "$rebuild" = postmap ]; then rm -f "$path.db"; fi
+  # A dropped domain's key directory goes with its last key.
+  if [ -d "$(dirname "$path")" ]; then rmdir --ignore-fail-on-non-empty "$(dirname "$path")"; fi
+  echo "removed $path"
+  if [ "$service" != none ]; then reload[$service]=1; fi
+done
+printf '%s\n' "${entries[@]}" > "$INSTALLED.new"
+mv -f "$INSTALLED.new" "$INSTALLED"
 
 # Reload what changed; start what is not running (first deploy, or after a failed start).
 # OpenDKIM and Dovecot first: Postfix hands mail to both.

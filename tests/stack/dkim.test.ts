@@ -67,7 +67,8 @@ test("only the new selector signs: the server gets the new keys alone and the ta
   const keyTable = stdinOf(during, "mail-file-etc-opendkim-KeyTable");
   expect(keyTable).toContain("s2._domainkey.example.com example.com:s2:/etc/opendkim/keys/example.com/s2.private");
   expect(keyTable).not.toContain("s1");
-  expect(stdinOf(during, "mail-file-etc-opendkim-SigningTable")).not.toContain("s1");
+  expect(stdinOf(during, "mail-file-etc-opendkim-setup.lua")).toContain("\"s2._domainkey.example.com\"");
+  expect(stdinOf(during, "mail-file-etc-opendkim-setup.lua")).not.toContain("s1");
 });
 
 test("the new key reaches the server only after its record exists", () => {

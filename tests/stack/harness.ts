@@ -1,4 +1,9 @@
 // Runs the real program under Pulumi's mock runtime and records every resource it registers.
+import { spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface Recorded {
@@ -8,6 +13,7 @@ export interface Recorded {
   inputs: Record<string, unknown>;
   protect: boolean;
   retainOnDelete: boolean;
+  deleteBeforeReplace: boolean;
   dependsOn: string[];
 }
 
@@ -31,6 +37,35 @@ export function strings(v: unknown, secret = false): { text: string; secret: boo
   return [];
 }
 
+const secretValue = (value: unknown) => ({ [SIG_KEY]: SECRET_SIG, value });
+
+/**
+ * The engine marks a resource's additionalSecretOutputs secret; the SDK mocks do not. The tls SDK declares
+ * privateKeyOpenssh, privateKeyPem and privateKeyPemPkcs8 there (@pulumi/tls/privateKey.js, from the
+ * provider schema's `secret: true`), so this is what makes every value computed from a key secret here too.
+ */
+function markSecrets(state: Record<string, unknown>, secretOutputs: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(state).map(([k, v]) => [k, secretOutputs.includes(k) ? secretValue(v) : v]));
+}
+
+/** A scratch server root for the real mailserver-stage script (its state lives under /var/lib/mailserver). */
+const stageRoot = mkdtempSync(join(tmpdir(), "stage-"));
+const stageScript = join(stageRoot, "mailserver-stage");
+writeFileSync(stageScript, readFileSync(join(__dirname, "..", "..", "templates", "provision", "mailserver-stage.sh"), "utf8")
+  .replaceAll("/var/lib/mailserver", stageRoot));
+
+/** stdout of a remote command: the real stage script's, run on its command line and stdin; a marker otherwise. */
+function commandStdout(name: string, inputs: Record<string, unknown>): string {
+  const create = String(inputs.create ?? "");
+  const prefix = "sudo /usr/local/sbin/mailserver-stage ";
+  if (!create.startsWith(prefix)) return `ran ${name}`;
+  const r = spawnSync("bash", ["-c", `bash ${stageScript} ${create.slice(prefix.length)}`], {
+    input: String(unwrap(inputs.stdin) ?? ""), encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`mailserver-stage failed for ${name}: ${r.stderr}`);
+  return r.stdout;
+}
+
 /** Outputs the provider would compute, so that the program's applies have values to work with. */
 function fakeState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
@@ -41,8 +76,9 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
     case "gcp:secretmanager/secret:Secret":
       return { ...inputs, name: `projects/proj/secrets/${String(inputs.secretId)}` };
     case "tls:index/privateKey:PrivateKey":
-      return { ...inputs, ...testKey(name, String(inputs.algorithm)) };
+      return { ...inputs, ...testKey(name, String(inputs.algorithm), Number(inputs.rsaBits ?? 2048)) };
     case "command:remote:Command":
+      return { ...inputs, stdout: commandStdout(name, inputs), stderr: "" };
     case "command:local:Command":
       return { ...inputs, stdout: `ran ${name}`, stderr: "" };
     default:
@@ -50,13 +86,15 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
   }
 }
 
-import { generateKeyPairSync } from "node:crypto";
-/** One key per resource name, kept across runs: as in Pulumi state, a resource keeps its key, a new one gets its own. */
+/**
+ * One key per resource name, kept across runs: as in Pulumi state, a resource keeps its key, a new one gets
+ * its own. A real key of the requested kind and size (the tls provider's rsaBits default is 2048).
+ */
 const keys = new Map<string, Record<string, string>>();
-function testKey(name: string, algorithm: string): Record<string, string> {
+function testKey(name: string, algorithm: string, rsaBits: number): Record<string, string> {
   if (!keys.has(name)) {
     const pair = algorithm === "RSA"
-      ? generateKeyPairSync("rsa", { modulusLength: 2048 })
+      ? generateKeyPairSync("rsa", { modulusLength: rsaBits })
       : generateKeyPairSync("ed25519");
     const privateKeyPem = pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     const publicKeyPem = pair.publicKey.export({ type: "spki", format: "pem" }).toString();
@@ -83,33 +121,47 @@ export interface RunResult {
   error?: Error;
 }
 
+/** A fresh module instance of index.ts per run, as `pulumi up` would have. */
+function freshIndex(): () => Promise<Record<string, unknown>> {
+  let program!: () => Promise<Record<string, unknown>>;
+  jest.isolateModules(() => {
+    program = require("../../index");
+  });
+  return program;
+}
+
+export interface RunOptions {
+  /** The stack name (pulumi.getStack()). */
+  stack?: string;
+  /** Runs this instead of index.ts, e.g. one component with hand-made inputs. */
+  program?: () => Promise<Record<string, unknown>>;
+}
+
 /** Runs index.ts with the given raw config (`namespace:key` → string) and waits until every resource is registered. */
-export async function runProgram(config: Record<string, string>): Promise<RunResult> {
+export async function runProgram(config: Record<string, string>, run: RunOptions = {}): Promise<RunResult> {
   const resources: Recorded[] = [];
-  const options = new Map<string, { protect: boolean; retainOnDelete: boolean; dependsOn: string[] }>();
+  const options = new Map<string, { protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; dependsOn: string[]; secretOutputs: string[] }>();
   pulumi.runtime.setMocks({
     newResource: (args) => {
-      const opts = options.get(`${args.type}::${args.name}`);
-      resources.push({ type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, dependsOn: [], ...opts });
-      return { id: `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs) };
+      const { secretOutputs = [], ...opts } = options.get(`${args.type}::${args.name}`) ?? {};
+      resources.push({ type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [], ...opts });
+      return { id: `${args.name}-id`, state: markSecrets(fakeState(args.type, args.name, args.inputs), secretOutputs) };
     },
     call: (args) => args.inputs,
-  }, "mailserver", "test", false);
+  }, "mailserver", run.stack ?? "test", false);
   pulumi.runtime.setAllConfig(config, Object.keys(config).filter((k) => /password|users|apiToken/i.test(k)));
   const record = (t: pulumi.ResourceTransformationArgs) => {
     const deps = Array.isArray(t.opts.dependsOn) ? t.opts.dependsOn : t.opts.dependsOn ? [t.opts.dependsOn] : [];
     options.set(`${t.type}::${t.name}`, {
       protect: t.opts.protect === true,
       retainOnDelete: t.opts.retainOnDelete === true,
+      deleteBeforeReplace: (t.opts as pulumi.CustomResourceOptions).deleteBeforeReplace === true,
+      secretOutputs: (t.opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [],
       dependsOn: deps.map((d) => (d as unknown as { __name: string }).__name),
     });
     return undefined;
   };
-  // A fresh module instance per run, as `pulumi up` would have.
-  let program!: () => Promise<Record<string, unknown>>;
-  jest.isolateModules(() => {
-    program = require("../../index");
-  });
+  const program = run.program ?? freshIndex();
   try {
     const outputs: Record<string, unknown> = {};
     let failure: Error | undefined;

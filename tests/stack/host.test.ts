@@ -1,5 +1,7 @@
-// The Google Cloud host under mocks: firewall, image, disk, snapshots, secret, service account, protection.
-import { byType, dig, Recorded, runProgram, RunResult, unwrap, isSecretValue } from "./harness";
+// The Google Cloud host under mocks: network, firewall, image, disk, snapshots, secret, service account,
+// protection, and what a change of one setting must leave alone.
+import { stackName } from "../../components/host";
+import { byType, dig, Recorded, runProgram, RunResult, strings, unwrap, isSecretValue } from "./harness";
 import { stackConfig } from "./config";
 
 let run: RunResult;
@@ -14,11 +16,11 @@ const one = (type: string, name: string): Recorded => {
   return found[0];
 };
 
-interface Rule { allows: { protocol: string; ports: string[] }[]; sourceRanges: string[]; targetTags: string[]; direction: string }
+interface Rule { allows: { protocol: string; ports: string[] }[]; sourceRanges: string[]; targetTags: string[]; direction: string; network: string }
 
-test("opens exactly 25/465/587/993/995 to the world and 22 to the admin ranges", () => {
+test("opens exactly 25/465/587/993/995 to the world and 22 to the admin ranges, on the stack's own network", () => {
   const rules = byType(run, "gcp:compute/firewall:Firewall").map((r) => r.inputs as unknown as Rule);
-  expect(rules.every((r) => r.direction === "INGRESS" && r.targetTags.join() === "mailserver")).toBe(true);
+  expect(rules.every((r) => r.direction === "INGRESS" && r.targetTags.join() === "mail-test" && r.network === "mail-net-id")).toBe(true);
   const world = rules.filter((r) => r.sourceRanges.includes("0.0.0.0/0"));
   expect(world.flatMap((r) => r.allows.flatMap((a) => a.ports.map((p) => `${a.protocol}/${p}`))).sort())
     .toEqual(["tcp/25", "tcp/465", "tcp/587", "tcp/993", "tcp/995"]);
@@ -42,13 +44,13 @@ test("the VM: pinned Debian 12 image, shielded, deploy user key, data disk attac
   expect(dig(vm, "bootDisk.initializeParams.image")).toBe("debian-cloud/debian-12");
   expect(vm.shieldedInstanceConfig).toEqual({ enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true });
   expect(vm.allowStoppingForUpdate).toBe(true);
-  expect(vm.tags).toEqual(["mailserver"]);
+  expect(vm.tags).toEqual(["mail-test"]);
   expect(dig(vm, "metadata.ssh-keys")).toMatch(/^deploy:ssh-ed25519 \S+ deploy$/);
   expect(dig(vm, "metadata.block-project-ssh-keys")).toBe("TRUE");
   expect(vm.attachedDisks).toEqual([{ source: "mail-data-id", deviceName: "maildata", mode: "READ_WRITE" }]);
   expect(dig(vm, "networkInterfaces.0.accessConfigs.0.natIp")).toBe("198.51.100.7");
   expect(dig(vm, "networkInterfaces.0.accessConfigs.0.publicPtrDomainName")).toBeUndefined();
-  expect(dig(vm, "serviceAccount.email")).toBe("mail-mailserver@proj.iam.gserviceaccount.com");
+  expect(dig(vm, "serviceAccount.email")).toBe("mail-test@proj.iam.gserviceaccount.com");
   const key = one("tls:index/privateKey:PrivateKey", "mail-deploy-key");
   expect(key.inputs.algorithm).toBe("ED25519");
 });
@@ -64,6 +66,70 @@ test("the data disk is its own resource with a daily snapshot schedule", () => {
   expect(attach.inputs.name).toBe("mail-snapshots");
 });
 
+test("the VM is replaced delete-first: the new one needs the same static IP and READ_WRITE disk", () => {
+  const vm = one("gcp:compute/instance:Instance", "mail-vm");
+  expect(vm.deleteBeforeReplace).toBe(true);
+  expect(vm.inputs.attachedDisks).toEqual([expect.objectContaining({ mode: "READ_WRITE" })]);
+});
+
+test("the stack's own network: custom subnets, the VM on them, nothing on `default`", () => {
+  const net = one("gcp:compute/network:Network", "mail-net").inputs;
+  // A custom-mode network has no rule but the implied ones: no default-allow-ssh.
+  expect(net.autoCreateSubnetworks).toBe(false);
+  const subnet = one("gcp:compute/subnetwork:Subnetwork", "mail-subnet").inputs;
+  expect(subnet.network).toBe("mail-net-id");
+  expect(subnet.region).toBe("europe-west1");
+  const vm = one("gcp:compute/instance:Instance", "mail-vm").inputs;
+  expect(dig(vm, "networkInterfaces.0.network")).toBe("mail-net-id");
+  expect(dig(vm, "networkInterfaces.0.subnetwork")).toBe("mail-subnet-id");
+  for (const r of run.resources) {
+    for (const s of strings(r.inputs)) expect(`${r.name}: ${s.text}`).not.toMatch(/: (global\/networks\/)?default$/);
+  }
+});
+
+/** Every name GCP keeps project-wide: network, subnet, firewall rules, tags, service account, secret. */
+function globalNames(r: RunResult): string[] {
+  const named = (type: string, key: string) => byType(r, type).map((x) => String(x.inputs[key]));
+  return [
+    ...named("gcp:compute/network:Network", "name"),
+    ...named("gcp:compute/subnetwork:Subnetwork", "name"),
+    ...named("gcp:compute/firewall:Firewall", "name"),
+    ...byType(r, "gcp:compute/firewall:Firewall").flatMap((x) => x.inputs.targetTags as string[]),
+    ...named("gcp:serviceaccount/account:Account", "accountId"),
+    ...named("gcp:secretmanager/secret:Secret", "secretId"),
+  ];
+}
+
+test("two stacks in one project share no project-global name, and every name is valid", async () => {
+  const other = await runProgram(stackConfig(), { stack: "Prod.eu_1" });
+  expect(other.error).toBeUndefined();
+  const mine = globalNames(run);
+  const theirs = globalNames(other);
+  expect(mine).toHaveLength(theirs.length);
+  expect(mine.filter((n) => theirs.includes(n))).toEqual([]);
+  for (const n of [...mine, ...theirs]) expect(n).toMatch(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/);
+  const account = (r: RunResult) => String(byType(r, "gcp:serviceaccount/account:Account")[0].inputs.accountId);
+  for (const id of [account(run), account(other)]) expect(id).toMatch(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/);
+});
+
+test("stack names that must be cut or changed to fit stay apart", () => {
+  const long = "feature-a-very-long-branch-name-that-goes-on";
+  expect(stackName("mail", long, 30)).not.toBe(stackName("mail", `${long}-2`, 30));
+  expect(stackName("mail", long, 30).length).toBeLessThanOrEqual(30);
+  expect(stackName("mail", "Dev")).not.toBe(stackName("mail", "dev"));
+  expect(stackName("mail", "dev")).toBe("mail-dev");
+});
+
+test("a new hostname leaves the address and the data disk as they are (their descriptions are force-new)", async () => {
+  const renamed = await runProgram(stackConfig({ "mailserver:hostname": "mx.example.com" }));
+  expect(renamed.error).toBeUndefined();
+  const inputs = (r: RunResult, name: string) => r.resources.find((x) => x.name === name)!.inputs;
+  for (const name of ["mail-ip", "mail-data", "mail-snapshots", "mail-data-snapshots"]) {
+    expect(inputs(renamed, name)).toEqual(inputs(run, name));
+  }
+  expect(renamed.resources.find((x) => x.name === "mail-vm")).toBeDefined();
+});
+
 test("changing the machine type or a mail setting leaves the data disk as it is", async () => {
   const changed = await runProgram(stackConfig({ "mailserver:machineType": "e2-medium", "mailserver:messageSizeLimitMb": "50", "mailserver:dmarcPolicy": "reject" }));
   const disk = (r: RunResult) => r.resources.find((x) => x.name === "mail-data")!.inputs;
@@ -77,7 +143,7 @@ test("the relay secret version is a secret, readable only by the VM's account", 
   expect(unwrap(version.inputs.secretData)).toBe("relay-MARKER-7f3a9c");
   const reader = one("gcp:secretmanager/secretIamMember:SecretIamMember", "mail-relay-password-reader");
   expect(reader.inputs.role).toBe("roles/secretmanager.secretAccessor");
-  expect(reader.inputs.member).toBe("serviceAccount:mail-mailserver@proj.iam.gserviceaccount.com");
+  expect(reader.inputs.member).toBe("serviceAccount:mail-test@proj.iam.gserviceaccount.com");
   const one_ = one("gcp:secretmanager/secret:Secret", "mail-relay-password");
   expect(one_.inputs.replication).toEqual({ auto: {} });
 });
@@ -85,7 +151,7 @@ test("the relay secret version is a secret, readable only by the VM's account", 
 test("the service account has the least privilege: log and metric writing only", () => {
   const roles = byType(run, "gcp:projects/iAMMember:IAMMember").map((r) => r.inputs.role).sort();
   expect(roles).toEqual(["roles/logging.logWriter", "roles/monitoring.metricWriter"]);
-  expect(byType(run, "gcp:projects/iAMMember:IAMMember").every((r) => r.inputs.member === "serviceAccount:mail-mailserver@proj.iam.gserviceaccount.com")).toBe(true);
+  expect(byType(run, "gcp:projects/iAMMember:IAMMember").every((r) => r.inputs.member === "serviceAccount:mail-test@proj.iam.gserviceaccount.com")).toBe(true);
 });
 
 test("protectData true protects the disk, the IP and the VM", async () => {

@@ -1,4 +1,8 @@
-// The command graph under mocks: order, users, secrets, and a resource count that does not grow with users.
+// The command graph under mocks: order, users, secrets, what re-runs the apply, and a resource count that
+// does not grow with users.
+import { createPrivateKey } from "node:crypto";
+import * as tls from "@pulumi/tls";
+import { MailPush, PushFile } from "../../components/push";
 import { byType, isSecretValue, runProgram, RunResult, strings, unwrap } from "./harness";
 import { RELAY_MARKER, stackConfig, USER_MARKER } from "./config";
 
@@ -20,11 +24,68 @@ test("wait for SSH → wait for boot → provision (after the instance and the d
   expect(named("mail-apply").dependsOn.sort()).toEqual(files.map((f) => f.name).sort());
 });
 
-test("a file dropped from the config is removed from the server by its command's delete", () => {
-  const keyFile = named("mail-file-etc-opendkim-keys-example.org-s1.private");
-  expect(keyFile.inputs.delete).toBe("sudo /usr/local/sbin/mailserver-unstage '/etc/opendkim/keys/example.org/s1.private'");
-  const single = byType(run, "command:remote:Command").filter((r) => r.name.startsWith("mail-file-etc-opendkim-keys-"));
-  expect(single).toHaveLength(2);
+const fileCommands = (r: RunResult) => byType(r, "command:remote:Command").filter((c) => c.name.startsWith("mail-file-"));
+/** The apply's triggers as text, secret or not. */
+const triggerLines = (r: RunResult) => strings(r.resources.find((c) => c.name === "mail-apply")!.inputs.triggers).map((s) => s.text);
+
+test("no destroy needs SSH: no command has a delete; a dropped file leaves the apply's manifest instead", async () => {
+  for (const cmd of [...byType(run, "command:remote:Command"), ...byType(run, "command:local:Command")]) {
+    expect(`${cmd.name}: ${String(cmd.inputs.delete)}`).toBe(`${cmd.name}: undefined`);
+  }
+  const keyFile = "/etc/opendkim/keys/example.org/s1.private";
+  expect(String(named("mail-apply").inputs.stdin)).toContain(`${keyFile} opendkim -\n`);
+  const oneDomain = await runProgram(stackConfig({ "mailserver:extraDomains": [], "mailserver:users": [{ address: "alice@example.com", password: "x" }] }));
+  expect(oneDomain.error).toBeUndefined();
+  expect(String(oneDomain.resources.find((c) => c.name === "mail-apply")!.inputs.stdin)).not.toContain(keyFile);
+});
+
+test("remote commands do not ask sshd to accept environment variables", () => {
+  for (const cmd of byType(run, "command:remote:Command")) {
+    expect(`${cmd.name}: ${String(cmd.inputs.addPreviousOutputInEnv)}`).toBe(`${cmd.name}: false`);
+    expect(cmd.inputs.environment).toBeUndefined();
+  }
+});
+
+test("the apply's triggers hold every staged file's stage line: path, content hash, mode, owner, group", () => {
+  const files = fileCommands(run);
+  const lines = triggerLines(run);
+  expect(lines).toHaveLength(files.length);
+  for (const line of lines) expect(line).toMatch(/^\/\S+ [0-9a-f]{64} 0[0-7]{3} \S+ \S+\n$/);
+  const paths = lines.map((l) => l.split(" ")[0]).sort();
+  const manifest = String(named("mail-apply").inputs.stdin).trim().split("\n").map((l) => l.split(" ")[0]).sort();
+  expect(paths).toEqual(manifest);
+});
+
+/** The apply's triggers for one file pushed with these attributes and this content. */
+async function applyTriggers(file: Partial<PushFile>): Promise<string[]> {
+  const spec: PushFile = { path: "/etc/postfix/main.cf", mode: "0644", owner: "root", group: "root", secret: false, service: "postfix", content: "a = b\n", ...file };
+  const r = await runProgram({}, {
+    program: async () => {
+      const push = new MailPush("mail", {
+        host: "192.0.2.1", user: "deploy", privateKey: "key", instanceId: "vm-1", provisionScript: "true",
+        files: [spec], dataDiskSizeGb: 20,
+      });
+      return { applied: push.applied };
+    },
+  });
+  if (r.error) throw r.error;
+  return triggerLines(r);
+}
+
+test("any change to a staged file re-runs the apply: content, mode, owner or group; nothing else does", async () => {
+  const base = await applyTriggers({});
+  expect(await applyTriggers({})).toEqual(base);
+  for (const change of [{ content: "a = c\n" }, { mode: "0640" }, { owner: "postfix" }, { group: "postfix" }]) {
+    expect(await applyTriggers(change)).not.toEqual(base);
+  }
+});
+
+test("a bigger data disk re-runs the online filesystem grow", async () => {
+  const grow = named("mail-grow-data");
+  expect(String(grow.inputs.create)).toMatch(/^sudo resize2fs '\/dev\/disk\/by-id\/google-maildata' # data disk 20 GB/);
+  expect(grow.dependsOn).toEqual(["mail-provision"]);
+  const bigger = await runProgram(stackConfig({ "mailserver:dataDiskSizeGb": "40" }));
+  expect(String(bigger.resources.find((c) => c.name === "mail-grow-data")!.inputs.create)).toContain("# data disk 40 GB");
 });
 
 test("every remote command runs as the deploy user with sudo, never as root", () => {
@@ -37,14 +98,36 @@ test("every remote command runs as the deploy user with sudo, never as root", ()
   }
 });
 
-test("secret files travel only on stdin, as secrets, with logging off", () => {
-  const secretFiles = byType(run, "command:remote:Command").filter((r) => isSecretValue(r.inputs.stdin));
-  const paths = secretFiles.map((r) => r.name).sort();
-  expect(paths).toEqual(expect.arrayContaining([
-    "mail-file-etc-postfix-sasl_passwd", "mail-file-etc-dovecot-users",
+test("the mocks mark the tls private key secret, as the provider does", async () => {
+  const r = await runProgram({}, {
+    program: async () => {
+      const key = new tls.PrivateKey("k", { algorithm: "RSA", rsaBits: 2048 });
+      return { pem: key.privateKeyPem, openssh: key.privateKeyOpenssh, pub: key.publicKeyPem };
+    },
+  });
+  expect([r.outputs.pem.secret, r.outputs.openssh.secret, r.outputs.pub.secret]).toEqual([true, true, false]);
+});
+
+test("only the files that hold a secret travel as secrets (with logging off); the others stay readable in a preview", () => {
+  const secretFiles = fileCommands(run).filter((r) => isSecretValue(r.inputs.stdin)).map((r) => r.name).sort();
+  expect(secretFiles).toEqual([
+    "mail-file-etc-dovecot-users",
     "mail-file-etc-opendkim-keys-example.com-s1.private", "mail-file-etc-opendkim-keys-example.org-s1.private",
-  ]));
-  for (const r of secretFiles) expect(r.inputs.logging).toBe("none");
+    "mail-file-etc-postfix-sasl_passwd",
+  ]);
+  for (const name of secretFiles) expect(named(name).inputs.logging).toBe("none");
+  const mainCf = named("mail-file-etc-postfix-main.cf").inputs.stdin;
+  expect(typeof mainCf).toBe("string");
+  expect(String(mainCf)).toContain("myhostname = mail.example.com");
+});
+
+test("the DKIM keys the server gets are RSA 2048", () => {
+  const keyFiles = fileCommands(run).filter((r) => r.name.includes("opendkim-keys-"));
+  expect(keyFiles).toHaveLength(2);
+  for (const f of keyFiles) {
+    const key = createPrivateKey(String(unwrap(f.inputs.stdin)));
+    expect([key.asymmetricKeyType, key.asymmetricKeyDetails?.modulusLength]).toEqual(["rsa", 2048]);
+  }
 });
 
 test("marker secrets appear nowhere in plain text: no input outside a secret, no command line, no output", () => {
