@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { LabMocks } from "./mocks";
-import { REPO } from "./paths";
+import { DEFAULT_CIDR, NET, REPO } from "./paths";
 
 /** The stack file's values as the Pulumi CLI hands them to a program: strings, structured values as JSON. */
 export function readStackConfig(file: string): Record<string, string> {
@@ -15,7 +15,15 @@ export function readStackConfig(file: string): Record<string, string> {
     if (typeof v === "object" && v !== null && "secure" in v) throw new Error(`${file}: ${k} is a secure: value; the lab needs plain values`);
     out[k] = typeof v === "string" ? v : JSON.stringify(v);
   }
-  return out;
+  return forThisInstance(out);
+}
+
+/** The stack file names instance 0's network; another lab instance (LAB_INSTANCE) has its own. */
+export function forThisInstance(config: Record<string, string>): Record<string, string> {
+  const key = "mailserver:sshSourceRanges";
+  if (config[key] === undefined || NET.cidr === DEFAULT_CIDR) return config;
+  const ranges = (JSON.parse(config[key]) as string[]).map((r) => (r === DEFAULT_CIDR ? NET.cidr : r));
+  return { ...config, [key]: JSON.stringify(ranges) };
 }
 
 /** Cloudflare zone id → apex, from mailserver:domain/zoneId and extraDomains. */
