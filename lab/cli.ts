@@ -5,9 +5,10 @@ import { acmeDirectoryUrl, acmeDown, acmeRootPem, acmeUp } from "./acme";
 import { aptProxyDown, aptProxyUp } from "./apt-proxy";
 import { caPem, ensureCa } from "./ca";
 import { dnsDown, dnsUp } from "./dns";
-import { deploy, hostnameOf, readStackConfig } from "./deploy";
+import { hostnameOf, readStackConfig, runProgram } from "./deploy";
 import { disksDown, loadDisks } from "./disks";
-import { allKeys } from "./keys";
+import { loadState } from "./engine/state";
+import { describeCounts, printSteps, summarize } from "./plan";
 import { ensureImage, machineDown } from "./machine";
 import { sshCommand } from "./mocks";
 import { networkDown, networkUp, netnsExists } from "./network";
@@ -41,10 +42,20 @@ function configFile(args: string[]): string {
 
 async function doDeploy(file: string): Promise<void> {
   const config = readStackConfig(file);
-  step(`deploying the program (index.ts) with ${path.relative(process.cwd(), file) || file} under the lab mocks`);
+  const shown = path.relative(process.cwd(), file) || file;
+  step(`preview: the program (index.ts) with ${shown}, diffed against ${path.relative(process.cwd(), p.engineState)}`);
   const started = Date.now();
-  const outputs = await deploy(config);
-  info(`deployed in ${Math.round((Date.now() - started) / 1000)}s (command output: .lab/logs/deploy.log)`);
+  const plan = await runProgram(config, true);
+  printSteps(plan.steps);
+  step("deploying");
+  const run = await runProgram(config, false);
+  const seconds = Math.round((Date.now() - started) / 100) / 10;
+  const summary = summarize(run.steps, run.commands, seconds);
+  fs.writeFileSync(p.lastDeploy, JSON.stringify({ configFile: file, plan: plan.steps, ...summary }, null, 2) + "\n");
+  info(`done in ${seconds}s: ${describeCounts(summary.counts)}; ${summary.remoteCommands} remote command(s)` +
+    `${summary.remoteCommands ? ` (${run.commands.filter((c) => c.where === "remote").map((c) => `${c.name} ${c.phase}`).join(", ")})` : ""}` +
+    ` (output: .lab/logs/deploy.log, record: ${path.relative(process.cwd(), p.lastDeploy)})`);
+  const outputs = run.outputs;
   const deployUser = config["mailserver:deployUser"] ?? "deploy";
   const users = JSON.parse(config["mailserver:users"] ?? "[]") as { address: string; password?: string }[];
   const ssh = sshCommand(deployUser, deployKey(outputs));
@@ -66,13 +77,13 @@ async function doDeploy(file: string): Promise<void> {
   printUsage(lab.hostname, ssh);
 }
 
-/** The deploy key's private half, found by the program's exported secret or among the lab's keys. */
+/** The deploy key's private half, found by the program's exported secret or in the engine's state. */
 function deployKey(outputs: Record<string, unknown>): string {
   const exported = outputs.deployPrivateKey;
   if (typeof exported === "string" && exported.includes("PRIVATE KEY")) return exported;
-  const ed = allKeys().find((k) => k.algorithm === "ED25519");
-  if (!ed) throw new Error("no deploy key found (no ED25519 tls.PrivateKey was created)");
-  return ed.privateKeyOpenssh;
+  const ed = loadState(p.engineState).find((r) => r.type === "tls:index/privateKey:PrivateKey" && r.inputs.algorithm === "ED25519");
+  if (!ed) throw new Error("no deploy key found (no ED25519 tls.PrivateKey in the state)");
+  return String(ed.outputs.privateKeyOpenssh);
 }
 
 function printUsage(hostname: string, ssh: string): void {
