@@ -45,16 +45,19 @@ export class Engine {
     const diff = diffResource(r.type, old?.inputs, r.inputs, r.opts);
     this.steps.push({ key, type: r.type, name: r.name, op: diff.op,
       ...(diff.op === "update" || diff.op === "replace" ? { changed: diff.changed, replaceBecause: diff.replaceBecause } : {}) });
-    if (this.preview) return previewResult(old, r.inputs, diff);
+    if (this.preview) {
+      this.current.push({ key, type: r.type, name: r.name, id: old?.id ?? "", inputs: r.inputs, outputs: {}, dependsOn: r.opts.dependsOn });
+      return previewResult(old, r.inputs, diff);
+    }
     if (old && diff.op === "same") return this.keep(old);
     if (old && diff.op === "update") {
       const outputs = await this.provider.update(old, r.inputs, diff);
       return this.keep({ ...old, inputs: r.inputs, outputs, dependsOn: r.opts.dependsOn });
     }
     if (old && diff.op === "replace") {
+      this.old.delete(key);
       if (r.opts.deleteBeforeReplace) {
         await this.provider.delete(old);
-        this.old.delete(key);
         this.save();
       } else this.replaced.push(old);
     }
