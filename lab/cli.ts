@@ -52,9 +52,8 @@ async function doDeploy(file: string): Promise<void> {
   const seconds = Math.round((Date.now() - started) / 100) / 10;
   const summary = summarize(run.steps, run.commands, seconds);
   fs.writeFileSync(p.lastDeploy, JSON.stringify({ configFile: file, plan: plan.steps, ...summary }, null, 2) + "\n");
-  info(`done in ${seconds}s: ${describeCounts(summary.counts)}; ${summary.remoteCommands} remote command(s)` +
-    `${summary.remoteCommands ? ` (${run.commands.filter((c) => c.where === "remote").map((c) => `${c.name} ${c.phase}`).join(", ")})` : ""}` +
-    ` (output: .lab/logs/deploy.log, record: ${path.relative(process.cwd(), p.lastDeploy)})`);
+  info(`done in ${seconds}s: ${describeCounts(summary.counts)}; ${summary.remoteCommands} remote command(s) run` +
+    ` (output: .lab/logs/deploy.log; what ran: ${path.relative(process.cwd(), p.lastDeploy)})`);
   const outputs = run.outputs;
   const deployUser = config["mailserver:deployUser"] ?? "deploy";
   const users = JSON.parse(config["mailserver:users"] ?? "[]") as { address: string; password?: string }[];

@@ -10,7 +10,7 @@ export type Counts = Partial<Record<Op, number>>;
 
 export function countSteps(steps: Step[]): Counts {
   const counts: Counts = {};
-  for (const s of steps) counts[s.op] = (counts[s.op] ?? 0) + 1;
+  for (const s of steps.filter((x) => !x.original)) counts[s.op] = (counts[s.op] ?? 0) + 1;
   return counts;
 }
 
@@ -24,7 +24,7 @@ export function printSteps(steps: Step[]): void {
   step(`plan: ${describeCounts(countSteps(steps))}`);
   for (const s of steps.filter((x) => x.op !== "same")) {
     const why = s.op === "replace" ? ` [replace: ${(s.replaceBecause ?? []).join(", ")}]` : s.changed?.length ? ` [${s.changed.join(", ")}]` : "";
-    info(`${SYMBOL[s.op].padEnd(2)} ${s.op.padEnd(7)} ${s.type} ${s.name}${why}`);
+    info(`${SYMBOL[s.op].padEnd(2)} ${(s.original ? "delete original" : s.op).padEnd(7)} ${s.type} ${s.name}${why}`);
   }
 }
 

@@ -21,7 +21,11 @@ export interface LabProvider {
   delete(old: StoredResource): Promise<void>;
 }
 
-export interface Step { key: string; type: string; name: string; op: Op; changed?: string[]; replaceBecause?: string[] }
+export interface Step {
+  key: string; type: string; name: string; op: Op; changed?: string[]; replaceBecause?: string[];
+  /** The delete of a replaced original: part of its replace, not counted on its own (as pulumi's summary). */
+  original?: boolean;
+}
 
 export const keyOf = (type: string, name: string) => `${type}::${name}`;
 
@@ -72,7 +76,7 @@ export class Engine {
     const gone = [...this.old.values()].filter((r) => !registered.has(r.key));
     const order = [...this.old.values(), ...this.replaced];
     for (const r of deleteOrder(order, new Set([...gone, ...this.replaced]))) {
-      this.steps.push({ key: r.key, type: r.type, name: r.name, op: "delete" });
+      this.steps.push({ key: r.key, type: r.type, name: r.name, op: "delete", ...(this.replaced.includes(r) ? { original: true } : {}) });
       if (this.preview) continue;
       await this.provider.delete(r);
       if (this.replaced.includes(r)) this.replaced.splice(this.replaced.indexOf(r), 1);
