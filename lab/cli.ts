@@ -40,7 +40,11 @@ function configFile(args: string[]): string {
   return i >= 0 && args[i + 1] ? path.resolve(args[i + 1]) : p.stackConfig;
 }
 
-async function doDeploy(file: string): Promise<void> {
+/**
+ * `standard`: the stack file the lab was brought up with, which lab.json keeps naming across deploys of
+ * other files (the e2e suite deploys temporary copies and goes back to it).
+ */
+async function doDeploy(file: string, standard = file): Promise<void> {
   const config = readStackConfig(file);
   const shown = path.relative(process.cwd(), file) || file;
   step(`preview: the program (index.ts) with ${shown}, diffed against ${path.relative(process.cwd(), p.engineState)}`);
@@ -70,7 +74,7 @@ async function doDeploy(file: string): Promise<void> {
     labCa: caPem(),
     hostAddress: NET.host,
     machine: MACHINE_NAME,
-    configFile: file,
+    configFile: standard,
   };
   fs.writeFileSync(p.labJson, JSON.stringify(lab, null, 2) + "\n", { mode: 0o600 });
   printUsage(lab.hostname, ssh);
@@ -148,7 +152,8 @@ async function redeploy(args: string[]): Promise<void> {
   const file = configFile(args);
   const config = readStackConfig(file);
   await relayUp(config["mailserver:relayUsername"] ?? "", config["mailserver:relayPassword"] ?? "");
-  await doDeploy(file);
+  const standard = fs.existsSync(p.labJson) ? (JSON.parse(fs.readFileSync(p.labJson, "utf8")) as { configFile?: string }).configFile : undefined;
+  await doDeploy(file, standard ?? file);
 }
 
 async function main(): Promise<void> {
