@@ -2,7 +2,7 @@
 // (under /var/cache, outside the repo) that makes every later lab much faster.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { APT_PROXY_PORT, NET, p } from "./paths";
+import { APT_CACHE_DIR, APT_PROXY_PORT, NET, p } from "./paths";
 import { daemonPid, info, startDaemon, stopDaemon, waitFor } from "./proc";
 import { canConnect } from "./relay";
 
@@ -15,12 +15,13 @@ export async function aptProxyUp(): Promise<void> {
     return;
   }
   const logDir = path.join(p.logs, "apt-cacher-ng");
+  fs.mkdirSync(APT_CACHE_DIR, { recursive: true });
   fs.mkdirSync(logDir, { recursive: true });
   startDaemon("apt-cacher-ng", "/usr/sbin/apt-cacher-ng", [
     "-c", "/etc/apt-cacher-ng", "ForeGround=1", `BindAddress=${NET.host}`, `Port=${APT_PROXY_PORT}`,
     // The package's backends_debian is often empty, and then acng picks a mirror from its list: name ours.
     "Remap-debrep=file:deb_mirror*.gz /debian ; http://deb.debian.org/debian/",
-    "CacheDir=/var/cache/apt-cacher-ng", `LogDir=${logDir}`, `SocketPath=${path.join(p.pids, "acng.socket")}`,
+    `CacheDir=${APT_CACHE_DIR}`, `LogDir=${logDir}`, `SocketPath=${path.join(p.pids, "acng.socket")}`,
   ]);
   await waitFor("apt-cacher-ng", () => canConnect(NET.host, APT_PROXY_PORT), 20000);
 }

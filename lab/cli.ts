@@ -5,9 +5,10 @@ import { acmeDirectoryUrl, acmeDown, acmeRootPem, acmeUp } from "./acme";
 import { aptProxyDown, aptProxyUp } from "./apt-proxy";
 import { caPem, ensureCa } from "./ca";
 import { dnsDown, dnsUp } from "./dns";
-import { deploy, hostnameOf, readStackConfig } from "./deploy";
+import { hostnameOf, readStackConfig, runProgram } from "./deploy";
 import { disksDown, loadDisks } from "./disks";
-import { allKeys } from "./keys";
+import { loadState } from "./engine/state";
+import { describeCounts, printSteps, summarize } from "./plan";
 import { ensureImage, machineDown } from "./machine";
 import { sshCommand } from "./mocks";
 import { networkDown, networkUp, netnsExists } from "./network";
@@ -39,12 +40,25 @@ function configFile(args: string[]): string {
   return i >= 0 && args[i + 1] ? path.resolve(args[i + 1]) : p.stackConfig;
 }
 
-async function doDeploy(file: string): Promise<void> {
+/**
+ * `standard`: the stack file the lab was brought up with, which lab.json keeps naming across deploys of
+ * other files (the e2e suite deploys temporary copies and goes back to it).
+ */
+async function doDeploy(file: string, standard = file): Promise<void> {
   const config = readStackConfig(file);
-  step(`deploying the program (index.ts) with ${path.relative(process.cwd(), file) || file} under the lab mocks`);
+  const shown = path.relative(process.cwd(), file) || file;
+  step(`preview: the program (index.ts) with ${shown}, diffed against ${path.relative(process.cwd(), p.engineState)}`);
   const started = Date.now();
-  const outputs = await deploy(config);
-  info(`deployed in ${Math.round((Date.now() - started) / 1000)}s (command output: .lab/logs/deploy.log)`);
+  const plan = await runProgram(config, true);
+  printSteps(plan.steps);
+  step("deploying");
+  const run = await runProgram(config, false);
+  const seconds = Math.round((Date.now() - started) / 100) / 10;
+  const summary = summarize(run.steps, run.commands, seconds);
+  fs.writeFileSync(p.lastDeploy, JSON.stringify({ configFile: file, plan: plan.steps, ...summary }, null, 2) + "\n");
+  info(`done in ${seconds}s: ${describeCounts(summary.counts)}; ${summary.remoteCommands} remote command(s) run` +
+    ` (output: .lab/logs/deploy.log; what ran: ${path.relative(process.cwd(), p.lastDeploy)})`);
+  const outputs = run.outputs;
   const deployUser = config["mailserver:deployUser"] ?? "deploy";
   const users = JSON.parse(config["mailserver:users"] ?? "[]") as { address: string; password?: string }[];
   const ssh = sshCommand(deployUser, deployKey(outputs));
@@ -60,19 +74,19 @@ async function doDeploy(file: string): Promise<void> {
     labCa: caPem(),
     hostAddress: NET.host,
     machine: MACHINE_NAME,
-    configFile: file,
+    configFile: standard,
   };
   fs.writeFileSync(p.labJson, JSON.stringify(lab, null, 2) + "\n", { mode: 0o600 });
   printUsage(lab.hostname, ssh);
 }
 
-/** The deploy key's private half, found by the program's exported secret or among the lab's keys. */
+/** The deploy key's private half, found by the program's exported secret or in the engine's state. */
 function deployKey(outputs: Record<string, unknown>): string {
   const exported = outputs.deployPrivateKey;
   if (typeof exported === "string" && exported.includes("PRIVATE KEY")) return exported;
-  const ed = allKeys().find((k) => k.algorithm === "ED25519");
-  if (!ed) throw new Error("no deploy key found (no ED25519 tls.PrivateKey was created)");
-  return ed.privateKeyOpenssh;
+  const ed = loadState(p.engineState).find((r) => r.type === "tls:index/privateKey:PrivateKey" && r.inputs.algorithm === "ED25519");
+  if (!ed) throw new Error("no deploy key found (no ED25519 tls.PrivateKey in the state)");
+  return String(ed.outputs.privateKeyOpenssh);
 }
 
 function printUsage(hostname: string, ssh: string): void {
@@ -138,7 +152,8 @@ async function redeploy(args: string[]): Promise<void> {
   const file = configFile(args);
   const config = readStackConfig(file);
   await relayUp(config["mailserver:relayUsername"] ?? "", config["mailserver:relayPassword"] ?? "");
-  await doDeploy(file);
+  const standard = fs.existsSync(p.labJson) ? (JSON.parse(fs.readFileSync(p.labJson, "utf8")) as { configFile?: string }).configFile : undefined;
+  await doDeploy(file, standard ?? file);
 }
 
 async function main(): Promise<void> {

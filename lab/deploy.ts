@@ -1,11 +1,13 @@
 // Runs the project's own program (index.ts) under pulumi.runtime.setMocks with the lab's mocks: the same
-// resources GCE and Cloudflare would get, each made real locally. Fails with the first error.
+// resources GCE and Cloudflare would get, each made real locally, through the lab engine. Fails with the first error.
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { LabMocks } from "./mocks";
-import { REPO } from "./paths";
+import type { Step } from "./engine/engine";
+import { keyOf, ResourceOpts } from "./engine/engine";
+import { CommandRun, LabMocks } from "./mocks";
+import { DEFAULT_CIDR, NET, REPO } from "./paths";
 
 /** The stack file's values as the Pulumi CLI hands them to a program: strings, structured values as JSON. */
 export function readStackConfig(file: string): Record<string, string> {
@@ -15,7 +17,15 @@ export function readStackConfig(file: string): Record<string, string> {
     if (typeof v === "object" && v !== null && "secure" in v) throw new Error(`${file}: ${k} is a secure: value; the lab needs plain values`);
     out[k] = typeof v === "string" ? v : JSON.stringify(v);
   }
-  return out;
+  return forThisInstance(out);
+}
+
+/** The stack file names instance 0's network; another lab instance (LAB_INSTANCE) has its own. */
+export function forThisInstance(config: Record<string, string>): Record<string, string> {
+  const key = "mailserver:sshSourceRanges";
+  if (config[key] === undefined || NET.cidr === DEFAULT_CIDR) return config;
+  const ranges = (JSON.parse(config[key]) as string[]).map((r) => (r === DEFAULT_CIDR ? NET.cidr : r));
+  return { ...config, [key]: JSON.stringify(ranges) };
 }
 
 /** Cloudflare zone id → apex, from mailserver:domain/zoneId and extraDomains. */
@@ -39,30 +49,60 @@ async function settle<T>(v: unknown, mocks: LabMocks): Promise<T> {
   });
 }
 
-export async function deploy(config: Record<string, string>): Promise<Record<string, unknown>> {
-  const mocks = new LabMocks({ zones: zonesOf(config), hostname: hostnameOf(config) });
+export interface DeployRun {
+  outputs: Record<string, unknown>;
+  steps: Step[];
+  commands: CommandRun[];
+}
+
+/**
+ * Runs the program once under the lab mocks. A preview diffs every registration against the state and
+ * runs nothing (outputs that would change are unknown, as in `pulumi preview`); a deploy carries the steps
+ * out, then deletes what is no longer registered.
+ */
+export async function runProgram(config: Record<string, string>, preview: boolean): Promise<DeployRun> {
+  const options = new Map<string, ResourceOpts>();
+  const mocks = new LabMocks({ zones: zonesOf(config), hostname: hostnameOf(config), preview, options });
   const unhandled: Error[] = [];
   const onUnhandled = (e: unknown) => { unhandled.push(e instanceof Error ? e : new Error(String(e))); };
   process.on("unhandledRejection", onUnhandled);
   try {
-    await pulumi.runtime.setMocks(mocks, "mailserver", "lab", false);
+    await pulumi.runtime.setMocks(mocks, "mailserver", "lab", preview);
     pulumi.runtime.setAllConfig(config, Object.keys(config).filter((k) => /password|users|apiToken/i.test(k)));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(path.join(REPO, "index")) as () => Promise<Record<string, unknown>>;
     const outputs: Record<string, unknown> = {};
     await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((t) => { options.set(keyOf(t.type, t.name), optionsOf(t.opts)); return undefined; });
       Object.assign(outputs, await program());
       return undefined;
     });
     const resolved: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(outputs)) resolved[k] = await settle(v, mocks);
+    // A preview's outputs may stay unknown: their applies never run.
+    if (!preview) for (const [k, v] of Object.entries(outputs)) resolved[k] = await settle(v, mocks);
     await pulumi.runtime.disconnect();
     while (mocks.busy) await new Promise((r) => setTimeout(r, 200));
     const first = mocks.errors[0] ?? unhandled[0];
     if (first) throw first;
     await mocks.finish();
-    return resolved;
+    return { outputs: resolved, steps: mocks.engine.steps, commands: mocks.provider.commands };
   } finally {
     process.off("unhandledRejection", onUnhandled);
   }
+}
+
+/**
+ * The options the engine needs, read where the SDK documents them (a stack transformation sees every
+ * resource's options; the mock monitor does not pass them to Mocks.newResource). Implicit dependencies
+ * are not listed: the state's registration order carries them (see deleteOrder).
+ */
+function optionsOf(o: pulumi.CustomResourceOptions): ResourceOpts {
+  const deps = o.dependsOn === undefined ? [] : Array.isArray(o.dependsOn) ? o.dependsOn : [o.dependsOn];
+  return {
+    deleteBeforeReplace: o.deleteBeforeReplace === true,
+    ignoreChanges: o.ignoreChanges ?? [],
+    replaceOnChanges: o.replaceOnChanges ?? [],
+    // The SDK keeps a resource's name in __name; dependsOn may hold Inputs, whose names are not known here.
+    dependsOn: deps.flatMap((d) => (pulumi.Resource.isInstance(d) ? [(d as unknown as { __name: string }).__name] : [])),
+  };
 }

@@ -34,6 +34,23 @@ export async function ensureDisk(name: string, sizeGb: number): Promise<DiskStat
   return disks[name];
 }
 
+/** Grows the image and tells the loop device (GCE's disk resize: the filesystem is the guest's business). */
+export async function growDisk(name: string, sizeGb: number): Promise<void> {
+  const disk = loadDisks()[name];
+  if (!disk) throw new Error(`no lab disk ${name}`);
+  const bytes = Math.min(sizeGb, MAX_GB) * 1024 ** 3;
+  if (fs.statSync(disk.image).size < bytes) fs.truncateSync(disk.image, bytes);
+  await run("losetup", ["--set-capacity", disk.loop]);
+}
+
+export async function deleteDisk(name: string): Promise<void> {
+  const { [name]: disk, ...rest } = loadDisks();
+  if (!disk) return;
+  if (await loopOf(disk.image)) await run("losetup", ["-d", disk.loop]);
+  fs.rmSync(disk.image, { force: true });
+  fs.writeFileSync(storeFile(), JSON.stringify(rest, null, 2));
+}
+
 export async function disksDown(): Promise<void> {
   if (!fs.existsSync(p.disks)) return;
   for (const f of fs.readdirSync(p.disks)) {

@@ -1,9 +1,5 @@
-// Real keys for tls.PrivateKey, in the formats the tls provider outputs, cached by resource name so a
-// second deploy reuses them (as Pulumi state would).
+// Real keys for tls.PrivateKey, in the formats the tls provider outputs (the engine's state keeps them).
 import { generateKeyPairSync, KeyObject, randomBytes } from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { p } from "./paths";
 
 export interface KeyState {
   algorithm: string;
@@ -71,25 +67,4 @@ export function generateKey(algorithm: string, rsaBits = 2048): KeyState {
       publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(), publicKeyOpenssh: rsaOpensshPublic(publicKey) };
   }
   throw new Error(`the lab does not generate ${algorithm} keys (only ED25519 and RSA)`);
-}
-
-/** The key of resource `name`, made once and then read from .lab/state/keys. */
-export function keyFor(name: string, algorithm: string, rsaBits?: number): KeyState {
-  const dir = path.join(p.state, "keys");
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = path.join(dir, `${name.replace(/[^A-Za-z0-9._-]/g, "_")}.json`);
-  if (fs.existsSync(file)) {
-    const k = JSON.parse(fs.readFileSync(file, "utf8")) as KeyState;
-    if (k.algorithm === algorithm) return k;
-  }
-  const k = generateKey(algorithm, rsaBits);
-  fs.writeFileSync(file, JSON.stringify(k), { mode: 0o600 });
-  return k;
-}
-
-/** All cached keys (to find the private half of a public key seen in instance metadata). */
-export function allKeys(): KeyState[] {
-  const dir = path.join(p.state, "keys");
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as KeyState);
 }

@@ -121,9 +121,20 @@ function sshBanner(): Promise<boolean> {
   return canConnect(NET.machine, 22);
 }
 
-export async function machineDown(): Promise<void> {
+export function machineRunning(): boolean {
+  return daemonPid("machine") !== undefined;
+}
+
+/** Powers the machine off, keeping its root filesystem (GCE's stop, as for a machine type change). */
+export async function machineStop(): Promise<void> {
   await stopDaemon("machine", { timeoutMs: 60000, group: false });
   // nspawn leaves its propagation directory behind when /run is not a tmpfs.
   fs.rmSync(`/run/systemd/nspawn/propagate/${MACHINE_NAME}`, { recursive: true, force: true });
+  await waitFor("sshd in the machine to go away", async () => !(await sshBanner()), 30000);
+}
+
+/** Stops the machine and deletes its boot disk (the instance's delete). */
+export async function machineDown(): Promise<void> {
+  await machineStop();
   fs.rmSync(path.dirname(p.machineRoot), { recursive: true, force: true });
 }

@@ -1,17 +1,21 @@
-// Pulumi mocks that do the real local equivalent of each resource: the lab's stand-in for the providers.
-// Every deploy is a create (mocks have no state), which the program's idempotent commands are built for.
+// Pulumi mocks that hand every registration to the lab's engine (lab/engine), and the lab's stand-in for
+// the providers: the real local equivalent of each resource's create, update and delete.
 import * as pulumi from "@pulumi/pulumi";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DnsRecordState, qualify, ZoneWriter } from "./dns";
-import { ensureDisk, loadDisks } from "./disks";
-import { keyFor } from "./keys";
-import { bootMachine, ensureUser, prepareRoot } from "./machine";
+import { deleteDisk, ensureDisk, growDisk, loadDisks } from "./disks";
+import type { Diff, Inputs } from "./engine/diff";
+import { Engine, keyOf, LabProvider, NO_OPTS, ResourceOpts } from "./engine/engine";
+import type { StoredResource } from "./engine/state";
+import { generateKey } from "./keys";
+import { bootMachine, ensureUser, machineDown, machineRunning, machineStop, prepareRoot } from "./machine";
 import { MACHINE_NAME, NET, p } from "./paths";
-import { info, run } from "./proc";
+import { info, run, RunResult } from "./proc";
 import { Connection, runRemote, sshArgs } from "./ssh";
 
-type Inputs = Record<string, unknown>;
+const DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
@@ -30,31 +34,44 @@ export interface LabMocksOptions {
   /** Cloudflare zone id → zone apex, from the stack config. */
   zones: Record<string, string>;
   hostname: string;
+  /** A preview decides the steps and runs nothing. */
+  preview: boolean;
+  /** Resource options by type::name, read from the registrations (see deploy.ts). */
+  options: Map<string, ResourceOpts>;
 }
 
+/** One command run by a deploy: which resource, which of its commands, and where. */
+export interface CommandRun { name: string; phase: "create" | "update" | "delete"; where: "remote" | "local" }
+
+/** The SDK's mock runtime calls newResource for every registration; the engine decides what happens. */
 export class LabMocks implements pulumi.runtime.Mocks {
   readonly errors: Error[] = [];
-  readonly records: DnsRecordState[] = [];
+  readonly engine: Engine;
+  readonly provider: LabResources;
   private pending = 0;
-  private readonly dns: ZoneWriter;
-  private readonly log: fs.WriteStream;
 
   constructor(private readonly opts: LabMocksOptions) {
-    this.dns = new ZoneWriter(Object.values(opts.zones));
-    fs.mkdirSync(p.logs, { recursive: true });
-    this.log = fs.createWriteStream(path.join(p.logs, "deploy.log"), { flags: "a", mode: 0o600 });
+    this.provider = new LabResources(opts);
+    this.engine = new Engine(this.provider, opts.preview, p.engineState);
   }
 
   get busy(): boolean { return this.pending > 0; }
 
-  /** Writes the final zones: exactly the records of this deploy. */
-  finish(): Promise<void> { return this.dns.finish(this.records); }
+  /** Deletes what the program no longer registers, then writes the zones of the records that remain. */
+  async finish(): Promise<void> {
+    await this.engine.finish();
+    await this.provider.publishDns(this.engine.resources());
+  }
 
   async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
+    // Components have no provider: nothing to create, diff or delete.
+    if (!args.custom) return { id: undefined, state: {} };
     this.pending++;
     try {
       const inputs = unwrapSecrets(args.inputs) as Inputs;
-      return { id: `${args.name}-id`, state: await this.create(args.type, args.name, inputs) };
+      const opts = this.opts.options.get(keyOf(args.type, args.name)) ?? NO_OPTS;
+      const r = await this.engine.register({ type: args.type, name: args.name, inputs, opts });
+      return { id: r.id, state: r.outputs };
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       err.message = `${args.type} ${args.name}: ${err.message}`;
@@ -68,68 +85,160 @@ export class LabMocks implements pulumi.runtime.Mocks {
   call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
     return args.token === "gcp:compute/getImage:getImage" ? { selfLink: String(args.inputs.family ?? "debian-12"), name: "debian-12" } : {};
   }
+}
 
-  private async create(type: string, name: string, inputs: Inputs): Promise<Inputs> {
+/** A provider's id for a new resource: name plus random hex, as Pulumi's auto-naming and pulumi-command do. */
+const newId = (name: string) => `${name}-${randomBytes(4).toString("hex")}`;
+
+/** The local equivalent of each resource type's Create, Update and Delete. */
+export class LabResources implements LabProvider {
+  readonly commands: CommandRun[] = [];
+  private readonly dns: ZoneWriter;
+  private readonly log: fs.WriteStream;
+
+  constructor(private readonly opts: LabMocksOptions) {
+    this.dns = new ZoneWriter(Object.values(opts.zones));
+    fs.mkdirSync(p.logs, { recursive: true });
+    this.log = fs.createWriteStream(path.join(p.logs, "deploy.log"), { flags: "a", mode: 0o600 });
+  }
+
+  /** Exactly the records in the state (removed ones disappear). */
+  publishDns(resources: StoredResource[]): Promise<void> {
+    return this.dns.finish(resources.filter((r) => r.type === DNS_RECORD).map((r) => this.recordOf(r.inputs)));
+  }
+
+  async create(type: string, name: string, inputs: Inputs): Promise<{ id: string; outputs: Inputs }> {
     switch (type) {
       case "tls:index/privateKey:PrivateKey": {
-        const { algorithm: _a, ...key } = keyFor(name, String(inputs.algorithm ?? "RSA"), Number(inputs.rsaBits ?? 2048));
-        return { ...inputs, ...key };
+        const { algorithm: _a, ...key } = generateKey(String(inputs.algorithm ?? "RSA"), Number(inputs.rsaBits ?? 2048));
+        return { id: newId(name), outputs: { ...inputs, ...key } };
       }
       case "gcp:compute/address:Address":
-        return { ...inputs, address: NET.machine, name, selfLink: `lab/addresses/${name}` };
+        return { id: `projects/lab/regions/${String(inputs.region)}/addresses/${name}`, outputs: { ...inputs, address: NET.machine, name, selfLink: `lab/addresses/${name}` } };
       case "gcp:compute/disk:Disk": {
-        const disk = await ensureDisk(name, Number(inputs.size ?? 10));
-        info(`data disk ${name}: ${disk.image} on ${disk.loop}`);
-        return { ...inputs, name, selfLink: `projects/lab/zones/${String(inputs.zone)}/disks/${name}` };
+        const physical = newId(name);
+        const disk = await ensureDisk(physical, Number(inputs.size ?? 10));
+        info(`data disk ${physical}: ${disk.image} on ${disk.loop}`);
+        const id = `projects/lab/zones/${String(inputs.zone)}/disks/${physical}`;
+        return { id, outputs: { ...inputs, name: physical, selfLink: id } };
       }
       case "gcp:compute/instance:Instance":
         return this.instance(name, inputs);
-      case "cloudflare:index/dnsRecord:DnsRecord":
-        return this.dnsRecord(inputs);
+      case DNS_RECORD: {
+        const record = this.recordOf(inputs);
+        await this.dns.add(record);
+        return { id: newId(name), outputs: { ...inputs, name: record.name, content: inputs.content ?? record.content, proxiable: false, zoneName: record.zone } };
+      }
       case "gcp:serviceaccount/account:Account":
-        return { ...inputs, email: `${String(inputs.accountId)}@lab.iam.gserviceaccount.com`, name };
+        return { id: newId(name), outputs: { ...inputs, email: `${String(inputs.accountId)}@lab.iam.gserviceaccount.com`, name } };
       case "gcp:secretmanager/secret:Secret":
-        return { ...inputs, name: `projects/lab/secrets/${String(inputs.secretId ?? name)}` };
+        return { id: newId(name), outputs: { ...inputs, name: `projects/lab/secrets/${String(inputs.secretId ?? name)}` } };
       case "gcp:secretmanager/secretVersion:SecretVersion":
         storeSecret(String(inputs.secret), String(inputs.secretData ?? ""));
-        return { ...inputs, name: `${String(inputs.secret)}/versions/1`, version: "1" };
+        return { id: newId(name), outputs: { ...inputs, name: `${String(inputs.secret)}/versions/1`, version: "1" } };
       case "command:local:Command":
-        return this.localCommand(name, inputs);
       case "command:remote:Command":
-        return this.remoteCommand(name, inputs);
+        return { id: newId(name), outputs: await this.runCommand(type, name, "create", inputs, inputs.create) };
       default:
-        return { ...inputs, name: inputs.name ?? name };
+        return { id: newId(name), outputs: { ...inputs, name: inputs.name ?? name } };
     }
   }
 
-  private async instance(name: string, inputs: Inputs): Promise<Inputs> {
-    await prepareRoot(this.opts.hostname);
-    const metadata = (inputs.metadata ?? {}) as Record<string, string>;
-    for (const line of String(metadata["ssh-keys"] ?? "").split("\n").filter((l) => l.includes(":"))) {
-      const user = line.slice(0, line.indexOf(":"));
-      const key = line.slice(line.indexOf(":") + 1).trim();
-      await ensureUser(user, key);
+  async update(old: StoredResource, inputs: Inputs, diff: Diff): Promise<Inputs> {
+    switch (old.type) {
+      case "command:local:Command":
+      case "command:remote:Command":
+        return this.runCommand(old.type, old.name, "update", inputs, inputs.update ?? inputs.create);
+      case "gcp:compute/disk:Disk":
+        await growDisk(String(old.outputs.name), Number(inputs.size ?? 10));
+        return { ...old.outputs, ...inputs };
+      case "gcp:compute/instance:Instance":
+        return this.updateInstance(old, inputs, diff);
+      case DNS_RECORD: {
+        const record = this.recordOf(inputs);
+        await this.dns.add(record);
+        return { ...old.outputs, ...inputs, name: record.name, content: inputs.content ?? record.content };
+      }
+      default:
+        return { ...old.outputs, ...inputs };
     }
-    const disks = loadDisks();
-    const attached = ((inputs.attachedDisks ?? []) as { source?: string; deviceName?: string }[]).map((a) => {
-      const disk = Object.values(disks).find((d) => a.source === `${d.name}-id` || a.source === d.name ||
-        String(a.source ?? "").endsWith(`/disks/${d.name}`));
-      if (!disk) throw new Error(`attached disk ${String(a.source)} is not a lab disk`);
-      return { deviceName: a.deviceName ?? disk.name, loop: disk.loop };
-    });
+  }
+
+  async delete(old: StoredResource): Promise<void> {
+    info(`delete ${old.name}`);
+    switch (old.type) {
+      case "command:local:Command":
+      case "command:remote:Command":
+        // pulumi-command's Delete runs `delete` if set, else nothing (remote/commandController.go).
+        if (old.inputs.delete !== undefined) await this.runCommand(old.type, old.name, "delete", old.inputs, old.inputs.delete);
+        return;
+      case "gcp:compute/instance:Instance":
+        return machineDown();
+      case "gcp:compute/disk:Disk":
+        return deleteDisk(String(old.outputs.name));
+      default:
+        // Cloud-side only (IAM, firewall, secrets…) or rewritten at the end (DNS zones).
+        return;
+    }
+  }
+
+  private async instance(name: string, inputs: Inputs): Promise<{ id: string; outputs: Inputs }> {
+    // GCE refuses a second instance on the same static IP and READ_WRITE disk: a replacement made before
+    // its original is deleted fails there, so it fails here (the program needs deleteBeforeReplace).
+    if (machineRunning()) {
+      throw new Error(`the address ${NET.machine} and the data disk are in use by the running instance: GCE refuses a second one ` +
+        "(a replacement needs deleteBeforeReplace; after a lab without state, run npm run lab -- down first)");
+    }
+    await prepareRoot(this.opts.hostname);
+    await this.metadataUsers(inputs);
     info(`booting the lab machine ${MACHINE_NAME} (${NET.machine})`);
-    await bootMachine(attached);
+    await bootMachine(this.attachedDisks(inputs));
+    const id = `projects/lab/zones/${String(inputs.zone)}/instances/${newId(name)}`;
     return {
-      ...inputs,
-      name,
-      instanceId: "1000000000000000001",
-      selfLink: `projects/lab/zones/${String(inputs.zone)}/instances/${name}`,
-      networkInterfaces: [{ ...(((inputs.networkInterfaces ?? []) as Inputs[])[0] ?? {}), networkIp: NET.machine,
-        accessConfigs: [{ natIp: NET.machine }] }],
+      id,
+      outputs: {
+        ...inputs,
+        name,
+        instanceId: String(Date.now()),
+        selfLink: id,
+        networkInterfaces: [{ ...(((inputs.networkInterfaces ?? []) as Inputs[])[0] ?? {}), networkIp: NET.machine,
+          accessConfigs: [{ natIp: NET.machine }] }],
+      },
     };
   }
 
-  private async dnsRecord(inputs: Inputs): Promise<Inputs> {
+  /**
+   * In place: metadata (the guest agent adds users), and what GCE changes only on a stopped VM (machine
+   * type, service account, shielded config, attached disks: allow_stopping_for_update): stop, then start.
+   */
+  private async updateInstance(old: StoredResource, inputs: Inputs, diff: Diff): Promise<Inputs> {
+    await this.metadataUsers(inputs);
+    const needsStop = ["machineType", "serviceAccount", "shieldedInstanceConfig", "attachedDisks"];
+    if (diff.changed.some((c) => needsStop.some((s) => c === s || c.startsWith(`${s}.`)))) {
+      info(`stopping and starting the lab machine for: ${diff.changed.join(", ")}`);
+      await machineStop();
+      await bootMachine(this.attachedDisks(inputs));
+    }
+    return { ...old.outputs, ...inputs, networkInterfaces: old.outputs.networkInterfaces };
+  }
+
+  private async metadataUsers(inputs: Inputs): Promise<void> {
+    const metadata = (inputs.metadata ?? {}) as Record<string, string>;
+    for (const line of String(metadata["ssh-keys"] ?? "").split("\n").filter((l) => l.includes(":"))) {
+      await ensureUser(line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim());
+    }
+  }
+
+  private attachedDisks(inputs: Inputs): { deviceName: string; loop: string }[] {
+    const disks = loadDisks();
+    return ((inputs.attachedDisks ?? []) as { source?: string; deviceName?: string }[]).map((a) => {
+      const disk = Object.values(disks).find((d) => String(a.source ?? "").endsWith(`/disks/${d.name}`));
+      if (!disk) throw new Error(`attached disk ${String(a.source)} is not a lab disk`);
+      return { deviceName: a.deviceName ?? disk.name, loop: disk.loop };
+    });
+  }
+
+  private recordOf(inputs: Inputs): DnsRecordState {
     const zoneId = String(inputs.zoneId);
     const rawName = String(inputs.name);
     const zone = this.opts.zones[zoneId] ?? Object.values(this.opts.zones)
@@ -145,26 +254,25 @@ export class LabMocks implements pulumi.runtime.Mocks {
     }
     if (type === "SRV") content = `${priority ?? 0} ${content}`;
     if (type === "CAA" && !content) content = `${String(data.flags ?? 0)} ${String(data.tag)} "${String(data.value)}"`;
-    const record: DnsRecordState = { zone, name: qualify(rawName, zone), type, content, ttl: Number(inputs.ttl ?? 1), priority };
-    this.records.push(record);
-    await this.dns.add(record);
-    return { ...inputs, name: record.name, content: inputs.content ?? content, proxiable: false, zoneName: zone };
+    return { zone, name: qualify(rawName, zone), type, content, ttl: Number(inputs.ttl ?? 1), priority };
   }
 
-  private async localCommand(name: string, inputs: Inputs): Promise<Inputs> {
+  /** Runs one of a command resource's commands, locally or over SSH, with the resource's stdin. */
+  private async runCommand(type: string, name: string, phase: CommandRun["phase"], inputs: Inputs, command: unknown): Promise<Inputs> {
+    const where = type === "command:remote:Command" ? "remote" : "local";
+    const stdin = inputs.stdin === undefined ? undefined : String(inputs.stdin);
+    info(`${where} command ${name} (${phase})`);
+    this.commands.push({ name, phase, where });
+    const r = where === "remote"
+      ? await runRemote(inputs.connection as Connection, String(command ?? "true"), stdin)
+      : await this.runLocal(inputs, String(command ?? "true"), stdin);
+    return this.commandResult(name, inputs, r);
+  }
+
+  private runLocal(inputs: Inputs, command: string, stdin: string | undefined): Promise<RunResult> {
     const interpreter = (inputs.interpreter as string[] | undefined) ?? ["/bin/sh", "-c"];
     const env = { ...process.env, ...((inputs.environment ?? {}) as Record<string, string>) };
-    info(`local command ${name}`);
-    const r = await run(interpreter[0], [...interpreter.slice(1), String(inputs.create ?? "true")],
-      { input: inputs.stdin === undefined ? undefined : String(inputs.stdin), env, cwd: inputs.dir as string | undefined, allowFail: true });
-    return this.commandResult(name, inputs, r);
-  }
-
-  private async remoteCommand(name: string, inputs: Inputs): Promise<Inputs> {
-    const c = inputs.connection as Connection;
-    info(`remote command ${name}`);
-    const r = await runRemote(c, String(inputs.create ?? "true"), inputs.stdin === undefined ? undefined : String(inputs.stdin));
-    return this.commandResult(name, inputs, r);
+    return run(interpreter[0], [...interpreter.slice(1), command], { input: stdin, env, cwd: inputs.dir as string | undefined, allowFail: true });
   }
 
   /** Logs the output (unless logging is "none"), fails on a non-zero exit, trims one final newline as the provider does. */

@@ -6,17 +6,36 @@ export const LAB = path.join(REPO, ".lab");
 /** Outside the repo so that `lab down` and a fresh checkout keep it (debootstrap is the slow part). */
 export const CACHE = "/var/cache/mailserver-lab";
 
+/**
+ * LAB_INSTANCE=N (default 0) runs a second lab beside the first: its own namespace, veth, /24, machine
+ * name and apt cache. .lab/ is per checkout, so two instances need two worktrees.
+ */
+export const INSTANCE = labInstance(process.env.LAB_INSTANCE);
+const suffix = INSTANCE === 0 ? "" : String(INSTANCE);
+const octet = 213 + INSTANCE;
+
+export function labInstance(value: string | undefined): number {
+  const n = Number(value ?? "0");
+  // 10.213+N must stay a valid octet.
+  if (!Number.isInteger(n) || n < 0 || n > 42) throw new Error(`LAB_INSTANCE must be an integer 0-42, not ${value}`);
+  return n;
+}
+
 export const NET = {
-  netns: "mailserver-lab",
-  hostIf: "mslab0",
+  netns: `mailserver-lab${suffix}`,
+  hostIf: `mslab${INSTANCE}`,
   machineIf: "eth0",
-  cidr: "10.213.0.0/24",
-  host: "10.213.0.1",
-  machine: "10.213.0.2",
+  cidr: `10.${octet}.0.0/24`,
+  host: `10.${octet}.0.1`,
+  machine: `10.${octet}.0.2`,
   prefix: 24,
 } as const;
+/** The lab network of instance 0, which Pulumi.lab.yaml names in sshSourceRanges. */
+export const DEFAULT_CIDR = "10.213.0.0/24";
 
-export const MACHINE_NAME = "mailserver-lab";
+export const MACHINE_NAME = `mailserver-lab${suffix}`;
+/** Two apt-cacher-ng processes must not share one cache directory. */
+export const APT_CACHE_DIR = `/var/cache/apt-cacher-ng${INSTANCE === 0 ? "" : `-${INSTANCE}`}`;
 /** Names the lab itself serves from its DNS (zone lab.test): the stand-ins the machine must reach by name. */
 export const LAB_ZONE = "lab.test";
 export const RELAY_NAME = `relay.${LAB_ZONE}`;
@@ -41,4 +60,7 @@ export const p = {
   knownHosts: path.join(LAB, "known_hosts"),
   labJson: path.join(LAB, "lab.json"),
   stackConfig: path.join(REPO, "Pulumi.lab.yaml"),
+  /** The engine's state between deploys, and what the last deploy did. */
+  engineState: path.join(LAB, "state.json"),
+  lastDeploy: path.join(LAB, "last-deploy.json"),
 };

@@ -1,5 +1,6 @@
-// Issue 6 §4 case 8: a second deploy changes no file and restarts no daemon; adding a user and deploying
-// lets that user in, keeps the mail and keeps the data disk.
+// Issue 6 §4 case 8 and issue 11 §2: a second deploy with no change is a no-op for the engine (no remote
+// command runs, no daemon restarts, no file changes); adding a user and deploying lets that user in, keeps
+// the mail and keeps the data disk.
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -15,15 +16,21 @@ const alice = labUser(lab, "alice@example.test");
 const bob = labUser(lab, "bob@example.test");
 const configFile = labConfigFile(lab);
 
-describe("deploying again", () => {
-  test("changes no file and restarts no daemon", async () => {
+describe("deploying again with no change", () => {
+  test("runs no remote command, changes no file and restarts no daemon", async () => {
+    // Brings the state in line with the stack file, whatever ran before (this deploy may do work).
+    await deployLab(configFile);
     const before = await machineState(lab);
     // Sanity: the snapshot saw the daemons and the files, so an equal snapshot means something.
     expect(before["pid postfix-master"]).toMatch(/^\d+$/);
     expect(before["pid dovecot-master"]).toMatch(/^\d+$/);
     expect(before["unit opendkim"]).toMatch(/^[1-9]\d* /);
     expect(Object.keys(before).filter((k) => k.startsWith("file /etc/postfix/")).length).toBeGreaterThan(3);
-    await deployLab(configFile);
+    const again = await deployLab(configFile);
+    expect(again.operations).toEqual([]);
+    expect(again.commands).toEqual([]);
+    expect(again.remoteCommands).toBe(0);
+    expect(again.counts.same).toBeGreaterThan(40);
     expect(await machineState(lab)).toEqual(before);
   }, DEPLOY_TIMEOUT);
 });

@@ -1,6 +1,8 @@
 // Re-deploys the lab (`npm run lab -- deploy`) and reads the machine's state that a deploy must not disturb.
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Lab, ROOT } from "./lab";
+import { parseDocument } from "yaml";
+import { Lab, LAB_DIR, ROOT } from "./lab";
 import { onMachineOk } from "./machine";
 import { run } from "./run";
 
@@ -8,9 +10,40 @@ export function labConfigFile(lab: Lab): string {
   return lab.configFile ?? join(ROOT, "Pulumi.lab.yaml");
 }
 
-export async function deployLab(configFile: string): Promise<void> {
+/** What a deploy did, from the record the lab engine writes (.lab/last-deploy.json, lab/plan.ts). */
+export interface DeployRecord {
+  configFile: string;
+  seconds: number;
+  counts: Partial<Record<"same" | "create" | "update" | "replace" | "delete", number>>;
+  operations: { name: string; type: string; op: string; changed?: string[]; original?: boolean }[];
+  remoteCommands: number;
+  commands: { name: string; phase: "create" | "update" | "delete"; where: "remote" | "local" }[];
+}
+
+export async function deployLab(configFile: string): Promise<DeployRecord> {
   const r = await run("npm", ["run", "lab", "--", "deploy", "--config", configFile], { cwd: ROOT, timeoutMs: 30 * 60_000 });
   if (r.code !== 0) throw new Error(`npm run lab -- deploy failed (exit ${r.code}):\n${(r.stdout + r.stderr).slice(-4000)}`);
+  const record = JSON.parse(readFileSync(join(LAB_DIR, "last-deploy.json"), "utf8")) as DeployRecord;
+  if (record.configFile !== configFile) throw new Error(`.lab/last-deploy.json is from ${record.configFile}, not ${configFile}`);
+  return record;
+}
+
+/** A resource's outputs in the lab engine's state (.lab/state.json), by type and name. */
+export function stateOutputs(type: string, name: string): Record<string, unknown> {
+  const state = JSON.parse(readFileSync(join(LAB_DIR, "state.json"), "utf8")) as { resources: { type: string; name: string; outputs: Record<string, unknown> }[] };
+  const r = state.resources.find((x) => x.type === type && x.name === name);
+  if (!r) throw new Error(`.lab/state.json has no ${type} ${name}`);
+  return r.outputs;
+}
+
+/** A copy of a stack file with `changes` set in its config, in .lab (private: it holds passwords), 0600. */
+export function configCopy(configFile: string, label: string, changes: Record<string, unknown>): string {
+  const doc = parseDocument(readFileSync(configFile, "utf8"));
+  for (const [k, v] of Object.entries(changes)) doc.setIn(["config", k], v);
+  const copy = join(LAB_DIR, `e2e-${label}.yaml`);
+  writeFileSync(copy, doc.toString(), { mode: 0o600 });
+  chmodSync(copy, 0o600);
+  return copy;
 }
 
 /**

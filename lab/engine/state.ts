@@ -1,0 +1,36 @@
+// The lab's state file: per resource its type, name, provider id, inputs, outputs and explicit
+// dependencies, in registration order (the order deletes reverse). Holds secrets in plain text, as a
+// local Pulumi backend's checkpoint would if it had no passphrase: .lab is 0700 and the file 0600.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Inputs } from "./diff";
+
+export interface StoredResource {
+  /** type::name: this program's resource names are unique per type. */
+  key: string;
+  type: string;
+  name: string;
+  id: string;
+  inputs: Inputs;
+  outputs: Inputs;
+  dependsOn: string[];
+  deleteBeforeReplace?: boolean;
+  /** A replaced original the last deploy did not get to delete. */
+  pendingDelete?: boolean;
+}
+
+interface StateFile { version: 1; resources: StoredResource[] }
+
+export function loadState(file: string): StoredResource[] {
+  if (!fs.existsSync(file)) return [];
+  const doc = JSON.parse(fs.readFileSync(file, "utf8")) as StateFile;
+  if (doc.version !== 1) throw new Error(`${file}: unknown state version ${String(doc.version)}`);
+  return doc.resources;
+}
+
+export function saveState(file: string, resources: StoredResource[]): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify({ version: 1, resources } satisfies StateFile, null, 1), { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
