@@ -31,19 +31,25 @@ export async function ensureImage(): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-const FSTAB_UNIT = `[Unit]
-Description=Mount fstab block devices (lab container: systemd-fstab-generator skips them)
-DefaultDependencies=no
-After=local-fs-pre.target
-Before=local-fs.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/bin/mount -a -t ext4,xfs
-
-[Install]
-WantedBy=local-fs.target
+// systemd-fstab-generator skips block devices in a container (no udev there), so the data disk's fstab line
+// would never become srv-mail.mount. This generator writes the mount unit the real one writes on GCE, so
+// units that need the disk (RequiresMountsFor=/srv/mail) are ordered after it here as there.
+const FSTAB_GENERATOR = `#!/bin/sh
+out=$1
+while read -r spec where type opts _rest; do
+  case "$type" in ext4|xfs) ;; *) continue ;; esac
+  case "$spec" in
+    UUID=*) dev=$(blkid -o device -t "$spec" /dev/disk/by-id/* 2>/dev/null | head -n 1) ;;
+    /dev/*) dev=$spec ;;
+    *) continue ;;
+  esac
+  [ -n "$dev" ] || continue
+  unit=$(systemd-escape -p --suffix=mount "$where")
+  printf '[Unit]\\nSourcePath=/etc/fstab\\nBefore=local-fs.target\\n\\n[Mount]\\nWhat=%s\\nWhere=%s\\nType=%s\\nOptions=%s\\n' \\
+    "$dev" "$where" "$type" "$opts" > "$out/$unit"
+  mkdir -p "$out/local-fs.target.wants"
+  ln -sf "../$unit" "$out/local-fs.target.wants/$unit"
+done < /etc/fstab
 `;
 
 function write(rel: string, content: string, mode = 0o644): void {
@@ -70,11 +76,7 @@ export async function prepareRoot(hostname: string): Promise<void> {
   write("etc/resolv.conf", `nameserver ${NET.host}\n`);
   write("usr/local/share/ca-certificates/mailserver-lab-ca.crt", fs.readFileSync(caPem(), "utf8"));
   await run("chroot", [p.machineRoot, "update-ca-certificates"]);
-  // systemd-fstab-generator skips block devices in a container (no udev there), so fstab entries such as
-  // the data disk's would never mount at boot; this unit mounts them, as the generator would on GCE.
-  write("etc/systemd/system/lab-fstab-devices.service", FSTAB_UNIT);
-  fs.mkdirSync(path.join(p.machineRoot, "etc/systemd/system/local-fs.target.wants"), { recursive: true });
-  fs.symlinkSync("../lab-fstab-devices.service", path.join(p.machineRoot, "etc/systemd/system/local-fs.target.wants/lab-fstab-devices.service"));
+  write("etc/systemd/system-generators/lab-fstab-devices", FSTAB_GENERATOR, 0o755);
   fs.rmSync(path.join(p.machineRoot, "etc", "machine-id"), { force: true });
   write("etc/machine-id", "");
 }

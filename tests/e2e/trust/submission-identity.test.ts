@@ -25,7 +25,7 @@ test("the empty envelope sender is refused on submission", async () => {
   try {
     const r = await envelope(d, "", outside);
     expect(r.code).toBe(554);
-    expect(r.text).toMatch(/5\.7\.1 The empty envelope sender is not accepted on submission/);
+    expect(r.text).toMatch(/5\.7\.1 .*The empty envelope sender is not accepted on submission/);
     // Control: her own address in the same session is accepted.
     expect((await d.command("RSET")).code).toBe(250);
     expect((await envelope(d, alice.address, outside)).code).toBe(250);
@@ -60,7 +60,7 @@ describe("a From: header the login does not own", () => {
       const text = message(carol.address, outside, subject).replace(`From: <${carol.address}>`, `From: ${from}`);
       const r = await d.data(text);
       expect(r.code).toBe(550);
-      expect(r.text).toMatch(/5\.7\.1 The From: header must be an address of your login carol@example2\.test/);
+      expect(r.text).toMatch(/5\.7\.1 .*The From: header must be an address of your login carol@example2\.test/);
     } finally {
       d.close();
     }
