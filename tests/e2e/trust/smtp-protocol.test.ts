@@ -9,14 +9,8 @@ const bob = labUser(lab, "bob@example.test");
 const alice = labUser(lab, "alice@example.test");
 const outsider = outsideSender(lab);
 
-/** A message body that, read with bare <LF> as a line end, ends early and carries a second transaction. */
-function smuggling(tag: string, end: string): string {
-  return [
-    `From: <${outsider}>`, `To: <${bob.address}>`, `Subject: ${tag} first`, "", "the visible message",
-  ].join("\r\n") + end +
-    [`MAIL FROM:<${outsider}>`, `RCPT TO:<${bob.address}>`, "DATA", `From: <alice@example.test>`,
-      `Subject: ${tag} smuggled`, "", "a second message"].join("\r\n") + end;
-}
+const visible = (tag: string) => [`From: <${outsider}>`, `To: <${bob.address}>`, `Subject: ${tag} first`, "", "the visible message"].join("\r\n");
+const smuggled = (tag: string) => [`From: <alice@example.test>`, `Subject: ${tag} smuggled`, "", "a second message"].join("\r\n");
 
 /** Files in the mail store that hold `tag`, once the queue ids Postfix gave are delivered. */
 async function delivered(tag: string, ids: string[]): Promise<number> {
@@ -34,6 +28,8 @@ async function withOutside<T>(fn: (d: SmtpDialog) => Promise<T>): Promise<T> {
 }
 
 describe("SMTP smuggling on port 25", () => {
+  // One reply at a time, as a patient attacker would: a server that takes the bare line end as the end of
+  // DATA answers at once and then takes the smuggled transaction; ours must still be reading the message.
   test.each([
     ["<LF>.<LF>", "\n.\n"],
     ["<LF>.<CR><LF>", "\n.\r\n"],
@@ -43,7 +39,30 @@ describe("SMTP smuggling on port 25", () => {
     const ids = await withOutside(async (d) => {
       expect((await envelope(d, outsider, bob.address)).code).toBe(250);
       expect((await d.command("DATA")).code).toBe(354);
-      d.write(`${smuggling(tag, end)}\r\n.\r\n`);
+      d.write(`${visible(tag)}${end}`);
+      const early = await d.read(3_000).catch(() => undefined);
+      const queued: string[] = [];
+      if (early) {
+        queued.push(queueId(early.text));
+        expect((await envelope(d, outsider, bob.address)).code).toBe(250);
+        expect((await d.command("DATA")).code).toBe(354);
+      } else {
+        d.write(["", `MAIL FROM:<${outsider}>`, `RCPT TO:<${bob.address}>`, "DATA", ""].join("\r\n"));
+      }
+      d.write(`${smuggled(tag)}\r\n.\r\n`);
+      queued.push(queueId((await d.read()).text));
+      return queued;
+    });
+    expect(await delivered(tag, ids)).toBe(1);
+  });
+
+  test("the same, pipelined in one write: still exactly one message", async () => {
+    const tag = token("smuggle-pipelined");
+    const ids = await withOutside(async (d) => {
+      expect((await envelope(d, outsider, bob.address)).code).toBe(250);
+      expect((await d.command("DATA")).code).toBe(354);
+      const commands = ["", `MAIL FROM:<${outsider}>`, `RCPT TO:<${bob.address}>`, "DATA", ""].join("\n");
+      d.write(`${visible(tag)}\n.${commands}${smuggled(tag)}\n.\n\r\n.\r\n`);
       const r = await d.read();
       expect(r.code).toBe(250);
       return [queueId(r.text)];
@@ -55,7 +74,7 @@ describe("SMTP smuggling on port 25", () => {
     const tag = token("smuggle-bdat");
     const ids = await withOutside(async (d) => {
       expect((await envelope(d, outsider, bob.address)).code).toBe(250);
-      const chunk = smuggling(tag, "\n.\n");
+      const chunk = `${visible(tag)}\n.\nMAIL FROM:<${outsider}>\nRCPT TO:<${bob.address}>\nDATA\n${smuggled(tag)}\n.\n`;
       d.write(`BDAT ${Buffer.byteLength(chunk)} LAST\r\n${chunk}`);
       const r = await d.read();
       expect(r.code).toBe(250);
