@@ -41,8 +41,7 @@ export class MailPush extends pulumi.ComponentResource {
     super("mailserver:index:MailPush", name, {}, opts);
     const connection: command.types.input.remote.ConnectionArgs = {
       host: args.host,
-      // Only a tunnel sets the port: left out, 22 is the provider's default and existing stacks see no change.
-      ...(args.port === 22 ? {} : { port: args.port }),
+      port: args.port,
       user: args.user,
       privateKey: args.privateKey,
       // The local wait below has already seen sshd answer; these cover the guest agent creating the user.
