@@ -2,6 +2,9 @@
 // (dev, prod, test-pr-42 …) must never share one, and each must fit its API's rules. Pure.
 import { createHash } from "node:crypto";
 
+/** The MailServer's name (program.ts): resource names and project-global names start with it. */
+export const SERVER_NAME = "mail";
+
 /** The character and length rules of each kind of project-global name. */
 export const GCP_NAME_RULES = {
   // Compute Engine resource names (networks, subnetworks, firewall rules, resource policies) and network

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { listArgs, tunnelArgs, tunnelFor } from "../../scripts/iap-tunnel";
 import { expiredTestStacks, namespaceCalls, parseArgs, testStackName } from "../../scripts/test-stack";
 
 const ROOT = join(__dirname, "../..");
@@ -230,5 +231,22 @@ describe("arguments", () => {
       { name: "test-b", lastUpdate: "2025-01-09T12:00:00.000Z" },
       { name: "test-c", lastUpdate: "not a date" },
     ], 13, now)).toEqual(["test-a"]);
+  });
+});
+
+describe("iap-tunnel", () => {
+  const config = { "gcp:project": "p1", "gcp:zone": "europe-west1-b", "mailserver:sshViaIap": "true" };
+
+  test("finds the stack's VM by its network tag and forwards 127.0.0.1:<iapTunnelPort> to its port 22", () => {
+    const t = tunnelFor("test-pr-42", config);
+    expect(t).toEqual({ project: "p1", zone: "europe-west1-b", tag: "mail-test-pr-42", port: 2222 });
+    expect(listArgs(t)).toContain("--filter=tags.items=mail-test-pr-42");
+    expect(tunnelArgs(t, "mail-vm-abc")).toEqual(["compute", "start-iap-tunnel", "mail-vm-abc", "22",
+      "--local-host-port=127.0.0.1:2222", "--zone=europe-west1-b", "--project=p1"]);
+    expect(tunnelFor("acme/mailserver/dev", { ...config, "mailserver:iapTunnelPort": 2201 })).toMatchObject({ tag: "mail-dev", port: 2201 });
+  });
+
+  test("refuses a stack that does not deploy through IAP", () => {
+    expect(() => tunnelFor("dev", { "gcp:project": "p1", "gcp:zone": "europe-west1-b" })).toThrow("does not set mailserver:sshViaIap true");
   });
 });
