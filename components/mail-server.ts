@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { DEFAULT_DKIM_SELECTOR, MailStackConfig } from "./core/config";
 import { dkimPublicKeyBase64, dkimSelectors } from "./core/dkim";
-import { clientSettings, ClientSettings } from "./core/ports";
+import { clientSettings, ClientSettings, sshEndpoint } from "./core/ports";
 import { renderProvisionScript } from "./core/provision";
 import type { RenderedFile } from "./core/files";
 import { dkimKeyFileSpec, renderDkimKeyFile } from "./core/render";
@@ -66,8 +66,12 @@ export class MailServer extends pulumi.ComponentResource {
       content: dkimKeys[d.name][c.dkimSelector].privateKeyPem.apply((pem) => renderDkimKeyFile(c, d.name, pem).content),
     }));
 
+    // With sshViaIap every deploy (CI or an admin's machine) goes through the tunnel, so the connection
+    // inputs, and with them the commands, stay the same whoever deploys.
+    const endpoint = host.ip.apply((ip) => sshEndpoint(c, ip));
     const push = new MailPush(`${name}`, {
-      host: host.ip,
+      host: endpoint.host,
+      port: sshEndpoint(c, "").port,
       user: c.deployUser,
       privateKey: host.deployKey.privateKeyOpenssh,
       instanceId: host.instance.id,
@@ -81,7 +85,10 @@ export class MailServer extends pulumi.ComponentResource {
     this.ip = host.ip;
     this.hostname = c.hostname;
     this.deployPrivateKey = pulumi.secret(host.deployKey.privateKeyOpenssh);
-    this.sshCommand = pulumi.interpolate`(umask 077; pulumi stack output --show-secrets deployPrivateKey > deploy_key) && ssh -i deploy_key ${c.deployUser}@${host.ip}`;
+    const fetchKey = "(umask 077; pulumi stack output --show-secrets deployPrivateKey > deploy_key)";
+    this.sshCommand = c.sshViaIap
+      ? pulumi.interpolate`${fetchKey} && ssh -i deploy_key -p ${c.iapTunnelPort} ${c.deployUser}@127.0.0.1   # with scripts/iap-tunnel.sh running`
+      : pulumi.interpolate`${fetchKey} && ssh -i deploy_key ${c.deployUser}@${host.ip}`;
     this.clientSettings = clientSettings(c.hostname);
     this.dnsRecords = dns.records;
     this.applied = push.applied;

@@ -56,6 +56,9 @@ export interface MailStackConfig {
   dnsTtl: number;
   extraRecords: ExtraRecord[];
   sshSourceRanges: string[];
+  /** SSH for deploys goes through Identity-Aware Proxy TCP forwarding to localhost:iapTunnelPort. */
+  sshViaIap: boolean;
+  iapTunnelPort: number;
   machineType: string;
   image: string;
   dataDiskSizeGb: number;
@@ -234,6 +237,8 @@ const schema = z.object({
   sshSourceRanges: list(z.string().trim()).min(1, {
     message: "is empty — list the CIDR ranges of your admins, e.g. [203.0.113.4/32]",
   }),
+  sshViaIap: bool.default(false),
+  iapTunnelPort: int(1024, 65535).default(2222),
   machineType: nonEmpty("a GCE machine type such as e2-small").default("e2-small"),
   image: nonEmpty("a Debian 12 image family such as debian-cloud/debian-12").default("debian-cloud/debian-12"),
   dataDiskSizeGb: int(10, 65536).default(20),
@@ -368,6 +373,8 @@ function complete(p: Parsed): MailStackConfig {
     dnsTtl: p.dnsTtl,
     extraRecords: p.extraRecords,
     sshSourceRanges: p.sshSourceRanges,
+    sshViaIap: p.sshViaIap,
+    iapTunnelPort: p.iapTunnelPort,
     machineType: p.machineType,
     image: p.image,
     dataDiskSizeGb: p.dataDiskSizeGb,
