@@ -129,7 +129,8 @@ function verdict(c: Case): Verdict {
   // A milter that never answers: Postfix would tempfail the message (milter_default_action).
   if (/select\(\): timeout/.test(r.stderr)) return { reply: "timeout" };
   const m = /RESULT (\S) (\S+)/.exec(r.stdout);
-  if (!m) throw new Error(`miltertest gave no result (exit ${r.status}): ${r.stdout}${r.stderr}`);
+  // The milter hung up without a verdict: what miltertest saw is the reply (a failure for every other test).
+  if (!m) return { reply: `no answer: ${r.stderr.trim()}` };
   return { reply: REPLIES[m[1]] ?? m[1], ...(m[2] === "nil" ? {} : { signedBy: m[2] }) };
 }
 
