@@ -43,7 +43,8 @@ afterEach(() => { opened.splice(0).forEach((w) => w.close()); });
 async function smtp(port: Port, login?: string): Promise<{ w: Wire; ehlo: Reply }> {
   const w = await Wire.open(server.socket(port), port === 465 ? {} : false);
   opened.push(w);
-  expect((await w.reply())?.code).toBe(220);
+  // No banner at all: smtpd refused its configuration (e.g. "permit" before reject_unauth_destination is fatal).
+  expect((await w.reply(5_000))?.code).toBe(220);
   let ehlo = await w.cmd(`EHLO ${CLIENT_HELO}`);
   if (login !== undefined) {
     if (port === 587) {
@@ -162,9 +163,11 @@ describe("port 25 from outside, without login", () => {
 });
 
 describe("SMTP smuggling", () => {
+  // The smuggled message would pass every other check (foreign From:, hosted recipient): only the
+  // end-of-DATA rule stops it.
   const smuggled = (token: string) =>
     `From: ${OUTSIDER}\r\nSubject: outer ${token}\r\n\r\nouter\n.\nMAIL FROM:<${OUTSIDER}>\nRCPT TO:<bob@example.org>\nDATA\n` +
-    `From: Alice <alice@example.com>\nSubject: smuggled ${token}\n\nsmuggled\n.\n`;
+    `From: ${OUTSIDER}\nSubject: smuggled ${token}\n\nsmuggled\n.\n`;
 
   /** Every reply to the end of the session, to count the messages the server says it queued. */
   async function rest(w: Wire): Promise<string[]> {
