@@ -43,3 +43,16 @@ export function waitForInbox(lab: Lab, user: LabUser, subject: string, timeoutMs
     intervalMs: 2_000,
   });
 }
+
+/** How many INBOX messages have `subject` in their subject. */
+export async function inboxCount(lab: Lab, user: LabUser, subject: string): Promise<number> {
+  return withImap(lab, user, async (c) => {
+    const lock = await c.getMailboxLock("INBOX");
+    try {
+      const uids = await c.search({ subject }, { uid: true });
+      return uids ? uids.length : 0;
+    } finally {
+      lock.release();
+    }
+  });
+}

@@ -1,0 +1,71 @@
+// Issue 14 §2: a daemon killed with kill -9 in the middle of a burst of mail comes back by itself, and every
+// message the server accepted is delivered (0 lost). Clients retry what was refused, as mail clients do.
+import { inboxCount } from "../lib/imap";
+import { loadLab, labUser, token } from "../lib/lab";
+import { onMachineOk } from "../lib/machine";
+import { submission } from "../lib/smtp";
+import { sleep, waitFor } from "../lib/wait";
+
+const lab = loadLab();
+const alice = labUser(lab, "alice@example.test");
+const bob = labUser(lab, "bob@example.test");
+const BURST = 16;
+
+/** The main process of each daemon as systemd knows it (Postfix's master from its PID file). */
+const mainPid: Record<string, string> = {
+  postfix: "cat /var/spool/postfix/pid/master.pid",
+  dovecot: "systemctl show -p MainPID --value dovecot",
+  opendkim: "systemctl show -p MainPID --value opendkim",
+};
+const unit: Record<string, string> = { postfix: "postfix@-", dovecot: "dovecot", opendkim: "opendkim" };
+
+async function pidOf(daemon: string): Promise<number> {
+  return Number((await onMachineOk(lab, `${mainPid[daemon]} 2>/dev/null || echo 0`)).trim()) || 0;
+}
+
+/** Submits one message, retrying for up to two minutes while the server refuses or is away. */
+async function submitUntilAccepted(subject: string): Promise<number> {
+  const transport = submission(lab, alice, 587);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const info = await transport.sendMail({ from: alice.address, to: bob.address, subject, text: "burst\n" });
+      if (info.accepted.length === 1) return attempt;
+    } catch (e) {
+      if (attempt >= 60) throw e;
+    }
+    await sleep(2_000);
+  }
+}
+
+test.each(["postfix", "dovecot", "opendkim"])("kill -9 of %s during a burst: it comes back by itself and nothing accepted is lost", async (daemon) => {
+  const tag = token(`kill-${daemon}`);
+  const before = await pidOf(daemon);
+  expect(before).toBeGreaterThan(0);
+  const killed = (async () => {
+    await sleep(1_500);
+    await onMachineOk(lab, `kill -9 ${before}`);
+    return Date.now();
+  })();
+  // Two clients submit side by side while the daemon dies.
+  const lanes = [0, 1].map(async (lane) => {
+    for (let i = lane; i < BURST; i += 2) await submitUntilAccepted(`${tag} ${i}`);
+  });
+  const killedAt = await killed;
+  await Promise.all(lanes);
+
+  const back = await waitFor(`${daemon} to run again under a new main process`, async () => {
+    const pid = await pidOf(daemon);
+    const active = (await onMachineOk(lab, `systemctl is-active ${unit[daemon]} || true`)).trim();
+    return pid > 0 && pid !== before && active === "active" ? Date.now() : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 500 });
+  process.stderr.write(`${daemon}: running again at most ${Math.round((back - killedAt) / 1000)} s after kill -9\n`);
+
+  // Deliveries deferred while a daemon was away wait for the queue's next retry (minutes): ask for it now.
+  await onMachineOk(lab, "postqueue -f");
+  // Every message was accepted (the submit loop retries until 250); every accepted one must arrive, once.
+  const delivered = await waitFor(`all ${BURST} messages in bob's INBOX`, async () => {
+    const n = await inboxCount(lab, bob, tag);
+    return n >= BURST ? n : undefined;
+  }, { timeoutMs: 120_000, intervalMs: 3_000 });
+  expect(delivered).toBe(BURST);
+}, 400_000);
