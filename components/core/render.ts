@@ -27,10 +27,13 @@ export const DKIM_KEY_DIR = "/etc/opendkim/keys";
 /** Code-point order: unlike localeCompare, the same on every machine and locale. */
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** rspamd keeps Debian's configuration and takes ours as local.d overrides, one file per module. */
-export const RSPAMD_LOCAL_DIR = "/etc/rspamd/local.d";
-const RSPAMD_LOCAL = ["actions.conf", "arc.conf", "dkim_signing.conf", "dmarc.conf", "greylist.conf",
-  "milter_headers.conf", "options.inc", "worker-normal.inc", "worker-proxy.inc"];
+/**
+ * rspamd keeps Debian's configuration and takes ours beside it, one file per module: local.d merges into
+ * Debian's settings, override.d replaces them (needed where merging would append to a list).
+ */
+const RSPAMD_FILES = ["local.d/actions.conf", "local.d/arc.conf", "local.d/dkim_signing.conf", "local.d/dmarc.conf",
+  "local.d/greylist.conf", "local.d/milter_headers.conf", "override.d/options.inc", "local.d/worker-normal.inc",
+  "local.d/worker-proxy.inc"];
 
 /** OpenDKIM's name on its own Authentication-Results header, which Postfix drops (milter_header_checks). */
 export const OPENDKIM_AUTHSERV_ID = "opendkim.invalid";
@@ -70,8 +73,8 @@ const FILES: Record<string, { template: string } & Meta> = {
   "/etc/postfix/milter_header_checks": { template: "postfix/milter_header_checks.mustache", ...plain("postfix") },
   "/etc/dovecot/sieve/junk.sieve": { template: "dovecot/junk.sieve.mustache", ...plain("dovecot", "sievec") },
   "/usr/local/lib/mailserver/quota-warning": { template: "dovecot/quota-warning.sh.mustache", ...plain("dovecot"), mode: "0755" },
-  ...Object.fromEntries(RSPAMD_LOCAL.map((name) => [`${RSPAMD_LOCAL_DIR}/${name}`, {
-    template: `rspamd/${name}.mustache`, ...plain("rspamd"),
+  ...Object.fromEntries(RSPAMD_FILES.map((name) => [`/etc/rspamd/${name}`, {
+    template: `rspamd/${name.split("/")[1]}.mustache`, ...plain("rspamd"),
   }])),
 };
 

@@ -86,7 +86,8 @@ test("passwd-file: hashes only, given hashes kept as they are", () => {
 });
 
 test("rspamd: our thresholds, no signing, verdict headers, greylisting only when asked", async () => {
-  const local = (name: string, fs: RenderedFile[] = files) => file(fs, `/etc/rspamd/local.d/${name}`).content;
+  const local = (name: string, fs: RenderedFile[] = files) =>
+    file(fs, `/etc/rspamd/${name === "options.inc" ? "override.d" : "local.d"}/${name}`).content;
   expect(local("actions.conf")).toMatch(/^reject = 15;$/m);
   expect(local("actions.conf")).toMatch(/^add_header = 6;$/m);
   expect(local("actions.conf")).toMatch(/^greylist = null;$/m);
@@ -100,12 +101,12 @@ test("rspamd: our thresholds, no signing, verdict headers, greylisting only when
   });
   expect(local("actions.conf", grey)).toMatch(/^reject = 9;\nadd_header = 3;[^]*^greylist = 3;$/m);
   expect(local("greylist.conf", grey)).toContain('enabled = true;\nservers = "127.0.0.1:6379";');
-  expect(files.every((f) => f.service !== "rspamd" || f.path.startsWith("/etc/rspamd/local.d/"))).toBe(true);
+  expect(files.every((f) => f.service !== "rspamd" || /^\/etc\/rspamd\/(local|override)\.d\//.test(f.path))).toBe(true);
 });
 
 test("Authentication-Results: a forged one with our name and OpenDKIM's own are dropped", () => {
   expect(lines(file(files, "/etc/postfix/header_checks").content))
-    .toEqual(["/^Authentication-Results:[[:space:]]*mail\\.example\\.com([[:space:];/]|$)/ IGNORE"]);
+    .toEqual(["/^Authentication-Results:[[:space:]]*mail\\.example\\.com([[:space:];]|$)/ IGNORE"]);
   expect(lines(file(files, "/etc/postfix/milter_header_checks").content))
     .toEqual(["/^Authentication-Results:[[:space:]]*opendkim\\.invalid;/ IGNORE"]);
   expect(file(files, "/etc/opendkim.conf").content).toMatch(/^AuthservID +opendkim\.invalid$/m);
