@@ -72,7 +72,7 @@ const FILES: Record<string, { template: string } & Meta> = {
   "/etc/postfix/header_checks": { template: "postfix/header_checks.mustache", ...plain("postfix") },
   "/etc/postfix/milter_header_checks": { template: "postfix/milter_header_checks.mustache", ...plain("postfix") },
   "/etc/dovecot/sieve/junk.sieve": { template: "dovecot/junk.sieve.mustache", ...plain("dovecot", "sievec") },
-  "/usr/local/lib/mailserver/quota-warning": { template: "dovecot/quota-warning.sh.mustache", ...plain("dovecot"), mode: "0755" },
+  "/etc/dovecot/quota-warning.sh": { template: "dovecot/quota-warning.sh.mustache", ...plain("dovecot"), mode: "0755" },
   ...Object.fromEntries(RSPAMD_FILES.map((name) => [`/etc/rspamd/${name}`, {
     template: `rspamd/${name.split("/")[1]}.mustache`, ...plain("rspamd"),
   }])),
