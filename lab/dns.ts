@@ -1,8 +1,9 @@
 // The Cloudflare stand-in: knotd, authoritative for the hosted zones (records registered by the program)
 // and for lab.test (names of the stand-ins), on the host lab address, port 53.
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ACME_NAME, LAB_ZONE, NET, RELAY_NAME, p } from "./paths";
+import { ACME_NAME, CLIENT_NAME, CLIENT_ZONE, LAB_ZONE, NET, OUTSIDE_DKIM_SELECTOR, OUTSIDE_DOMAINS, RELAY_NAME, p } from "./paths";
 import { daemonPid, run, startDaemon, stopDaemon, waitFor } from "./proc";
 
 export interface DnsRecordState {
@@ -61,10 +62,44 @@ function zoneFile(zone: string, records: DnsRecordState[], serial: number): stri
   return lines.join("\n") + "\n";
 }
 
+/** The lab /24's reverse zone (10.213.0.0/24 → 0.213.10.in-addr.arpa). */
+function reverseZone(): string {
+  return NET.host.split(".").slice(0, 3).reverse().join(".") + ".in-addr.arpa";
+}
+
+/** The genuine outside domain's DKIM public key (base64 DER), made with its private key on first use. */
+function outsideDkimPublicKey(): string {
+  if (!fs.existsSync(p.outsideDkimKey)) {
+    fs.mkdirSync(path.dirname(p.outsideDkimKey), { recursive: true });
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    fs.writeFileSync(p.outsideDkimKey, privateKey.export({ type: "pkcs1", format: "pem" }), { mode: 0o600 });
+  }
+  const pub = createPublicKey(createPrivateKey(fs.readFileSync(p.outsideDkimKey, "utf8")));
+  return pub.export({ type: "spki", format: "der" }).toString("base64");
+}
+
+/** A TXT value in zone-file form, split into strings of at most 255 bytes. */
+const txt = (value: string): string => (value.match(/.{1,255}/g) ?? []).map((c) => `"${c}"`).join(" ");
+
 function labRecords(): DnsRecordState[] {
-  return ["ns", RELAY_NAME, ACME_NAME].map((n) => ({
-    zone: LAB_ZONE, name: qualify(n, LAB_ZONE), type: "A", content: NET.host, ttl: 60,
-  }));
+  const a = (zone: string, name: string, content = NET.host): DnsRecordState => ({ zone, name, type: "A", content, ttl: 60 });
+  const t = (name: string, value: string): DnsRecordState => ({ zone: LAB_ZONE, name, type: "TXT", content: txt(value), ttl: 60 });
+  const host = NET.host;
+  const { genuine, strict, quarantined } = OUTSIDE_DOMAINS;
+  return [
+    ...["ns", RELAY_NAME, ACME_NAME, genuine, strict, quarantined].map((n) => a(LAB_ZONE, qualify(n, LAB_ZONE))),
+    // The clients' EHLO name and the host address's PTR: forward-confirmed, as an outside MTA has.
+    a(CLIENT_ZONE, CLIENT_NAME),
+    { zone: reverseZone(), name: `${host.split(".")[3]}.${reverseZone()}`, type: "PTR", content: `${CLIENT_NAME}.`, ttl: 60 },
+    t(RELAY_NAME, `v=spf1 ip4:${host} -all`),
+    t(genuine, `v=spf1 ip4:${host} -all`),
+    t(`${OUTSIDE_DKIM_SELECTOR}._domainkey.${genuine}`, `v=DKIM1; k=rsa; p=${outsideDkimPublicKey()}`),
+    t(`_dmarc.${genuine}`, "v=DMARC1; p=reject"),
+    t(strict, "v=spf1 -all"),
+    t(`_dmarc.${strict}`, "v=DMARC1; p=reject"),
+    t(quarantined, "v=spf1 -all"),
+    t(`_dmarc.${quarantined}`, "v=DMARC1; p=quarantine"),
+  ];
 }
 
 let serial = Math.floor(Date.now() / 1000);
@@ -74,7 +109,7 @@ export async function publish(zones: string[], records: DnsRecordState[]): Promi
   fs.mkdirSync(zonesDir(), { recursive: true });
   fs.mkdirSync(path.join(p.dns, "run"), { recursive: true });
   saveRecords(records);
-  const all = [...new Set([LAB_ZONE, ...zones, ...records.map((r) => r.zone)])].sort();
+  const all = [...new Set([LAB_ZONE, CLIENT_ZONE, reverseZone(), ...zones, ...records.map((r) => r.zone)])].sort();
   serial = Math.max(serial + 1, Math.floor(Date.now() / 1000));
   for (const z of all) {
     fs.writeFileSync(path.join(zonesDir(), `${z}.zone`), zoneFile(z, [...labRecords(), ...records], serial));

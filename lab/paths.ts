@@ -40,6 +40,22 @@ export const APT_CACHE_DIR = `/var/cache/apt-cacher-ng${INSTANCE === 0 ? "" : `-
 export const LAB_ZONE = "lab.test";
 export const RELAY_NAME = `relay.${LAB_ZONE}`;
 export const ACME_NAME = `acme.${LAB_ZONE}`;
+/**
+ * The Internet's side of the lab: the name the e2e clients give in EHLO (with its A record and the host
+ * address's PTR, as a decent outside MTA has), and outside mail domains with their own SPF, DKIM and DMARC
+ * records, so that inbound verdicts are tested against real records (tests/e2e/filtering).
+ */
+export const CLIENT_ZONE = "client.test";
+export const CLIENT_NAME = `e2e.${CLIENT_ZONE}`;
+export const OUTSIDE_DOMAINS = {
+  /** SPF allows the lab host, DKIM key published (signs with OUTSIDE_DKIM_SELECTOR), DMARC p=reject: passes. */
+  genuine: `genuine.${LAB_ZONE}`,
+  /** SPF -all, no DKIM, DMARC p=reject: every message from it fails DMARC. */
+  strict: `strict.${LAB_ZONE}`,
+  /** SPF -all, no DKIM, DMARC p=quarantine. */
+  quarantined: `quarantined.${LAB_ZONE}`,
+} as const;
+export const OUTSIDE_DKIM_SELECTOR = "s1";
 export const RELAY_PORT = 2525;
 export const ACME_PORT = 14000;
 export const ACME_MGMT_PORT = 15000;
@@ -59,6 +75,8 @@ export const p = {
   secrets: path.join(LAB, "secrets.json"),
   knownHosts: path.join(LAB, "known_hosts"),
   labJson: path.join(LAB, "lab.json"),
+  /** The DKIM private key of OUTSIDE_DOMAINS.genuine (made once per lab; the e2e tests sign with it). */
+  outsideDkimKey: path.join(LAB, "outside", "dkim.pem"),
   // Not Pulumi.lab.yaml: the CLI would take that for a stack "lab" and refuse its plain relay password.
   stackConfig: path.join(REPO, "lab", "stack.yaml"),
   /** The engine's state between deploys, and what the last deploy did. */

@@ -22,6 +22,8 @@ export interface MailUser {
   address: string;
   password?: string;
   passwordHash?: string;
+  /** This mailbox's quota in MB, overriding mailboxQuotaMb (0: unlimited). */
+  quotaMb?: number;
 }
 export interface MailAlias {
   source: string;
@@ -69,6 +71,10 @@ export interface MailStackConfig {
   acmeServer: string;
   acmeEmail: string;
   messageSizeLimitMb: number;
+  /** Inbound filtering (rspamd): at or above junk the message is filed into Junk, at or above reject refused. */
+  spam: { junkScore: number; rejectScore: number; greylisting: boolean };
+  /** Default mailbox quota in MB (0: unlimited); users[].quotaMb overrides it. */
+  mailboxQuotaMb: number;
   deployUser: string;
   gcp: { project: string; region: string; zone: string };
 }
@@ -194,7 +200,8 @@ const userSchema = z.object({
   passwordHash: z.string().refine((h) => !/[\s:]/.test(h) && !CONTROL.test(h), {
     message: "contains :, whitespace or a control character, which the passwd-file (address:hash) cannot hold — paste the hash exactly as doveadm pw printed it",
   }).optional(),
-}, { message: "must be an object {address, password?, passwordHash?}" }).strict();
+  quotaMb: int(0, 1048576).optional(),
+}, { message: "must be an object {address, password?, passwordHash?, quotaMb?}" }).strict();
 
 const aliasSchema = z.object({
   source: address("source"),
@@ -253,6 +260,11 @@ const schema = z.object({
     .default("https://acme-v02.api.letsencrypt.org/directory"),
   acmeEmail: address("plain").optional(),
   messageSizeLimitMb: int(1, 2048).default(25),
+  // Whole scores: Pulumi.yaml declares integers (the CLI has no decimal type); rspamd's defaults are whole too.
+  spamJunkScore: int(1, 1000).default(6),
+  spamRejectScore: int(1, 1000).default(15),
+  greylisting: bool.default(false),
+  mailboxQuotaMb: int(0, 1048576).default(2048),
   deployUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,30}$/, { message: "must be a Linux user name" })
     .refine((u) => u !== "root", { message: "must not be root — pick an unprivileged name such as deploy" })
     .default("deploy"),
@@ -385,6 +397,8 @@ function complete(p: Parsed): MailStackConfig {
     acmeServer: p.acmeServer,
     acmeEmail: p.acmeEmail ?? reportEmail,
     messageSizeLimitMb: p.messageSizeLimitMb,
+    spam: { junkScore: p.spamJunkScore, rejectScore: p.spamRejectScore, greylisting: p.greylisting },
+    mailboxQuotaMb: p.mailboxQuotaMb,
     deployUser: p.deployUser,
     gcp: {
       project: p["gcp:project"],
@@ -469,6 +483,20 @@ function crossCheck(c: MailStackConfig, p: Parsed): string[] {
     const first = retired.get(s);
     if (first !== undefined) problems.push(`${key}: ${s} is already mailserver:dkimRetiredSelectors[${first}] — remove the duplicate`);
     else retired.set(s, i);
+  });
+
+  if (c.spam.junkScore >= c.spam.rejectScore) {
+    problems.push(`mailserver:spamJunkScore: ${c.spam.junkScore} is not below mailserver:spamRejectScore (${c.spam.rejectScore}) — nothing would ever be filed into Junk; set it lower, e.g. 6 with 15`);
+  }
+  // A quota larger than the data disk protects nothing: the disk fills first and delivery fails for everyone.
+  const diskMb = c.dataDiskSizeGb * 1024;
+  if (c.mailboxQuotaMb > diskMb) {
+    problems.push(`mailserver:mailboxQuotaMb: ${c.mailboxQuotaMb} MB is more than the data disk (${diskMb} MB) — lower it or grow mailserver:dataDiskSizeGb`);
+  }
+  c.users.forEach((u, i) => {
+    if (u.quotaMb !== undefined && u.quotaMb > diskMb) {
+      problems.push(`mailserver:users[${i}].quotaMb: ${u.quotaMb} MB is more than the data disk (${diskMb} MB) — lower it or grow mailserver:dataDiskSizeGb`);
+    }
   });
 
   const hostnameZone = c.domains.find((d) => c.hostname === d.name || c.hostname.endsWith(`.${d.name}`));

@@ -1,7 +1,7 @@
 // What the renderer produces and the push step installs: one file on the server.
 
 /** The daemon that must reload when the file changes ("none": nothing to reload). */
-export type Service = "postfix" | "dovecot" | "opendkim" | "none";
+export type Service = "postfix" | "dovecot" | "opendkim" | "rspamd" | "none";
 
 export interface RenderedFile {
   /** Absolute target path on the server, e.g. /etc/postfix/main.cf. */
@@ -15,6 +15,9 @@ export interface RenderedFile {
   secret: boolean;
   /** Which daemon reads it. */
   service: Service;
-  /** Rebuild step after install: `postmap <path>` for a Postfix lookup table, `newaliases` for /etc/aliases. */
-  rebuild?: "postmap" | "newaliases";
+  /**
+   * Rebuild step after install: `postmap <path>` for a Postfix lookup table, `newaliases` for /etc/aliases,
+   * `sievec <path>` for a global sieve script (vmail cannot write its compiled form under /etc).
+   */
+  rebuild?: "postmap" | "newaliases" | "sievec";
 }

@@ -16,8 +16,20 @@ export function packagesFor(config: MailStackConfig): string[] {
     "opendkim", "opendkim-tools", "openssl", "ca-certificates", "e2fsprogs",
     // Cyrus SASL mechanisms: without them Postfix cannot AUTH PLAIN/LOGIN to the relay ("no mechanism available").
     "libsasl2-modules",
+    // Inbound verdicts and spam score (milter), the global Junk rule and users' sieve (Pigeonhole).
+    "rspamd", "dovecot-sieve",
+    ...(config.spam.greylisting ? ["redis-server"] : []),
     ...(config.tls === "acme" ? ["certbot"] : []),
   ];
+}
+
+/** The daemons that read our files: the apply step starts and reloads them. */
+export const UNITS = ["postfix", "dovecot", "opendkim", "rspamd"];
+
+/** Daemons that run on Debian's own configuration: provisioning enables and starts them. */
+export function helperUnitsFor(config: MailStackConfig): string[] {
+  // rspamd's greylist module keeps its triplets in redis; nothing else of ours needs it.
+  return config.spam.greylisting ? ["redis-server"] : [];
 }
 
 export function renderProvisionScript(config: MailStackConfig): string {
@@ -31,6 +43,8 @@ export function renderProvisionScript(config: MailStackConfig): string {
     tlsKey: TLS_KEY,
     vmailId: VMAIL_ID,
     packages: packagesFor(config),
+    units: UNITS,
+    helperUnits: helperUnitsFor(config),
     acme: config.tls === "acme",
     acmeServer: config.acmeServer,
     acmeEmail: config.acmeEmail,

@@ -27,6 +27,17 @@ export const DKIM_KEY_DIR = "/etc/opendkim/keys";
 /** Code-point order: unlike localeCompare, the same on every machine and locale. */
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * rspamd keeps Debian's configuration and takes ours beside it, one file per module: local.d merges into
+ * Debian's settings, override.d replaces them (needed where merging would append to a list).
+ */
+const RSPAMD_FILES = ["local.d/actions.conf", "local.d/arc.conf", "local.d/dkim_signing.conf", "local.d/dmarc.conf",
+  "local.d/greylist.conf", "local.d/milter_headers.conf", "override.d/options.inc", "local.d/worker-normal.inc",
+  "local.d/worker-proxy.inc"];
+
+/** OpenDKIM's name on its own Authentication-Results header, which Postfix drops (milter_header_checks). */
+export const OPENDKIM_AUTHSERV_ID = "opendkim.invalid";
+
 type Meta = Omit<RenderedFile, "content" | "path">;
 const plain = (service: Service, rebuild?: RenderedFile["rebuild"]): Meta => ({
   mode: "0644", owner: "root", group: "root", secret: false, service, ...(rebuild ? { rebuild } : {}),
@@ -58,6 +69,13 @@ const FILES: Record<string, { template: string } & Meta> = {
   "/etc/opendkim/setup.lua": { template: "opendkim/setup.lua.mustache", ...plain("opendkim") },
   "/etc/opendkim/final.lua": { template: "opendkim/final.lua.mustache", ...plain("opendkim") },
   "/etc/opendkim/TrustedHosts": { template: "opendkim/TrustedHosts.mustache", ...plain("opendkim") },
+  "/etc/postfix/header_checks": { template: "postfix/header_checks.mustache", ...plain("postfix") },
+  "/etc/postfix/milter_header_checks": { template: "postfix/milter_header_checks.mustache", ...plain("postfix") },
+  "/etc/dovecot/sieve/junk.sieve": { template: "dovecot/junk.sieve.mustache", ...plain("dovecot", "sievec") },
+  "/etc/dovecot/quota-warning.sh": { template: "dovecot/quota-warning.sh.mustache", ...plain("dovecot"), mode: "0755" },
+  ...Object.fromEntries(RSPAMD_FILES.map((name) => [`/etc/rspamd/${name}`, {
+    template: `rspamd/${name.split("/")[1]}.mustache`, ...plain("rspamd"),
+  }])),
 };
 
 /**
@@ -169,6 +187,7 @@ export async function renderConfigFiles(config: MailStackConfig): Promise<Render
 
   const users = await Promise.all(config.users.map(async (u) => ({
     address: u.address,
+    quotaMb: u.quotaMb ?? config.mailboxQuotaMb,
     hash: u.passwordHash ?? await hashPassword(u.password ?? "", config.hostname, u.address),
   })));
   for (const u of users) {
@@ -193,7 +212,15 @@ export async function renderConfigFiles(config: MailStackConfig): Promise<Render
     domain: config.domain,
     mydestination: hostnameHosted ? "localhost" : "$myhostname, localhost",
     virtualDomains: domainNames.join(", "),
+    hostnameRegex: config.hostname.replace(/\./g, "\\."),
+    opendkimAuthservId: OPENDKIM_AUTHSERV_ID,
+    opendkimAuthservIdRegex: OPENDKIM_AUTHSERV_ID.replace(/\./g, "\\."),
     messageSizeLimitBytes: config.messageSizeLimitMb * 1024 * 1024,
+    spamJunkScore: config.spam.junkScore,
+    spamRejectScore: config.spam.rejectScore,
+    // rspamd's default (4), kept below the Junk score: only mail that is already suspicious is deferred.
+    spamGreylistScore: Math.min(4, config.spam.junkScore),
+    greylisting: config.spam.greylisting,
     relayNexthop,
     relayUsername: config.relay.username,
     relayPassword: config.relay.password,

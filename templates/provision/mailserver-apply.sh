@@ -1,7 +1,7 @@
 #!/bin/bash
 # mailserver-apply: stdin lists the configuration files ("path service rebuild" per line). Checks the staged
-# versions together with the rest of the live configuration, and only if Postfix, Dovecot and OpenDKIM
-# accept them installs the changed files (write beside, then rename), rebuilds maps, removes the files
+# versions together with the rest of the live configuration, and only if Postfix, Dovecot, OpenDKIM, rspamd
+# and Pigeonhole (sievec) accept them installs the changed files (write beside, then rename), rebuilds maps, removes the files
 # that the previous apply installed and this list no longer holds (a dropped domain's DKIM key), and
 # reloads the daemons whose files changed. On a failed check the live files stay as they were.
 set -euo pipefail
@@ -24,7 +24,7 @@ fi
 # A candidate tree: the live configuration with the staged files laid over it.
 rm -rf "$CAND"
 mkdir -p "$CAND/etc"
-for d in /etc/postfix /etc/dovecot /etc/opendkim; do [ -d "$d" ] && cp -a "$d" "$CAND/etc/"; done
+for d in /etc/postfix /etc/dovecot /etc/opendkim /etc/rspamd; do [ -d "$d" ] && cp -a "$d" "$CAND/etc/"; done
 for entry in "${entries[@]}"; do
   read -r path _ <<<"$entry"
   [ -f "$STAGED$path" ] || { echo "not staged: $path" >&2; exit 1; }
@@ -50,6 +50,17 @@ if [ -f "$CAND/etc/opendkim.conf" ]; then
   sed "s#/etc/opendkim/#$CAND/etc/opendkim/#g" "$CAND/etc/opendkim.conf" > "$CAND/opendkim-check.conf"
   opendkim -n -x "$CAND/opendkim-check.conf" >"$CAND/check.log" 2>&1 || fail "opendkim -n"
 fi
+if [ -f "$CAND/etc/rspamd/rspamd.conf" ]; then
+  # Debian's rspamd.conf includes $CONFDIR and $LOCAL_CONFDIR files: point both at the candidate.
+  rspamadm --var="CONFDIR=$CAND/etc/rspamd" --var="LOCAL_CONFDIR=$CAND/etc/rspamd" \
+    configtest -c "$CAND/etc/rspamd/rspamd.conf" >"$CAND/check.log" 2>&1 || fail "rspamadm configtest"
+fi
+for entry in "${entries[@]}"; do
+  read -r path _ rebuild <<<"$entry"
+  if [ "$rebuild" = sievec ]; then
+    sievec -c "$CAND/etc/dovecot/dovecot.conf" "$CAND$path" "$CAND/check.svbin" >"$CAND/check.log" 2>&1 || fail "sievec $path"
+  fi
+done
 
 # Install what changed.
 declare -A reload=()
@@ -60,6 +71,7 @@ for entry in "${entries[@]}"; do
   read -r mode owner group < "$STAGED$path.meta"
   if [ -f "$path" ] && cmp -s "$STAGED$path" "$path" && [ "$(stat -c '%a %U %G' "$path")" = "${mode#0} $owner $group" ]; then
     if [ "$rebuild" = postmap ] && [ ! -f "$path.db" ]; then rebuilds+=("postmap $path"); reload[$service]=1; fi
+    if [ "$rebuild" = sievec ] && [ ! -f "${path%.sieve}.svbin" ]; then rebuilds+=("sievec $path"); fi
     continue
   fi
   mkdir -p "$(dirname "$path")"
@@ -72,16 +84,23 @@ for entry in "${entries[@]}"; do
   case "$rebuild" in
     postmap) rebuilds+=("postmap $path") ;;
     newaliases) rebuilds+=("newaliases") ;;
+    sievec) rebuilds+=("sievec $path") ;;
   esac
 done
 for r in "${rebuilds[@]}"; do
-  if [ "$r" = newaliases ]; then newaliases; else postmap "${r#postmap }"; fi
+  case "$r" in
+    newaliases) newaliases ;;
+    # Compiled beside the script, readable by vmail, which could not write it under /etc itself.
+    sievec\ *) sievec "${r#sievec }" ;;
+    *) postmap "${r#postmap }" ;;
+  esac
   # postmap keeps the source's mode on the .db; secrets stay 0600.
 done
 for entry in "${pruned[@]}"; do
   read -r path service rebuild <<<"$entry"
   rm -f "$path" "$STAGED$path" "$STAGED$path.meta"
   if [ "$rebuild" = postmap ]; then rm -f "$path.db"; fi
+  if [ "$rebuild" = sievec ]; then rm -f "${path%.sieve}.svbin"; fi
   # A dropped domain's key directory goes with its last key.
   if [ -d "$(dirname "$path")" ]; then rmdir --ignore-fail-on-non-empty "$(dirname "$path")"; fi
   echo "removed $path"
@@ -91,8 +110,8 @@ printf '%s\n' "${entries[@]}" > "$INSTALLED.new"
 mv -f "$INSTALLED.new" "$INSTALLED"
 
 # Reload what changed; start what is not running (first deploy, or after a failed start).
-# OpenDKIM and Dovecot first: Postfix hands mail to both.
-for service in opendkim dovecot postfix; do
+# The milters and Dovecot first: Postfix hands mail to them.
+for service in opendkim rspamd dovecot postfix; do
   if ! systemctl is-active --quiet "$service"; then
     systemctl start "$service" && echo "started $service"
   elif [ "$service" = opendkim ] && [ -n "$restart_opendkim" ]; then

@@ -1,11 +1,12 @@
 // The rendered tree judged by the real programs of Debian 12: postfix check, postconf, doveconf,
-// doveadm pw, opendkim and opendkim-testkey.
+// doveadm pw, opendkim, opendkim-testkey, rspamadm configtest and sievec.
 //
 // The files reference their real paths (/etc/postfix/…, /etc/mailserver/tls/…), so they are checked
 // there, inside a private mount namespace: /etc is an overlay with the rendered tree on top, and
 // Postfix's queue and data directories are overlays too. Nothing on the host changes, and the bytes
 // checked are exactly the bytes rendered. Needs root (mount namespaces) and the Debian packages:
-// postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd opendkim opendkim-tools openssl util-linux bsdutils.
+// postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve rspamd opendkim opendkim-tools openssl
+// util-linux bsdutils.
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,8 +20,8 @@ import { writeTree } from "../../scripts/render";
 import { FIXTURE_PASSWORDS, fixtureDkimKeys, fixtureRaw } from "../fixtures/config";
 
 const PROGRAMS = ["postfix", "postconf", "postmap", "postalias", "newaliases", "doveconf", "doveadm", "opendkim",
-  "opendkim-testkey", "openssl", "unshare", "setpriv", "mount", "script"];
-const PACKAGES = "postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd opendkim opendkim-tools openssl util-linux bsdutils";
+  "opendkim-testkey", "openssl", "unshare", "setpriv", "mount", "script", "rspamadm", "sievec", "sieve-test"];
+const PACKAGES = "postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve rspamd opendkim opendkim-tools openssl util-linux bsdutils";
 
 /** Mozilla "intermediate" (TLS 1.2 part), strongest first: no CBC, no RSA key exchange, no SHA-1 MACs. */
 const MOZILLA_INTERMEDIATE = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" +
@@ -64,11 +65,27 @@ function script(files: RenderedFile[], tree: string, work: string): string {
     // -n hides defaults; these must hold whatever the default is.
     "run doveconf-values doveconf ssl ssl_min_protocol disable_plaintext_auth auth_mechanisms",
     "run opendkim-n opendkim -n",
+    // rspamd reads Debian's rspamd.conf with our local.d/override.d files (the overlay puts them in place).
+    "run rspamadm-configtest rspamadm configtest",
+    "run rspamadm-actions rspamadm configdump actions",
+    "run rspamadm-options rspamadm configdump options",
+    "run rspamadm-milter-headers rspamadm configdump milter_headers",
+    "run rspamadm-dkim-signing rspamadm configdump dkim_signing",
+    // The global sieve script compiles, and files what rspamd marks as spam into Junk (and nothing else).
+    "run sievec sievec /etc/dovecot/sieve/junk.sieve \"$W/junk.svbin\"",
+    "printf 'From: a@b.example\\nX-Spam-Status: Yes, score=7.95\\nSubject: s\\n\\nx\\n' > \"$W/spam.eml\"",
+    "printf 'From: a@b.example\\nX-Spam-Status: No, score=0.40\\nSubject: s\\n\\nx\\n' > \"$W/ham.eml\"",
+    // sieve-test runs as nobody with a throwaway mail store (it only reports what it would do).
+    "mkdir -p \"$W/md\" && printf 'mail_uid = 65534\\nmail_gid = 65534\\nfirst_valid_uid = 1\\nfirst_valid_gid = 1\\nmail_location = maildir:%s/md\\n' \"$W\" > \"$W/sieve-test.conf\"",
+    "run sieve-spam sieve-test -c \"$W/sieve-test.conf\" /etc/dovecot/sieve/junk.sieve \"$W/spam.eml\"",
+    "run sieve-ham sieve-test -c \"$W/sieve-test.conf\" /etc/dovecot/sieve/junk.sieve \"$W/ham.eml\"",
+    "run doveconf-quota doveconf -h plugin/quota_status_overquota",
     `run opendkim-testkey setpriv --reuid opendkim --regid opendkim --clear-groups opendkim-testkey -x "$W/testkey.conf" -vvv`,
   ];
   // Passwords reach doveadm on stdin, never on its command line.
   users.split("\n").filter(Boolean).forEach((line, i) => {
-    const [address, hash] = line.split(/:(.*)/s);
+    // address:hash:…:extra fields; a hash holds no ":" (the renderer refuses one).
+    const [address, hash] = line.split(":");
     writeFileSync(join(work, `pw-${i}`), `${FIXTURE_PASSWORDS[address]}\n`, { mode: 0o600 });
     lines.push(`runin pw-${i} "$W/pw-${i}" doveadm pw -t ${q(hash)}`);
   });
@@ -152,7 +169,8 @@ test("postconf -n and -M: no warnings, and the settings that matter", () => {
   expect(p.smtp_sasl_security_options).toBe("noanonymous");
   expect(p.smtpd_sender_login_maps).toBe("hash:$config_directory/sender_login_maps");
   expect(p.milter_default_action).toBe("tempfail");
-  expect(p.smtpd_milters).toBe("inet:127.0.0.1:8891");
+  expect(p.smtpd_milters).toBe("inet:127.0.0.1:8891, inet:127.0.0.1:11332");
+  expect(p.non_smtpd_milters).toBe("inet:127.0.0.1:8891");
   expect(p.smtpd_tls_auth_only).toBe("yes");
   expect(p.mynetworks).toBe("127.0.0.0/8");
   expect(p.mydestination.split(/,\s*/)).not.toEqual(expect.arrayContaining(["example.com"]));
@@ -172,7 +190,8 @@ test("the restriction lists, exactly and in order", () => {
   const p = params();
   const list = (key: string) => (p[key] ?? "").split(/,\s*/);
   expect(list("smtpd_relay_restrictions")).toEqual(["permit_mynetworks", "permit_sasl_authenticated", "reject_unauth_destination"]);
-  expect(list("smtpd_recipient_restrictions")).toEqual(["reject_non_fqdn_recipient", "reject_unlisted_recipient"]);
+  expect(list("smtpd_recipient_restrictions")).toEqual([
+    "reject_non_fqdn_recipient", "reject_unlisted_recipient", "check_policy_service unix:private/quota-status"]);
   expect(list("smtpd_sender_restrictions")).toEqual([
     "reject_non_fqdn_sender", "permit_mynetworks", "check_sender_access hash:$config_directory/hosted_sender_access"]);
   expect(list("mua_sender_restrictions")).toEqual([
@@ -197,6 +216,8 @@ test("the restriction lists, exactly and in order", () => {
       "smtpd_client_restrictions=permit_sasl_authenticated,reject", "smtpd_relay_restrictions=permit_sasl_authenticated,reject",
       "smtpd_sender_restrictions=$mua_sender_restrictions", "smtpd_discard_ehlo_keywords=",
       "cleanup_service_name=cleanup-submission", "milter_macro_daemon_name=ORIGINATING",
+      // OpenDKIM signs our users' mail; rspamd judges only what comes from outside.
+      "smtpd_milters=$non_smtpd_milters",
     ]);
   }
   // Port 25 takes no overrides at all.
@@ -236,6 +257,25 @@ test("opendkim accepts its configuration and every key matches its DNS record", 
   expect(t.out).toContain("2 keys checked; 2 pass, 0 fail");
 });
 
+test("rspamd accepts its configuration: our thresholds, no signing, loopback only is local", () => {
+  expect(result("rspamadm-configtest")).toMatchObject({ rc: 0, out: "syntax OK\n" });
+  const actions = result("rspamadm-actions").out;
+  expect(actions).toMatch(/^reject = 15;$/m);
+  expect(actions).toMatch(/^add_header = 6;$/m);
+  expect(actions).not.toMatch(/^greylist = /m);
+  expect(result("rspamadm-options").out).toMatch(/local_addrs \[\n\s+"127\.0\.0\.0\/8",\n\s+"::1",/);
+  expect(result("rspamadm-options").out).not.toContain("10.0.0.0/8");
+  expect(result("rspamadm-milter-headers").out).toMatch(/use \[\n\s+"authentication-results",\n\s+"x-spam-status",\n\s*\]/);
+  expect(result("rspamadm-dkim-signing").out).toMatch(/^enabled = false;$/m);
+});
+
+test("the global sieve script compiles and files only spam into Junk; the quota refusal text", () => {
+  expect(result("sievec")).toEqual({ rc: 0, out: "", err: "" });
+  expect(result("sieve-spam").out).toMatch(/store message in folder: Junk/);
+  expect(result("sieve-ham").out).toMatch(/store message in folder: INBOX/);
+  expect(result("doveconf-quota").out.trim()).toBe("552 5.2.2 Mailbox is full: the recipient's quota is exceeded");
+});
+
 test("the checks can fail: postconf reports an unknown parameter, doveadm a wrong password", () => {
   const dir = mkdtempSync(join(tmpdir(), "render-neg-"));
   try {
@@ -247,7 +287,7 @@ test("the checks can fail: postconf reports an unknown parameter, doveadm a wron
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const hash = files.find((f) => f.path === "/etc/dovecot/users")?.content.split("\n")[0].split(/:(.*)/s)[1] ?? "";
+  const hash = files.find((f) => f.path === "/etc/dovecot/users")?.content.split("\n")[0].split(":")[1] ?? "";
   const wrong = spawnSync("doveadm", ["pw", "-t", hash], { input: "not-the-password\n", encoding: "utf8" });
   expect(wrong.status).not.toBe(0);
 });

@@ -74,10 +74,42 @@ test("secrets are flagged and kept out of every other file", () => {
 });
 
 test("passwd-file: hashes only, given hashes kept as they are", () => {
-  const rows = lines(file(files, "/etc/dovecot/users").content).map((l) => l.split(/:(.*)/s).slice(0, 2));
+  const rows = lines(file(files, "/etc/dovecot/users").content).map((l) => l.split(":"));
   expect(rows.map(([a]) => a)).toEqual(["alice@example.com", "bob@example.org", "carol@example.com"]);
   expect(rows[0][1]).toMatch(/^\{ARGON2ID\}\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   expect(rows[2][1]).toBe(CAROL_HASH);
+  // passwd-file: address:hash:uid:gid:gecos:home:shell:extra fields (the quota, default or the user's own).
+  expect(rows.map((r) => [r.slice(2, 7), r.slice(7).join(":")])).toEqual([
+    [["", "", "", "", ""], "userdb_quota_rule=*:storage=2048M"],
+    [["", "", "", "", ""], "userdb_quota_rule=*:storage=512M"],
+    [["", "", "", "", ""], "userdb_quota_rule=*:storage=2048M"]]);
+});
+
+test("rspamd: our thresholds, no signing, verdict headers, greylisting only when asked", async () => {
+  const local = (name: string, fs: RenderedFile[] = files) =>
+    file(fs, `/etc/rspamd/${name === "options.inc" ? "override.d" : "local.d"}/${name}`).content;
+  expect(local("actions.conf")).toMatch(/^reject = 15;$/m);
+  expect(local("actions.conf")).toMatch(/^add_header = 6;$/m);
+  expect(local("actions.conf")).toMatch(/^greylist = null;$/m);
+  expect(local("greylist.conf")).toMatch(/^enabled = false;$/m);
+  expect(local("dkim_signing.conf")).toMatch(/^enabled = false;$/m);
+  expect(local("dmarc.conf")).toContain('quarantine = "add_header";');
+  expect(local("options.inc")).toMatch(/^local_addrs = \[127\.0\.0\.0\/8, ::1\];$/m);
+  const grey = await renderFiles({
+    config: parseConfig(fixtureRaw({ "mailserver:greylisting": "true", "mailserver:spamJunkScore": "3", "mailserver:spamRejectScore": "9" })),
+    dkimPrivateKeys: fixtureDkimKeys(),
+  });
+  expect(local("actions.conf", grey)).toMatch(/^reject = 9;\nadd_header = 3;[^]*^greylist = 3;$/m);
+  expect(local("greylist.conf", grey)).toContain('enabled = true;\nservers = "127.0.0.1:6379";');
+  expect(files.every((f) => f.service !== "rspamd" || /^\/etc\/rspamd\/(local|override)\.d\//.test(f.path))).toBe(true);
+});
+
+test("Authentication-Results: a forged one with our name and OpenDKIM's own are dropped", () => {
+  expect(lines(file(files, "/etc/postfix/header_checks").content))
+    .toEqual(["/^Authentication-Results:[[:space:]]*mail\\.example\\.com([[:space:];]|$)/ IGNORE"]);
+  expect(lines(file(files, "/etc/postfix/milter_header_checks").content))
+    .toEqual(["/^Authentication-Results:[[:space:]]*opendkim\\.invalid;/ IGNORE"]);
+  expect(file(files, "/etc/opendkim.conf").content).toMatch(/^AuthservID +opendkim\.invalid$/m);
 });
 
 test("services and rebuild steps", () => {
@@ -89,6 +121,8 @@ test("services and rebuild steps", () => {
   expect(by["/etc/aliases"]).toEqual(["postfix", "newaliases"]);
   expect(by["/etc/dovecot/dovecot.conf"]).toEqual(["dovecot", ""]);
   expect(by["/etc/opendkim/KeyTable"]).toEqual(["opendkim", ""]);
+  expect(by["/etc/dovecot/sieve/junk.sieve"]).toEqual(["dovecot", "sievec"]);
+  expect(by["/etc/rspamd/local.d/worker-proxy.inc"]).toEqual(["rspamd", ""]);
 });
 
 test("discard aliases go to discard(8) through the transport map; root goes to the first user", () => {
