@@ -21,7 +21,7 @@ export const CLIENT_IP = "10.77.0.2";
 export const PORTS = [25, 110, 143, 465, 587, 993, 995] as const;
 export type Port = (typeof PORTS)[number];
 
-export const PROGRAMS = ["postfix", "postmap", "newaliases", "dovecot", "opendkim", "openssl", "unshare", "nsenter",
+export const PROGRAMS = ["postfix", "postmap", "newaliases", "dovecot", "opendkim", "rspamd", "openssl", "unshare", "nsenter",
   "ip", "ss", "install", "useradd", "groupadd"];
 
 /** LIVE_SERVER_DEBUG=1: trace the setup on stderr and keep the work directory. */
@@ -57,6 +57,7 @@ function setupScript(files: RenderedFile[], work: string, nodeBin: string): stri
     "overlay /var/spool/postfix /var/spool/postfix",
     "overlay /var/lib/postfix /var/lib/postfix",
     "[ ! -d /var/lib/dovecot ] || overlay /var/lib/dovecot /var/lib/dovecot",
+    "overlay /var/lib/rspamd /var/lib/rspamd",
     // /run: Dovecot's and OpenDKIM's sockets and pid files; no syslog there, so nothing reaches the host's journal.
     "mount -t tmpfs -o mode=0755 tmpfs /run",
     "mount -t tmpfs -o mode=0755 tmpfs /srv",
@@ -78,12 +79,16 @@ function setupScript(files: RenderedFile[], work: string, nodeBin: string): stri
     "newaliases",
     "install -d -o opendkim -g opendkim -m 0750 /run/opendkim",
     "opendkim -x /etc/opendkim.conf",
+    // Nothing answers DNS in this namespace: short timeouts, so that rspamd's lookups end at once.
+    "printf 'dns {\\n  timeout = 0.2s;\\n  retransmits = 1;\\n}\\n' >> /etc/rspamd/override.d/options.inc",
+    "install -d -o _rspamd -g _rspamd -m 0755 /run/rspamd",
+    "rspamd -c /etc/rspamd/rspamd.conf -u _rspamd -g _rspamd",
     "dovecot -c /etc/dovecot/dovecot.conf",
     "postfix start 2>\"$W/postfix-start.log\"",
-    // Ready when every listener is up (OpenDKIM's too: Postfix tempfails mail without it).
+    // Ready when every listener is up (the milters' too: Postfix tempfails mail without them).
     "for _ in $(seq 200); do",
     "  open=$(ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -un | tr '\\n' ' ')",
-    "  up=1; for p in 25 465 587 993 995 8891; do case \" $open\" in *\" $p \"*) ;; *) up=0 ;; esac; done",
+    "  up=1; for p in 25 465 587 993 995 8891 11332; do case \" $open\" in *\" $p \"*) ;; *) up=0 ;; esac; done",
     "  [ $up = 0 ] || break",
     "  sleep 0.05",
     "done",
