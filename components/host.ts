@@ -175,7 +175,8 @@ export class MailHost extends pulumi.ComponentResource {
       zone: c.gcp.zone,
       machineType: c.machineType,
       tags: [tag],
-      bootDisk: { initializeParams: { image: c.image, size: 10, type: "pd-balanced" } },
+      // initialize_params is ForceNew (resource_compute_instance.go): a new size is a new VM (delete-first, below).
+      bootDisk: { initializeParams: { image: c.image, size: c.bootDiskSizeGb, type: "pd-balanced" } },
       attachedDisks: [{ source: this.dataDisk.id, deviceName: DATA_DISK_DEVICE, mode: "READ_WRITE" }],
       networkInterfaces: [{
         network: network.id,

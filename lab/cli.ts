@@ -68,7 +68,7 @@ async function doDeploy(file: string, standard = file): Promise<void> {
     dnsServer: { address: NET.host, port: 53 },
     users: users.filter((u) => u.password !== undefined).map((u) => ({ address: u.address, password: String(u.password) })),
     relay: { host: NET.host, name: RELAY_NAME, port: RELAY_PORT, username: config["mailserver:relayUsername"],
-      password: config["mailserver:relayPassword"], spoolDir: p.relaySpool },
+      password: config["mailserver:relayPassword"], spoolDir: p.relaySpool, pauseFile: p.relayPause },
     ssh,
     acmeRoot: acmeRootPem(),
     labCa: caPem(),

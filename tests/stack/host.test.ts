@@ -42,6 +42,7 @@ test("ACME opens port 80 as well, and only then", async () => {
 test("the VM: pinned Debian 12 image, shielded, deploy user key, data disk attached by device name", () => {
   const vm = one("gcp:compute/instance:Instance", "mail-vm").inputs;
   expect(dig(vm, "bootDisk.initializeParams.image")).toBe("debian-cloud/debian-12");
+  expect(dig(vm, "bootDisk.initializeParams.size")).toBe(10);
   expect(vm.shieldedInstanceConfig).toEqual({ enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true });
   expect(vm.allowStoppingForUpdate).toBe(true);
   expect(vm.tags).toEqual(["mail-test"]);
@@ -128,6 +129,14 @@ test("a new hostname leaves the address and the data disk as they are (their des
     expect(inputs(renamed, name)).toEqual(inputs(run, name));
   }
   expect(renamed.resources.find((x) => x.name === "mail-vm")).toBeDefined();
+});
+
+test("bootDiskSizeGb sizes the boot disk only: the data disk and the address stay as they are", async () => {
+  const bigger = await runProgram(stackConfig({ "mailserver:bootDiskSizeGb": "12" }));
+  expect(bigger.error).toBeUndefined();
+  const inputs = (r: RunResult, name: string) => r.resources.find((x) => x.name === name)!.inputs;
+  expect(dig(inputs(bigger, "mail-vm"), "bootDisk.initializeParams.size")).toBe(12);
+  for (const name of ["mail-ip", "mail-data"]) expect(inputs(bigger, name)).toEqual(inputs(run, name));
 });
 
 test("changing the machine type or a mail setting leaves the data disk as it is", async () => {
