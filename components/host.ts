@@ -39,6 +39,8 @@ export class MailHost extends pulumi.ComponentResource {
   public readonly dataDisk: gcp.compute.Disk;
   public readonly deployKey: tls.PrivateKey;
   public readonly relaySecretName: pulumi.Output<string>;
+  /** The relay password's current version (projects/…/secrets/…/versions/N), which the VM reads at apply time. */
+  public readonly relaySecretVersion: pulumi.Output<string>;
 
   constructor(name: string, args: MailHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailserver:index:MailHost", name, {}, opts);
@@ -130,10 +132,13 @@ export class MailHost extends pulumi.ComponentResource {
       secretId: unique("relay-password"),
       replication: { auto: {} },
     }, parent);
-    new gcp.secretmanager.SecretVersion(`${name}-relay-password`, {
+    // secret_data is ForceNew (resource_secret_manager_secret_version.go): a new password is a new version,
+    // created before the old one is destroyed, and its name re-runs the apply that reads it.
+    const version = new gcp.secretmanager.SecretVersion(`${name}-relay-password`, {
       secret: secret.id,
       secretData: pulumi.secret(c.relay.password),
     }, parent);
+    this.relaySecretVersion = version.name;
     new gcp.secretmanager.SecretIamMember(`${name}-relay-password-reader`, {
       secretId: secret.secretId,
       role: "roles/secretmanager.secretAccessor",

@@ -71,6 +71,7 @@ export class MailServer extends pulumi.ComponentResource {
       user: c.deployUser,
       privateKey: host.deployKey.privateKeyOpenssh,
       instanceId: host.instance.id,
+      relaySecretVersion: host.relaySecretVersion,
       provisionScript: renderProvisionScript(c),
       files: [...args.files, ...keyFiles],
       dataDiskSizeGb: c.dataDiskSizeGb,

@@ -2,7 +2,7 @@
 // and for lab.test (names of the stand-ins), on the host lab address, port 53.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ACME_NAME, LAB_ZONE, NET, RELAY_NAME, p } from "./paths";
+import { ACME_NAME, LAB_ZONE, METADATA_IP, METADATA_NAME, NET, RELAY_NAME, SECRET_MANAGER_NAME, p } from "./paths";
 import { daemonPid, run, startDaemon, stopDaemon, waitFor } from "./proc";
 
 export interface DnsRecordState {
@@ -62,10 +62,14 @@ function zoneFile(zone: string, records: DnsRecordState[], serial: number): stri
 }
 
 function labRecords(): DnsRecordState[] {
-  return ["ns", RELAY_NAME, ACME_NAME].map((n) => ({
-    zone: LAB_ZONE, name: qualify(n, LAB_ZONE), type: "A", content: NET.host, ttl: 60,
-  }));
+  return [
+    ...["ns", RELAY_NAME, ACME_NAME].map((n) => ({ zone: LAB_ZONE, name: qualify(n, LAB_ZONE), type: "A", content: NET.host, ttl: 60 })),
+    // Google's names, each its own zone here: Secret Manager on the host, the metadata server at its GCE address.
+    { zone: SECRET_MANAGER_NAME, name: SECRET_MANAGER_NAME, type: "A", content: NET.host, ttl: 60 },
+    { zone: "google.internal", name: METADATA_NAME, type: "A", content: METADATA_IP, ttl: 60 },
+  ];
 }
+const LAB_ZONES = [LAB_ZONE, SECRET_MANAGER_NAME, "google.internal"];
 
 let serial = Math.floor(Date.now() / 1000);
 
@@ -74,7 +78,7 @@ export async function publish(zones: string[], records: DnsRecordState[]): Promi
   fs.mkdirSync(zonesDir(), { recursive: true });
   fs.mkdirSync(path.join(p.dns, "run"), { recursive: true });
   saveRecords(records);
-  const all = [...new Set([LAB_ZONE, ...zones, ...records.map((r) => r.zone)])].sort();
+  const all = [...new Set([...LAB_ZONES, ...zones, ...records.map((r) => r.zone)])].sort();
   serial = Math.max(serial + 1, Math.floor(Date.now() / 1000));
   for (const z of all) {
     fs.writeFileSync(path.join(zonesDir(), `${z}.zone`), zoneFile(z, [...labRecords(), ...records], serial));

@@ -73,6 +73,8 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
       return { ...inputs, address: "198.51.100.7" };
     case "gcp:serviceaccount/account:Account":
       return { ...inputs, email: `${String(inputs.accountId)}@proj.iam.gserviceaccount.com` };
+    case "gcp:secretmanager/secretVersion:SecretVersion":
+      return { ...inputs, name: `${String(inputs.secret)}/versions/1`, version: "1" };
     case "gcp:secretmanager/secret:Secret":
       return { ...inputs, name: `projects/proj/secrets/${String(inputs.secretId)}` };
     case "tls:index/privateKey:PrivateKey":
