@@ -35,6 +35,8 @@ export class MailServer extends pulumi.ComponentResource {
   public readonly clientSettings: ClientSettings;
   public readonly dnsRecords: pulumi.Output<{ zone: string; name: string; type: string }[]>;
   public readonly applied: pulumi.Output<string>;
+  /** The VM's SSH host key, for admins' known_hosts. */
+  public readonly sshHostKey: pulumi.Output<string>;
 
   constructor(name: string, args: MailServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailserver:index:MailServer", name, {}, opts);
@@ -70,6 +72,7 @@ export class MailServer extends pulumi.ComponentResource {
       host: host.ip,
       user: c.deployUser,
       privateKey: host.deployKey.privateKeyOpenssh,
+      hostKey: host.hostKey,
       instanceId: host.instance.id,
       relaySecretVersion: host.relaySecretVersion,
       provisionScript: renderProvisionScript(c),
@@ -82,10 +85,14 @@ export class MailServer extends pulumi.ComponentResource {
     this.ip = host.ip;
     this.hostname = c.hostname;
     this.deployPrivateKey = pulumi.secret(host.deployKey.privateKeyOpenssh);
-    this.sshCommand = pulumi.interpolate`(umask 077; pulumi stack output --show-secrets deployPrivateKey > deploy_key) && ssh -i deploy_key ${c.deployUser}@${host.ip}`;
+    // The host key the deploy pinned goes into a known_hosts of its own: no trust on first use.
+    const getKeys = "(umask 077; pulumi stack output --show-secrets deployPrivateKey > deploy_key; ";
+    const ssh = "ssh -i deploy_key -o UserKnownHostsFile=known_hosts -o StrictHostKeyChecking=yes";
+    this.sshCommand = pulumi.interpolate`${getKeys}echo "${host.ip} $(pulumi stack output sshHostKey)" > known_hosts) && ${ssh} ${c.deployUser}@${host.ip}`;
     this.clientSettings = clientSettings(c.hostname);
     this.dnsRecords = dns.records;
     this.applied = push.applied;
+    this.sshHostKey = host.hostKey;
     this.registerOutputs({ ip: this.ip, sshCommand: this.sshCommand, dnsRecords: this.dnsRecords });
   }
 }

@@ -13,6 +13,7 @@ export async function program() {
     ip: server.ip,
     hostname: server.hostname,
     sshCommand: server.sshCommand,
+    sshHostKey: server.sshHostKey,
     deployPrivateKey: server.deployPrivateKey,
     clientSettings: server.clientSettings,
     dnsRecords: server.dnsRecords,

@@ -17,6 +17,8 @@ export interface MailPushArgs {
   host: pulumi.Input<string>;
   user: string;
   privateKey: pulumi.Input<string>;
+  /** The VM's SSH host key ("ssh-ed25519 AAAA…"): a server that presents another one is refused. */
+  hostKey: pulumi.Input<string>;
   /** Changes (a new VM) re-run the whole chain. */
   instanceId: pulumi.Input<string>;
   provisionScript: string;
@@ -46,6 +48,7 @@ export class MailPush extends pulumi.ComponentResource {
       host: args.host,
       user: args.user,
       privateKey: args.privateKey,
+      hostKey: args.hostKey,
       // The local wait below has already seen sshd answer; these cover the guest agent creating the user.
       dialErrorLimit: 30,
       perDialTimeout: 10,

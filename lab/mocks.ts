@@ -11,12 +11,13 @@ import type { Diff, Inputs } from "./engine/diff";
 import { Engine, keyOf, LabProvider, NO_OPTS, ResourceOpts } from "./engine/engine";
 import type { StoredResource } from "./engine/state";
 import { generateKey } from "./keys";
-import { bootMachine, ensureUser, machineDown, machineRunning, machineStop, prepareRoot } from "./machine";
+import { bootMachine, ensureUser, machineDown, machineHostKey, machineRunning, machineStop, prepareRoot } from "./machine";
 import { MACHINE_NAME, NET, p } from "./paths";
 import { info, run, RunResult } from "./proc";
 import { Connection, runRemote, sshArgs } from "./ssh";
 
 const DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord";
+const INSTANCE = "gcp:compute/instance:Instance";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
@@ -85,7 +86,14 @@ export class LabMocks implements pulumi.runtime.Mocks {
   }
 
   call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
-    return args.token === "gcp:compute/getImage:getImage" ? { selfLink: String(args.inputs.family ?? "debian-12"), name: "debian-12" } : {};
+    switch (args.token) {
+      case "gcp:compute/getImage:getImage":
+        return { selfLink: String(args.inputs.family ?? "debian-12"), name: "debian-12" };
+      case "gcp:compute/getInstanceGuestAttributes:getInstanceGuestAttributes":
+        return this.provider.guestAttributes(args.inputs, this.engine.resources().find((r) => r.type === INSTANCE)?.inputs);
+      default:
+        return {};
+    }
   }
 }
 
@@ -276,6 +284,19 @@ export class LabResources implements LabProvider {
       if (!disk) throw new Error(`attached disk ${String(a.source)} is not a lab disk`);
       return { deviceName: a.deviceName ?? disk.name, loop: disk.loop };
     });
+  }
+
+  /**
+   * GetGuestAttributes for the lab machine: hostkeys/ssh-ed25519 → the running machine's key. Errors as GCE's
+   * API does when attributes are off or the key is not published (yet).
+   */
+  guestAttributes(inputs: Inputs, instance: Inputs | undefined): Inputs {
+    // GCE serves guest attributes only for an instance whose metadata has enable-guest-attributes=TRUE.
+    const enabled = ((instance?.metadata ?? {}) as Record<string, string>)["enable-guest-attributes"] === "TRUE";
+    if (!enabled) throw new Error("guest attributes are not enabled for this instance (metadata enable-guest-attributes)");
+    const key = inputs.variableKey === "hostkeys/ssh-ed25519" && machineRunning() ? machineHostKey() : undefined;
+    if (!key) throw new Error(`guest attribute ${String(inputs.variableKey)} not found`);
+    return { ...inputs, id: String(inputs.name), variableValue: key, queryValues: [] };
   }
 
   private recordOf(inputs: Inputs): DnsRecordState {

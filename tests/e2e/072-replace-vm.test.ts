@@ -10,6 +10,7 @@ import { findInInbox, waitForInbox } from "./lib/imap";
 import { onMachineOk } from "./lib/machine";
 import { submission } from "./lib/smtp";
 import { spooledWith, waitForSpool } from "./lib/spool";
+import { runOk } from "./lib/run";
 import { waitFor } from "./lib/wait";
 
 const DEPLOY_TIMEOUT = 30 * 60_000;
@@ -32,6 +33,13 @@ async function queued(): Promise<{ id: string; to: string[] }[]> {
 }
 
 const instanceId = () => String(stateOutputs(INSTANCE, "mail-vm").selfLink);
+/** The host key the deploy pinned in its remote commands' connection (read back from the guest attributes). */
+const pinnedHostKey = () => String((stateOutputs("command:remote:Command", "mail-apply").connection as { hostKey?: string }).hostKey);
+/** The key the machine's sshd presents, seen by an independent client. */
+async function servedHostKey(): Promise<string> {
+  const r = await runOk("ssh-keyscan", ["-t", "ed25519", lab.ip]);
+  return r.stdout.split("\n").find((l) => l.startsWith(lab.ip))?.split(" ").slice(1, 3).join(" ") ?? "";
+}
 /** PID 1's start time: a new machine (or boot) has another one. */
 const initStart = async () => (await onMachineOk(lab, "cut -d' ' -f22 /proc/1/stat")).trim();
 
@@ -41,6 +49,7 @@ describe("a new boot disk size replaces the VM", () => {
   let diskBefore: { uuid: string; source: string };
   let vmBefore: string;
   let bootBefore: string;
+  let keyBefore: string;
   let queuedBefore: { id: string; to: string[] }[];
   let replaced: DeployRecord;
   let queuedAfter: { id: string; to: string[] }[];
@@ -61,6 +70,7 @@ describe("a new boot disk size replaces the VM", () => {
     diskBefore = await dataDisk(lab);
     vmBefore = instanceId();
     bootBefore = await initStart();
+    keyBefore = pinnedHostKey();
 
     const started = Date.now();
     replaced = await deployLab(configCopy(configFile, "boot-disk", { "mailserver:bootDiskSizeGb": 11 }));
@@ -99,6 +109,12 @@ describe("a new boot disk size replaces the VM", () => {
     expect(instanceId()).not.toBe(vmBefore);
     expect(await initStart()).not.toBe(bootBefore);
     expect(String(stateOutputs("gcp:compute/address:Address", "mail-ip").address)).toBe(lab.ip);
+  });
+
+  test("the new machine has its own SSH host key, and the deploy pinned that one", async () => {
+    expect(keyBefore).toMatch(/^ssh-ed25519 AAAA/);
+    expect(pinnedHostKey()).not.toBe(keyBefore);
+    expect(await servedHostKey()).toBe(pinnedHostKey());
   });
 
   test("the same data disk, mounted on /srv/mail", async () => {

@@ -1,7 +1,7 @@
 // The Google Cloud host under mocks: network, firewall, image, disk, snapshots, secret, service account,
 // protection, and what a change of one setting must leave alone.
 import { stackName } from "../../components/host";
-import { byType, dig, Recorded, runProgram, RunResult, strings, unwrap, isSecretValue } from "./harness";
+import { byType, dig, Recorded, runProgram, RunResult, strings, unwrap, isSecretValue, TEST_HOST_KEY } from "./harness";
 import { stackConfig } from "./config";
 
 let run: RunResult;
@@ -186,7 +186,8 @@ test("ptr sets the reverse name after the A record exists", async () => {
 test("outputs: IP, hostname, SSH command, client settings; the deploy key only as a secret", () => {
   expect(run.outputs.ip.value).toBe("198.51.100.7");
   expect(run.outputs.hostname.value).toBe("mail.example.com");
-  expect(run.outputs.sshCommand.value).toMatch(/ssh -i deploy_key deploy@198\.51\.100\.7/);
+  expect(run.outputs.sshCommand.value).toMatch(/ssh -i deploy_key -o UserKnownHostsFile=known_hosts -o StrictHostKeyChecking=yes deploy@198\.51\.100\.7$/);
+  expect(run.outputs.sshHostKey.value).toBe(`ssh-ed25519 ${TEST_HOST_KEY}`);
   expect(run.outputs.clientSettings.value).toMatchObject({ imap: { port: 993 }, pop3: { port: 995 } });
   expect(run.outputs.deployPrivateKey.secret).toBe(true);
 });

@@ -4,7 +4,7 @@ import { createPrivateKey } from "node:crypto";
 import * as tls from "@pulumi/tls";
 import { RELAY_PASSWORD_PLACEHOLDER } from "../../components/core/layout";
 import { MailPush, PushFile } from "../../components/push";
-import { byType, isSecretValue, runProgram, RunResult, strings, unwrap } from "./harness";
+import { byType, isSecretValue, runProgram, RunResult, strings, TEST_HOST_KEY, unwrap } from "./harness";
 import { RELAY_MARKER, stackConfig, USER_MARKER } from "./config";
 
 let run: RunResult;
@@ -64,7 +64,7 @@ async function applyTriggers(file: Partial<PushFile>): Promise<string[]> {
     program: async () => {
       const push = new MailPush("mail", {
         host: "192.0.2.1", user: "deploy", privateKey: "key", instanceId: "vm-1", provisionScript: "true",
-        files: [spec], dataDiskSizeGb: 20, relaySecretVersion: "projects/p/secrets/s/versions/1",
+        files: [spec], dataDiskSizeGb: 20, hostKey: "ssh-ed25519 AAAA", relaySecretVersion: "projects/p/secrets/s/versions/1",
       });
       return { applied: push.applied };
     },
@@ -131,6 +131,18 @@ test("the relay password is in no command input, only in the SecretVersion's sec
   expect(String(named("mail-apply").inputs.create)).toMatch(new RegExp(`^sudo /usr/local/sbin/mailserver-apply '${version}' # instance `));
   // Rotation: a new version (secretData is force-new) changes the triggers, which re-runs the apply.
   expect(triggerLines(run)).toContain(version);
+});
+
+test("the SSH host key is pinned: every remote command's connection holds the key the guest agent published", () => {
+  const vm = run.resources.find((r) => r.name === "mail-vm")!;
+  expect((vm.inputs.metadata as Record<string, string>)["enable-guest-attributes"]).toBe("TRUE");
+  const invokes = run.calls.filter((c) => c.token === "gcp:compute/getInstanceGuestAttributes:getInstanceGuestAttributes");
+  expect(invokes.map((c) => c.inputs)).toEqual([{ name: "mail-vm", zone: "europe-west1-b", project: "proj", variableKey: "hostkeys/ssh-ed25519" }]);
+  const remote = byType(run, "command:remote:Command");
+  expect(remote.length).toBeGreaterThan(10);
+  for (const cmd of remote) {
+    expect(`${cmd.name}: ${String((unwrap(cmd.inputs.connection) as { hostKey?: string }).hostKey)}`).toBe(`${cmd.name}: ssh-ed25519 ${TEST_HOST_KEY}`);
+  }
 });
 
 test("the DKIM keys the server gets are RSA 2048", () => {
