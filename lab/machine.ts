@@ -31,19 +31,22 @@ export async function ensureImage(): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-const FSTAB_UNIT = `[Unit]
-Description=Mount fstab block devices (lab container: systemd-fstab-generator skips them)
-DefaultDependencies=no
-After=local-fs-pre.target
-Before=local-fs.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/bin/mount -a -t ext4,xfs
-
-[Install]
-WantedBy=local-fs.target
+/**
+ * The lab's stand-in for systemd-fstab-generator, which skips block devices in a container (no udev): the
+ * same .mount unit per ext4/xfs fstab entry, without the device dependency. So a unit's RequiresMountsFor=
+ * (the Postfix queue's bind mount needs /srv/mail) orders after the data disk's mount, as on GCE.
+ */
+const FSTAB_GENERATOR = String.raw`#!/bin/sh
+set -eu
+out=$1
+grep -Ev '^[[:space:]]*(#|$)' /etc/fstab | while read -r what where type opts _; do
+  case $type in ext4|xfs) ;; *) continue ;; esac
+  unit=$(systemd-escape --path --suffix=mount "$where")
+  printf '[Unit]\nSourcePath=/etc/fstab\nBefore=local-fs.target\n\n[Mount]\nWhat=%s\nWhere=%s\nType=%s\nOptions=%s\n' \
+    "$what" "$where" "$type" "$opts" > "$out/$unit"
+  mkdir -p "$out/local-fs.target.wants"
+  ln -sf "../$unit" "$out/local-fs.target.wants/$unit"
+done
 `;
 
 function write(rel: string, content: string, mode = 0o644): void {
@@ -70,11 +73,8 @@ export async function prepareRoot(hostname: string): Promise<void> {
   write("etc/resolv.conf", `nameserver ${NET.host}\n`);
   write("usr/local/share/ca-certificates/mailserver-lab-ca.crt", fs.readFileSync(caPem(), "utf8"));
   await run("chroot", [p.machineRoot, "update-ca-certificates"]);
-  // systemd-fstab-generator skips block devices in a container (no udev there), so fstab entries such as
-  // the data disk's would never mount at boot; this unit mounts them, as the generator would on GCE.
-  write("etc/systemd/system/lab-fstab-devices.service", FSTAB_UNIT);
-  fs.mkdirSync(path.join(p.machineRoot, "etc/systemd/system/local-fs.target.wants"), { recursive: true });
-  fs.symlinkSync("../lab-fstab-devices.service", path.join(p.machineRoot, "etc/systemd/system/local-fs.target.wants/lab-fstab-devices.service"));
+  // The data disk's fstab entry becomes a mount unit at boot, as on GCE (see FSTAB_GENERATOR).
+  write("etc/systemd/system-generators/lab-fstab-devices", FSTAB_GENERATOR, 0o755);
   // A new instance gets host keys of its own (the guest agent regenerates them for a new instance id), not
   // the image's: a replaced VM presents another key, which the deploy must read back and pin.
   for (const f of fs.readdirSync(path.join(p.machineRoot, "etc", "ssh")).filter((n) => n.startsWith("ssh_host_"))) {
