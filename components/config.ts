@@ -1,6 +1,10 @@
 // Reads the stack configuration from the Pulumi runtime and validates it once, before any resource exists.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS, MailStackConfig, parseConfig } from "./core/config";
+import { parse } from "yaml";
+import { CONFIG_KEYS, ConfigError, MailStackConfig, parseConfig } from "./core/config";
+import { environmentProblems, OtherStack } from "./core/environments";
 
 /** Raw values of every key we know, plus any unknown `mailserver:` key so that typos are reported. */
 function rawConfig(): Record<string, unknown> {
@@ -13,7 +17,41 @@ function rawConfig(): Record<string, unknown> {
   return raw;
 }
 
+const STACK_FILE = /^Pulumi\.(.+)\.ya?ml$/;
+
+/**
+ * The DNS names each stack file in `dir` (the project directory, where the CLI runs the program) claims, as
+ * far as plain values tell: its domain, hostname and extra domains. Encrypted or malformed values are skipped.
+ */
+export function stackFileNames(dir: string): OtherStack[] {
+  const others: OtherStack[] = [];
+  for (const file of readdirSync(dir).filter((f) => STACK_FILE.test(f)).sort()) {
+    let config: Record<string, unknown>;
+    try {
+      const doc: unknown = parse(readFileSync(join(dir, file), "utf8"));
+      const c = (doc as { config?: unknown } | null)?.config;
+      if (typeof c !== "object" || c === null) continue;
+      config = c as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const text = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v.trim().toLowerCase() : undefined);
+    const domain = text(config["mailserver:domain"]);
+    const extra = Array.isArray(config["mailserver:extraDomains"]) ? config["mailserver:extraDomains"] as unknown[] : [];
+    const names = [
+      domain,
+      text(config["mailserver:hostname"]) ?? (domain ? `mail.${domain}` : undefined),
+      ...extra.map((d) => text((d as { name?: unknown } | null)?.name)),
+    ].filter((n): n is string => n !== undefined);
+    others.push({ stack: STACK_FILE.exec(file)![1], names });
+  }
+  return others;
+}
+
 /** Validated stack config; throws a ConfigError listing every problem, with its key and fix. */
 export function loadConfig(): MailStackConfig {
-  return parseConfig(rawConfig());
+  const config = parseConfig(rawConfig());
+  const problems = environmentProblems(config, pulumi.getStack(), stackFileNames(process.cwd()));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }

@@ -1,13 +1,15 @@
 // The Google Cloud half of the mail server: its own network, address, firewall, service account, data disk with
 // snapshots, the relay secret and the VM. It wires resources only; what to open and why lives in
 // core/ports.ts.
-import { createHash } from "node:crypto";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { MailStackConfig } from "./core/config";
 import { DATA_DISK_DEVICE } from "./core/layout";
-import { acmeHttpPorts, MAIL_PORTS } from "./core/ports";
+import { globalNames } from "./core/names";
+import { acmeHttpPorts, IAP_TCP_SOURCE_RANGE, MAIL_PORTS } from "./core/ports";
+
+export { stackName } from "./core/names";
 
 /** The stack's own subnet; the network is the stack's alone, so every stack can use the same range. */
 export const SUBNET_RANGE = "10.10.0.0/24";
@@ -42,19 +44,6 @@ export interface MailHostArgs {
   beforeInstance?: (ip: pulumi.Output<string>) => pulumi.Resource[];
 }
 
-/**
- * A name for a project-global GCP resource (network, firewall, tag, service account, secret): `base-stack`,
- * lowercase. Two stacks in one project must not share one; a stack name that had to be changed or cut
- * to fit gets a short hash of the real name, so that no two stacks map to the same name.
- */
-export function stackName(base: string, stack: string, maxLength = 63): string {
-  const slug = stack.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
-  const whole = `${base}-${slug}`;
-  if (slug === stack && whole.length <= maxLength) return whole;
-  const hash = createHash("sha256").update(stack).digest("hex").slice(0, 6);
-  return `${whole.slice(0, maxLength - hash.length - 1).replace(/-+$/, "")}-${hash}`;
-}
-
 export class MailHost extends pulumi.ComponentResource {
   public readonly ip: pulumi.Output<string>;
   public readonly instance: gcp.compute.Instance;
@@ -72,8 +61,9 @@ export class MailHost extends pulumi.ComponentResource {
     const parent = { parent: this };
     // Data and the address survive a mistaken `pulumi destroy` in production.
     const keep = { parent: this, protect: c.protectData };
-    const unique = (suffix: string, maxLength?: number) => stackName(suffix ? `${name}-${suffix}` : name, pulumi.getStack(), maxLength);
-    const tag = unique("");
+    // Names GCP keeps project-wide carry the stack (core/names.ts), so stacks in one project never collide.
+    const names = globalNames(name, pulumi.getStack());
+    const tag = names.tag;
     // Explicit names: a replacement would collide with the old rule of the same name, so delete it first.
     const rule = { parent: this, deleteBeforeReplace: true };
 
@@ -92,13 +82,13 @@ export class MailHost extends pulumi.ComponentResource {
     // a custom-mode network has only the implied rules (ingress denied, egress allowed), so the rules
     // below are all there is.
     const network = new gcp.compute.Network(`${name}-net`, {
-      name: unique(""),
+      name: names.network,
       autoCreateSubnetworks: false,
       routingMode: "REGIONAL",
       description: "Mail server network",
     }, parent);
     const subnet = new gcp.compute.Subnetwork(`${name}-subnet`, {
-      name: unique(""),
+      name: names.subnet,
       region: c.gcp.region,
       network: network.id,
       ipCidrRange: SUBNET_RANGE,
@@ -106,7 +96,7 @@ export class MailHost extends pulumi.ComponentResource {
     }, parent);
 
     new gcp.compute.Firewall(`${name}-mail`, {
-      name: unique("mail"),
+      name: names.firewall.mail,
       network: network.id,
       direction: "INGRESS",
       description: "Inbound mail (25) and client ports (465, 587, 993, 995)",
@@ -115,7 +105,7 @@ export class MailHost extends pulumi.ComponentResource {
       targetTags: [tag],
     }, rule);
     new gcp.compute.Firewall(`${name}-ssh`, {
-      name: unique("ssh"),
+      name: names.firewall.ssh,
       network: network.id,
       direction: "INGRESS",
       description: "SSH from the admin ranges only",
@@ -123,12 +113,25 @@ export class MailHost extends pulumi.ComponentResource {
       sourceRanges: c.sshSourceRanges,
       targetTags: [tag],
     }, rule);
+    if (c.sshViaIap) {
+      // Deploys from anywhere (CI runners included) without SSH open to their addresses: IAP forwards TCP
+      // from this fixed range after checking the caller's IAM role (see README, "Reaching the VM from CI").
+      new gcp.compute.Firewall(`${name}-iap-ssh`, {
+        name: names.firewall.iapSsh,
+        network: network.id,
+        direction: "INGRESS",
+        description: "SSH through Identity-Aware Proxy TCP forwarding",
+        allows: [{ protocol: "tcp", ports: ["22"] }],
+        sourceRanges: [IAP_TCP_SOURCE_RANGE],
+        targetTags: [tag],
+      }, rule);
+    }
     const acmePorts = acmeHttpPorts(c.tls);
     if (acmePorts.length > 0) {
       // ACME HTTP-01 needs port 80 for issuance and every renewal; nothing listens there in between
       // (certbot runs its own listener only while it validates).
       new gcp.compute.Firewall(`${name}-acme-http`, {
-        name: unique("acme-http"),
+        name: names.firewall.acmeHttp,
         network: network.id,
         direction: "INGRESS",
         description: "ACME HTTP-01 validation (certbot standalone, only while it runs)",
@@ -139,7 +142,7 @@ export class MailHost extends pulumi.ComponentResource {
     }
 
     const account = new gcp.serviceaccount.Account(`${name}-sa`, {
-      accountId: unique("", 30),
+      accountId: names.serviceAccount,
       displayName: `Mail server ${c.hostname}`,
     }, parent);
     const member = pulumi.interpolate`serviceAccount:${account.email}`;
@@ -153,7 +156,7 @@ export class MailHost extends pulumi.ComponentResource {
 
     // The relay password lives in Secret Manager, readable by the VM's account alone.
     const secret = new gcp.secretmanager.Secret(`${name}-relay-password`, {
-      secretId: unique("relay-password"),
+      secretId: names.relaySecret,
       replication: { auto: {} },
     }, parent);
     // secret_data is ForceNew (resource_secret_manager_secret_version.go): a new password is a new version,
@@ -181,6 +184,7 @@ export class MailHost extends pulumi.ComponentResource {
       description: "Mailboxes of the mail server",
     }, keep);
     const snapshots = new gcp.compute.ResourcePolicy(`${name}-snapshots`, {
+      name: names.snapshotPolicy,
       region: c.gcp.region,
       description: "Daily snapshots of the mail data disk",
       snapshotSchedulePolicy: {
@@ -191,12 +195,13 @@ export class MailHost extends pulumi.ComponentResource {
         },
         snapshotProperties: { guestFlush: false, labels: { role: DATA_DISK_DEVICE } },
       },
-    }, parent);
+    }, rule);
+    // A disk takes one snapshot schedule at a time: a new policy's attachment can only follow the old one's.
     new gcp.compute.DiskResourcePolicyAttachment(`${name}-data-snapshots`, {
       disk: this.dataDisk.name,
       zone: c.gcp.zone,
       name: snapshots.name,
-    }, parent);
+    }, rule);
 
     this.deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, parent);
 

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { DEFAULT_DKIM_SELECTOR, MailStackConfig } from "./core/config";
 import { dkimPublicKeyBase64, dkimSelectors } from "./core/dkim";
-import { clientSettings, ClientSettings } from "./core/ports";
+import { clientSettings, ClientSettings, sshEndpoint } from "./core/ports";
 import { renderProvisionScript } from "./core/provision";
 import type { RenderedFile } from "./core/files";
 import { dkimKeyFileSpec, renderDkimKeyFile } from "./core/render";
@@ -68,8 +68,12 @@ export class MailServer extends pulumi.ComponentResource {
       content: dkimKeys[d.name][c.dkimSelector].privateKeyPem.apply((pem) => renderDkimKeyFile(c, d.name, pem).content),
     }));
 
+    // With sshViaIap every deploy (CI or an admin's machine) goes through the tunnel, so the connection
+    // inputs, and with them the commands, stay the same whoever deploys.
+    const endpoint = host.ip.apply((ip) => sshEndpoint(c, ip));
     const push = new MailPush(`${name}`, {
-      host: host.ip,
+      host: endpoint.host,
+      port: sshEndpoint(c, "").port,
       user: c.deployUser,
       privateKey: host.deployKey.privateKeyOpenssh,
       hostKey: host.hostKey,
@@ -86,9 +90,12 @@ export class MailServer extends pulumi.ComponentResource {
     this.hostname = c.hostname;
     this.deployPrivateKey = pulumi.secret(host.deployKey.privateKeyOpenssh);
     // The host key the deploy pinned goes into a known_hosts of its own: no trust on first use.
-    const getKeys = "(umask 077; pulumi stack output --show-secrets deployPrivateKey > deploy_key; ";
+    const fetchKeys = (knownAs: string) => "(umask 077; pulumi stack output --show-secrets deployPrivateKey > deploy_key; " +
+      `echo "${knownAs} $(pulumi stack output sshHostKey)" > known_hosts)`;
     const ssh = "ssh -i deploy_key -o UserKnownHostsFile=known_hosts -o StrictHostKeyChecking=yes";
-    this.sshCommand = pulumi.interpolate`${getKeys}echo "${host.ip} $(pulumi stack output sshHostKey)" > known_hosts) && ${ssh} ${c.deployUser}@${host.ip}`;
+    this.sshCommand = c.sshViaIap
+      ? pulumi.output(`${fetchKeys(`[127.0.0.1]:${c.iapTunnelPort}`)} && ${ssh} -p ${c.iapTunnelPort} ${c.deployUser}@127.0.0.1   # with scripts/iap-tunnel.sh running`)
+      : host.ip.apply((ip) => `${fetchKeys(ip)} && ${ssh} ${c.deployUser}@${ip}`);
     this.clientSettings = clientSettings(c.hostname);
     this.dnsRecords = dns.records;
     this.applied = push.applied;

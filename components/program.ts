@@ -1,6 +1,7 @@
 // The Pulumi program: validate the config (before any resource exists), then build the mail server.
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
+import { SERVER_NAME } from "./core/names";
 import { renderConfigFiles } from "./core/render";
 import { MailServer } from "./mail-server";
 
@@ -8,7 +9,7 @@ export async function program() {
   const config = loadConfig();
   // Everything but the DKIM keys renders from config alone; MailServer adds the key files from its keys.
   const files = await renderConfigFiles(config);
-  const server = new MailServer("mail", { config, files });
+  const server = new MailServer(SERVER_NAME, { config, files });
   return {
     ip: server.ip,
     hostname: server.hostname,

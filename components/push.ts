@@ -15,6 +15,8 @@ export type PushFile = Omit<RenderedFile, "content"> & { content: pulumi.Input<s
 
 export interface MailPushArgs {
   host: pulumi.Input<string>;
+  /** 22, or the local end of an IAP tunnel (core/ports.ts sshEndpoint). */
+  port: number;
   user: string;
   privateKey: pulumi.Input<string>;
   /** The VM's SSH host key ("ssh-ed25519 AAAA…"): a server that presents another one is refused. */
@@ -46,6 +48,7 @@ export class MailPush extends pulumi.ComponentResource {
     super("mailserver:index:MailPush", name, {}, opts);
     const connection: command.types.input.remote.ConnectionArgs = {
       host: args.host,
+      port: args.port,
       user: args.user,
       privateKey: args.privateKey,
       hostKey: args.hostKey,
@@ -59,12 +62,12 @@ export class MailPush extends pulumi.ComponentResource {
       interpreter: ["/bin/bash", "-c"],
       create: [
         'for i in $(seq 60); do',
-        '  if timeout 5 bash -c \'exec 3<>"/dev/tcp/$HOST/22" && head -c 4 <&3 | grep -q SSH\' 2>/dev/null; then exit 0; fi',
+        '  if timeout 5 bash -c \'exec 3<>"/dev/tcp/$HOST/${PORT:-22}" && head -c 4 <&3 | grep -q SSH\' 2>/dev/null; then exit 0; fi',
         "  sleep 5",
         "done",
-        'echo "SSH on $HOST:22 did not answer within 5 minutes" >&2; exit 1',
+        'echo "SSH on $HOST:${PORT:-22} did not answer within 5 minutes (with sshViaIap: is scripts/iap-tunnel.sh running?)" >&2; exit 1',
       ].join("\n"),
-      environment: { HOST: args.host },
+      environment: { HOST: args.host, ...(args.port === 22 ? {} : { PORT: String(args.port) }) },
       triggers: [args.instanceId],
     }, { parent: this });
 

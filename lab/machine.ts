@@ -31,22 +31,25 @@ export async function ensureImage(): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/**
- * The lab's stand-in for systemd-fstab-generator, which skips block devices in a container (no udev): the
- * same .mount unit per ext4/xfs fstab entry, without the device dependency. So a unit's RequiresMountsFor=
- * (the Postfix queue's bind mount needs /srv/mail) orders after the data disk's mount, as on GCE.
- */
-const FSTAB_GENERATOR = String.raw`#!/bin/sh
-set -eu
+// systemd-fstab-generator skips block devices in a container (no udev there), so the data disk's fstab line
+// would never become srv-mail.mount. This generator writes the mount unit the real one writes on GCE, so
+// units that need the disk (RequiresMountsFor=/srv/mail) are ordered after it here as there.
+const FSTAB_GENERATOR = `#!/bin/sh
 out=$1
-grep -Ev '^[[:space:]]*(#|$)' /etc/fstab | while read -r what where type opts _; do
-  case $type in ext4|xfs) ;; *) continue ;; esac
-  unit=$(systemd-escape --path --suffix=mount "$where")
-  printf '[Unit]\nSourcePath=/etc/fstab\nBefore=local-fs.target\n\n[Mount]\nWhat=%s\nWhere=%s\nType=%s\nOptions=%s\n' \
-    "$what" "$where" "$type" "$opts" > "$out/$unit"
+while read -r spec where type opts _rest; do
+  case "$type" in ext4|xfs) ;; *) continue ;; esac
+  case "$spec" in
+    UUID=*) dev=$(blkid -o device -t "$spec" /dev/disk/by-id/* 2>/dev/null | head -n 1) ;;
+    /dev/*) dev=$spec ;;
+    *) continue ;;
+  esac
+  [ -n "$dev" ] || continue
+  unit=$(systemd-escape -p --suffix=mount "$where")
+  printf '[Unit]\\nSourcePath=/etc/fstab\\nBefore=local-fs.target\\n\\n[Mount]\\nWhat=%s\\nWhere=%s\\nType=%s\\nOptions=%s\\n' \\
+    "$dev" "$where" "$type" "$opts" > "$out/$unit"
   mkdir -p "$out/local-fs.target.wants"
   ln -sf "../$unit" "$out/local-fs.target.wants/$unit"
-done
+done < /etc/fstab
 `;
 
 function write(rel: string, content: string, mode = 0o644): void {
@@ -73,7 +76,6 @@ export async function prepareRoot(hostname: string): Promise<void> {
   write("etc/resolv.conf", `nameserver ${NET.host}\n`);
   write("usr/local/share/ca-certificates/mailserver-lab-ca.crt", fs.readFileSync(caPem(), "utf8"));
   await run("chroot", [p.machineRoot, "update-ca-certificates"]);
-  // The data disk's fstab entry becomes a mount unit at boot, as on GCE (see FSTAB_GENERATOR).
   write("etc/systemd/system-generators/lab-fstab-devices", FSTAB_GENERATOR, 0o755);
   // A new instance gets host keys of its own (the guest agent regenerates them for a new instance id), not
   // the image's: a replaced VM presents another key, which the deploy must read back and pin.

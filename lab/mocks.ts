@@ -62,7 +62,7 @@ export class LabMocks implements pulumi.runtime.Mocks {
   /** Deletes what the program no longer registers, then writes the zones of the records that remain. */
   async finish(): Promise<void> {
     await this.engine.finish();
-    // A preview's inputs hold unknowns (the address of a VM not made yet): it must not touch the zones.
+    // A preview's records may hold unknowns (e.g. the address of a VM still to be made): DNS is not touched.
     if (!this.opts.preview) await this.provider.publishDns(this.engine.resources());
   }
 

@@ -30,7 +30,7 @@ export const NET = {
   machine: `10.${octet}.0.2`,
   prefix: 24,
 } as const;
-/** The lab network of instance 0, which Pulumi.lab.yaml names in sshSourceRanges. */
+/** The lab network of instance 0, which lab/stack.yaml names in sshSourceRanges. */
 export const DEFAULT_CIDR = "10.213.0.0/24";
 
 export const MACHINE_NAME = `mailserver-lab${suffix}`;
@@ -69,7 +69,8 @@ export const p = {
   cloud: path.join(LAB, "cloud.json"),
   knownHosts: path.join(LAB, "known_hosts"),
   labJson: path.join(LAB, "lab.json"),
-  stackConfig: path.join(REPO, "Pulumi.lab.yaml"),
+  // Not Pulumi.lab.yaml: the CLI would take that for a stack "lab" and refuse its plain relay password.
+  stackConfig: path.join(REPO, "lab", "stack.yaml"),
   /** The engine's state between deploys, and what the last deploy did. */
   engineState: path.join(LAB, "state.json"),
   lastDeploy: path.join(LAB, "last-deploy.json"),

@@ -31,7 +31,8 @@ export function keyFile(privateKey: string): string {
  */
 export function sshArgs(c: Connection): string[] {
   if (c.hostKey) {
-    const line = `${c.host} ${c.hostKey.trim()}\n`;
+    const known = c.port !== undefined && c.port !== 22 ? `[${c.host}]:${c.port}` : c.host;
+    const line = `${known} ${c.hostKey.trim()}\n`;
     if (!fs.existsSync(p.knownHosts) || fs.readFileSync(p.knownHosts, "utf8") !== line) fs.writeFileSync(p.knownHosts, line, { mode: 0o600 });
   }
   return [

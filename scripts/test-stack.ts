@@ -1,10 +1,15 @@
 // Disposable test stacks: `npm run test-stack -- up <name> | destroy <name> | gc --older-than <hours>`.
 // A test stack is `test-<name>`, configured from the dev stack with protectData false so that
-// `pulumi destroy --remove` can take away every resource and the stack itself.
+// `pulumi destroy --remove` can take away every resource and the stack itself, and moved into its own mail
+// namespace `<name>.test.<dev domain>` in dev's zone (components/core/environments.ts says why; the program
+// refuses a test stack outside it).
 // Pulumi is spawned with an argument array (no shell) and the terminal's stdio.
 import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { LETS_ENCRYPT_PRODUCTION, LETS_ENCRYPT_STAGING, TEST_STACK_PREFIX, testNamespace } from "../components/core/environments";
 
-export const PREFIX = "test-";
+export const PREFIX = TEST_STACK_PREFIX;
 const NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const USAGE = `usage: npm run test-stack -- up <name> [--from <stack>]
        npm run test-stack -- destroy <name>
@@ -87,6 +92,69 @@ export function expiredTestStacks(stacks: StackSummary[], hours: number, now: Da
   }).map((s) => s.name);
 }
 
+// ---------- the test stack's own namespace ----------
+
+/**
+ * The `pulumi config` calls that move a copy of `source` (the `config:` map of Pulumi.<from>.yaml) into the test
+ * stack's namespace: every hosted domain d becomes <name>.test.d in the same zone, the hostname
+ * mail.<name>.test.<domain>, every address in a hosted domain follows its domain, dev's extra records and PTR are
+ * dropped (they name dev's records), and Let's Encrypt production becomes its staging directory.
+ */
+export function namespaceCalls(source: Record<string, unknown>, name: string, stack: string): string[][] {
+  const plain = (key: string, v: unknown): string => {
+    if (typeof v !== "string") {
+      throw new PulumiError(`${key} of the source stack is ${v === undefined ? "missing" : "not a plain value (a secret?)"}: ` +
+        "cannot move it into the test namespace — keep addresses and domains plain, secrets only in password fields");
+    }
+    return v.trim().toLowerCase();
+  };
+  const domain = plain("mailserver:domain", source["mailserver:domain"]);
+  const set = (key: string, value: string, path = false) => ["config", "set", ...(path ? ["--path"] : []), key, value, "--stack", stack];
+  const calls: string[][] = [set("mailserver:domain", testNamespace(name, domain)), set("mailserver:hostname", `mail.${testNamespace(name, domain)}`)];
+
+  const list = (key: string): Record<string, unknown>[] => {
+    const v = source[key];
+    if (v === undefined) return [];
+    if (!Array.isArray(v)) throw new PulumiError(`${key} of the source stack is not a plain list (a secret?): cannot move it into the test namespace`);
+    return v as Record<string, unknown>[];
+  };
+  const extra = list("mailserver:extraDomains");
+  const hosted = [domain, ...extra.map((d, i) => plain(`mailserver:extraDomains[${i}].name`, d.name))];
+  extra.forEach((_, i) => calls.push(set(`mailserver:extraDomains[${i}].name`, testNamespace(name, hosted[i + 1]), true)));
+  const moved = (address: string): string | undefined => {
+    const at = address.lastIndexOf("@");
+    const d = address.slice(at + 1).toLowerCase();
+    return hosted.includes(d) ? `${address.slice(0, at)}@${testNamespace(name, d)}` : undefined;
+  };
+  const move = (key: string, v: unknown) => {
+    const to = moved(plain(key, v));
+    if (to !== undefined) calls.push(set(key, to, true));
+  };
+  list("mailserver:users").forEach((u, i) => move(`mailserver:users[${i}].address`, u.address));
+  list("mailserver:aliases").forEach((a, i) => {
+    move(`mailserver:aliases[${i}].source`, a.source);
+    (Array.isArray(a.destinations) ? a.destinations as unknown[] : []).forEach((d, j) => {
+      if (d !== "discard") move(`mailserver:aliases[${i}].destinations[${j}]`, d);
+    });
+  });
+  for (const key of ["mailserver:dmarcReportEmail", "mailserver:acmeEmail"]) {
+    if (source[key] !== undefined && source[key] !== "") move(key, source[key]);
+  }
+  if (source["mailserver:extraRecords"] !== undefined) calls.push(["config", "rm", "mailserver:extraRecords", "--stack", stack]);
+  if (source["mailserver:ptr"] !== undefined) calls.push(set("mailserver:ptr", "false"));
+  const acme = source["mailserver:acmeServer"];
+  if (acme === undefined || acme === LETS_ENCRYPT_PRODUCTION) calls.push(set("mailserver:acmeServer", LETS_ENCRYPT_STAGING));
+  return calls;
+}
+
+/** The `config:` map of Pulumi.<stack>.yaml in the working directory (the project's). */
+function stackFileConfig(stack: string): Record<string, unknown> {
+  const file = `Pulumi.${stack}.yaml`;
+  if (!existsSync(file)) throw new PulumiError(`no ${file} here: run from the project directory, or pick a stack with --from`);
+  const doc = parse(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  return doc?.config ?? {};
+}
+
 // ---------- running pulumi ----------
 
 export class PulumiError extends Error {}
@@ -116,7 +184,12 @@ function destroy(listed: string): void {
 export function run(cmd: Command, now: Date = new Date()): void {
   switch (cmd.kind) {
     case "up": {
-      if (!find(listStacks(), cmd.stack)) pulumi(["stack", "init", cmd.stack, "--copy-config-from", cmd.from]);
+      if (!find(listStacks(), cmd.stack)) {
+        // Read before init: a failure leaves no half-made stack behind.
+        const calls = namespaceCalls(stackFileConfig(cmd.from), cmd.stack.slice(PREFIX.length), cmd.stack);
+        pulumi(["stack", "init", cmd.stack, "--copy-config-from", cmd.from]);
+        for (const call of calls) pulumi(call);
+      }
       pulumi(["config", "set", "mailserver:protectData", "false", "--stack", cmd.stack]);
       pulumi(["up", "--yes", "--stack", cmd.stack]);
       return;

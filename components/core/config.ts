@@ -56,6 +56,9 @@ export interface MailStackConfig {
   dnsTtl: number;
   extraRecords: ExtraRecord[];
   sshSourceRanges: string[];
+  /** SSH for deploys goes through Identity-Aware Proxy TCP forwarding to localhost:iapTunnelPort. */
+  sshViaIap: boolean;
+  iapTunnelPort: number;
   machineType: string;
   image: string;
   /** The boot disk: GCE cannot resize it in place through the instance, so a change replaces the VM. */
@@ -236,6 +239,8 @@ const schema = z.object({
   sshSourceRanges: list(z.string().trim()).min(1, {
     message: "is empty — list the CIDR ranges of your admins, e.g. [203.0.113.4/32]",
   }),
+  sshViaIap: bool.default(false),
+  iapTunnelPort: int(1024, 65535).default(2222),
   machineType: nonEmpty("a GCE machine type such as e2-small").default("e2-small"),
   image: nonEmpty("a Debian 12 image family such as debian-cloud/debian-12").default("debian-cloud/debian-12"),
   // The debian-12 image is 10 GB: GCE refuses a smaller boot disk.
@@ -372,6 +377,8 @@ function complete(p: Parsed): MailStackConfig {
     dnsTtl: p.dnsTtl,
     extraRecords: p.extraRecords,
     sshSourceRanges: p.sshSourceRanges,
+    sshViaIap: p.sshViaIap,
+    iapTunnelPort: p.iapTunnelPort,
     machineType: p.machineType,
     image: p.image,
     bootDiskSizeGb: p.bootDiskSizeGb,

@@ -9,6 +9,18 @@ export function acmeHttpPorts(tls: MailStackConfig["tls"]): number[] {
   return tls === "acme" ? [80] : [];
 }
 
+/**
+ * Where Identity-Aware Proxy TCP forwarding connects from: Google documents this one range for the firewall
+ * rule (cloud.google.com/iap/docs/using-tcp-forwarding, "Create a firewall rule"). Only identities holding
+ * roles/iap.tunnelResourceAccessor can open a tunnel, so this is not SSH for the world.
+ */
+export const IAP_TCP_SOURCE_RANGE = "35.235.240.0/20";
+
+/** Where the deploy's SSH connections go: the VM's address, or the local end of the IAP tunnel. */
+export function sshEndpoint(c: Pick<MailStackConfig, "sshViaIap" | "iapTunnelPort">, ip: string): { host: string; port: number } {
+  return c.sshViaIap ? { host: "127.0.0.1", port: c.iapTunnelPort } : { host: ip, port: 22 };
+}
+
 export interface ClientSettings {
   imap: { host: string; port: number; security: string };
   pop3: { host: string; port: number; security: string };

@@ -2,7 +2,7 @@
 import { loadLab, labUser, outsideSender, token } from "./lib/lab";
 import { waitForInbox } from "./lib/imap";
 import { mailStoreFilesWith, queueId, waitUntilDequeued } from "./lib/machine";
-import { SmtpDialog, labTls, submission } from "./lib/smtp";
+import { SmtpDialog, labTls, submission, submissionDialog } from "./lib/smtp";
 import { spooledWith } from "./lib/spool";
 
 const lab = loadLab();
@@ -10,18 +10,8 @@ const alice = labUser(lab, "alice@example.test");
 const bob = labUser(lab, "bob@example.test");
 const outsider = outsideSender(lab);
 
-async function authenticated(): Promise<SmtpDialog> {
-  const d = await SmtpDialog.open(lab.ip, 587);
-  await d.ehlo();
-  await d.starttls(labTls(lab));
-  await d.ehlo();
-  const auth = await d.authPlain(alice.address, alice.password);
-  if (auth.code !== 235) throw new Error(`alice could not log in: ${auth.text}`);
-  return d;
-}
-
 test("alice cannot send as bob (553 5.7.1), but can send as herself", async () => {
-  const d = await authenticated();
+  const d = await submissionDialog(lab, alice);
   try {
     // Postfix may defer the sender check to RCPT (smtpd_delay_reject): the first refusal counts.
     const mail = await d.command(`MAIL FROM:<${bob.address}>`);

@@ -59,12 +59,17 @@ test("the VM: pinned Debian 12 image, shielded, deploy user key, data disk attac
 test("the data disk is its own resource with a daily snapshot schedule", () => {
   const disk = one("gcp:compute/disk:Disk", "mail-data");
   expect(disk.inputs.size).toBe(20);
-  const policy = one("gcp:compute/resourcePolicy:ResourcePolicy", "mail-snapshots").inputs;
+  const policyResource = one("gcp:compute/resourcePolicy:ResourcePolicy", "mail-snapshots");
+  const policy = policyResource.inputs;
   expect(dig(policy, "snapshotSchedulePolicy.schedule.dailySchedule.daysInCycle")).toBe(1);
   expect(dig(policy, "snapshotSchedulePolicy.retentionPolicy.maxRetentionDays")).toBe(14);
   const attach = one("gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment", "mail-data-snapshots");
   expect(attach.inputs.disk).toBe("mail-data");
-  expect(attach.inputs.name).toBe("mail-snapshots");
+  // Resource policy names are unique in the project and region: the stack's own.
+  expect(policy.name).toBe("mail-snapshots-test");
+  expect(attach.inputs.name).toBe("mail-snapshots-test");
+  // One schedule per disk: the attachment of a renamed policy must go before the new one comes.
+  expect(attach.deleteBeforeReplace).toBe(true);
 });
 
 test("the VM is replaced delete-first: the new one needs the same static IP and READ_WRITE disk", () => {
@@ -88,11 +93,12 @@ test("the stack's own network: custom subnets, the VM on them, nothing on `defau
   }
 });
 
-/** Every name GCP keeps project-wide: network, subnet, firewall rules, tags, service account, secret. */
+/** Every name GCP keeps project-wide: network, subnet, firewall rules, tags, snapshot policy, service account, secret. */
 function globalNames(r: RunResult): string[] {
   const named = (type: string, key: string) => byType(r, type).map((x) => String(x.inputs[key]));
   return [
     ...named("gcp:compute/network:Network", "name"),
+    ...named("gcp:compute/resourcePolicy:ResourcePolicy", "name"),
     ...named("gcp:compute/subnetwork:Subnetwork", "name"),
     ...named("gcp:compute/firewall:Firewall", "name"),
     ...byType(r, "gcp:compute/firewall:Firewall").flatMap((x) => x.inputs.targetTags as string[]),

@@ -63,7 +63,7 @@ async function applyTriggers(file: Partial<PushFile>): Promise<string[]> {
   const r = await runProgram({}, {
     program: async () => {
       const push = new MailPush("mail", {
-        host: "192.0.2.1", user: "deploy", privateKey: "key", instanceId: "vm-1", provisionScript: "true",
+        host: "192.0.2.1", port: 22, user: "deploy", privateKey: "key", instanceId: "vm-1", provisionScript: "true",
         files: [spec], dataDiskSizeGb: 20, hostKey: "ssh-ed25519 AAAA", relaySecretVersion: "projects/p/secrets/s/versions/1",
       });
       return { applied: push.applied };

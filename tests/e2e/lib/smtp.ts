@@ -118,11 +118,44 @@ export class SmtpDialog {
     return this.read();
   }
 
+  /** Writes bytes exactly as given (no dot-stuffing, no line-end repair): for protocol-abuse tests. */
+  write(raw: string): void {
+    this.socket.write(raw);
+  }
+
   close(): void {
     if (!this.closed) this.socket.write("QUIT\r\n");
     this.socket.end();
     this.socket.destroy();
   }
+}
+
+/** Port 25 as the Internet sees it: from the host side of the lab network (mynetworks trusts only the
+ * machine's loopback), EHLO, STARTTLS, EHLO again. */
+export async function outsideDialog(lab: Lab): Promise<SmtpDialog> {
+  const d = await SmtpDialog.open(lab.ip, 25, { localAddress: lab.hostAddress });
+  await d.ehlo();
+  await d.starttls(labTls(lab));
+  await d.ehlo();
+  return d;
+}
+
+/** Submission on 587 as `user`: STARTTLS, then AUTH PLAIN. */
+export async function submissionDialog(lab: Lab, user: LabUser): Promise<SmtpDialog> {
+  const d = await SmtpDialog.open(lab.ip, 587);
+  await d.ehlo();
+  await d.starttls(labTls(lab));
+  await d.ehlo();
+  const auth = await d.authPlain(user.address, user.password);
+  if (auth.code !== 235) throw new Error(`${user.address} could not log in: ${auth.text}`);
+  return d;
+}
+
+/** MAIL and RCPT: the first refusal (Postfix may defer a sender refusal to RCPT: smtpd_delay_reject). */
+export async function envelope(d: SmtpDialog, from: string, to: string): Promise<Reply> {
+  const mail = await d.command(`MAIL FROM:<${from}>`);
+  if (mail.code >= 400) return mail;
+  return d.command(`RCPT TO:<${to}>`);
 }
 
 /** TLS options that trust only the lab's ACME root and check the hostname. */
