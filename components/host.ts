@@ -13,6 +13,28 @@ export { stackName } from "./core/names";
 
 /** The stack's own subnet; the network is the stack's alone, so every stack can use the same range. */
 export const SUBNET_RANGE = "10.10.0.0/24";
+/**
+ * Where the GCE guest agent publishes the VM's ED25519 host key: guest attribute `hostkeys/<type>`, value the
+ * key's base64 (google-guest-agent instance_setup.go, writeGuestAttributes("hostkeys/"+vals[0], vals[1])).
+ */
+export const HOST_KEY_ATTRIBUTE = "hostkeys/ssh-ed25519";
+/** The agent publishes the keys early in the first boot; the deploy polls for them this long (5 s apart). */
+const HOST_KEY_POLLS = 60;
+
+/** The VM's host key in authorized_keys form, which pulumi-command's connection.hostKey pins. */
+async function publishedHostKey(name: string, zone: string, project: string): Promise<string> {
+  for (let i = 1; ; i++) {
+    const value = await gcp.compute.getInstanceGuestAttributes({ name, zone, project, variableKey: HOST_KEY_ATTRIBUTE })
+      .then((r) => r.variableValue?.trim(), () => undefined);
+    if (value) return `ssh-ed25519 ${value}`;
+    if (i >= HOST_KEY_POLLS) {
+      throw new Error(`the VM ${name} published no ${HOST_KEY_ATTRIBUTE} guest attribute within ${HOST_KEY_POLLS * 5} s ` +
+        "(the guest agent needs metadata enable-guest-attributes=TRUE); its SSH host key cannot be pinned");
+    }
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+}
+
 /** What the VM's service account may do, and nothing more (plus reading the relay secret). */
 export const SERVICE_ACCOUNT_ROLES = ["roles/logging.logWriter", "roles/monitoring.metricWriter"];
 
@@ -28,6 +50,10 @@ export class MailHost extends pulumi.ComponentResource {
   public readonly dataDisk: gcp.compute.Disk;
   public readonly deployKey: tls.PrivateKey;
   public readonly relaySecretName: pulumi.Output<string>;
+  /** The VM's SSH host key ("ssh-ed25519 AAAA…"), as its guest agent published it: every remote command pins it. */
+  public readonly hostKey: pulumi.Output<string>;
+  /** The relay password's current version (projects/…/secrets/…/versions/N), which the VM reads at apply time. */
+  public readonly relaySecretVersion: pulumi.Output<string>;
 
   constructor(name: string, args: MailHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailserver:index:MailHost", name, {}, opts);
@@ -133,10 +159,13 @@ export class MailHost extends pulumi.ComponentResource {
       secretId: names.relaySecret,
       replication: { auto: {} },
     }, parent);
-    new gcp.secretmanager.SecretVersion(`${name}-relay-password`, {
+    // secret_data is ForceNew (resource_secret_manager_secret_version.go): a new password is a new version,
+    // created before the old one is destroyed, and its name re-runs the apply that reads it.
+    const version = new gcp.secretmanager.SecretVersion(`${name}-relay-password`, {
       secret: secret.id,
       secretData: pulumi.secret(c.relay.password),
     }, parent);
+    this.relaySecretVersion = version.name;
     new gcp.secretmanager.SecretIamMember(`${name}-relay-password-reader`, {
       secretId: secret.secretId,
       role: "roles/secretmanager.secretAccessor",
@@ -180,7 +209,8 @@ export class MailHost extends pulumi.ComponentResource {
       zone: c.gcp.zone,
       machineType: c.machineType,
       tags: [tag],
-      bootDisk: { initializeParams: { image: c.image, size: 10, type: "pd-balanced" } },
+      // initialize_params is ForceNew (resource_compute_instance.go): a new size is a new VM (delete-first, below).
+      bootDisk: { initializeParams: { image: c.image, size: c.bootDiskSizeGb, type: "pd-balanced" } },
       attachedDisks: [{ source: this.dataDisk.id, deviceName: DATA_DISK_DEVICE, mode: "READ_WRITE" }],
       networkInterfaces: [{
         network: network.id,
@@ -196,6 +226,8 @@ export class MailHost extends pulumi.ComponentResource {
         "ssh-keys": pulumi.interpolate`${c.deployUser}:${this.deployKey.publicKeyOpenssh.apply((k) => k.trim())} ${c.deployUser}`,
         "block-project-ssh-keys": "TRUE",
         "enable-oslogin": "FALSE",
+        // The guest agent publishes the host keys as guest attributes only where these are enabled.
+        "enable-guest-attributes": "TRUE",
       },
       shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
       serviceAccount: { email: account.email, scopes: ["cloud-platform"] },
@@ -210,6 +242,11 @@ export class MailHost extends pulumi.ComponentResource {
       // The data disk is attached, never recreated with the VM; a new image does not replace a running VM.
       ignoreChanges: ["bootDisk.initializeParams.image"],
     });
+
+    // Read back per instance: a new VM has new host keys. Pulumi-command 1.x pins connection.hostKey with
+    // ssh.FixedHostKey (provider/pkg/provider/remote/connection.go); without it any key is accepted.
+    this.hostKey = pulumi.all([this.instance.name, this.instance.id])
+      .apply(([instanceName]) => publishedHostKey(instanceName, c.gcp.zone, c.gcp.project));
 
     this.registerOutputs({ ip: this.ip });
   }

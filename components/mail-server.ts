@@ -35,6 +35,8 @@ export class MailServer extends pulumi.ComponentResource {
   public readonly clientSettings: ClientSettings;
   public readonly dnsRecords: pulumi.Output<{ zone: string; name: string; type: string }[]>;
   public readonly applied: pulumi.Output<string>;
+  /** The VM's SSH host key, for admins' known_hosts. */
+  public readonly sshHostKey: pulumi.Output<string>;
 
   constructor(name: string, args: MailServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailserver:index:MailServer", name, {}, opts);
@@ -74,7 +76,9 @@ export class MailServer extends pulumi.ComponentResource {
       port: sshEndpoint(c, "").port,
       user: c.deployUser,
       privateKey: host.deployKey.privateKeyOpenssh,
+      hostKey: host.hostKey,
       instanceId: host.instance.id,
+      relaySecretVersion: host.relaySecretVersion,
       provisionScript: renderProvisionScript(c),
       files: [...args.files, ...keyFiles],
       dataDiskSizeGb: c.dataDiskSizeGb,
@@ -85,13 +89,17 @@ export class MailServer extends pulumi.ComponentResource {
     this.ip = host.ip;
     this.hostname = c.hostname;
     this.deployPrivateKey = pulumi.secret(host.deployKey.privateKeyOpenssh);
-    const fetchKey = "(umask 077; pulumi stack output --show-secrets deployPrivateKey > deploy_key)";
+    // The host key the deploy pinned goes into a known_hosts of its own: no trust on first use.
+    const fetchKeys = (knownAs: string) => "(umask 077; pulumi stack output --show-secrets deployPrivateKey > deploy_key; " +
+      `echo "${knownAs} $(pulumi stack output sshHostKey)" > known_hosts)`;
+    const ssh = "ssh -i deploy_key -o UserKnownHostsFile=known_hosts -o StrictHostKeyChecking=yes";
     this.sshCommand = c.sshViaIap
-      ? pulumi.interpolate`${fetchKey} && ssh -i deploy_key -p ${c.iapTunnelPort} ${c.deployUser}@127.0.0.1   # with scripts/iap-tunnel.sh running`
-      : pulumi.interpolate`${fetchKey} && ssh -i deploy_key ${c.deployUser}@${host.ip}`;
+      ? pulumi.output(`${fetchKeys(`[127.0.0.1]:${c.iapTunnelPort}`)} && ${ssh} -p ${c.iapTunnelPort} ${c.deployUser}@127.0.0.1   # with scripts/iap-tunnel.sh running`)
+      : host.ip.apply((ip) => `${fetchKeys(ip)} && ${ssh} ${c.deployUser}@${ip}`);
     this.clientSettings = clientSettings(c.hostname);
     this.dnsRecords = dns.records;
     this.applied = push.applied;
+    this.sshHostKey = host.hostKey;
     this.registerOutputs({ ip: this.ip, sshCommand: this.sshCommand, dnsRecords: this.dnsRecords });
   }
 }

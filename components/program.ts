@@ -14,6 +14,7 @@ export async function program() {
     ip: server.ip,
     hostname: server.hostname,
     sshCommand: server.sshCommand,
+    sshHostKey: server.sshHostKey,
     deployPrivateKey: server.deployPrivateKey,
     clientSettings: server.clientSettings,
     dnsRecords: server.dnsRecords,

@@ -19,10 +19,17 @@ export interface MailPushArgs {
   port: number;
   user: string;
   privateKey: pulumi.Input<string>;
+  /** The VM's SSH host key ("ssh-ed25519 AAAA…"): a server that presents another one is refused. */
+  hostKey: pulumi.Input<string>;
   /** Changes (a new VM) re-run the whole chain. */
   instanceId: pulumi.Input<string>;
   provisionScript: string;
   files: PushFile[];
+  /**
+   * The Secret Manager version of the relay password (projects/…/secrets/…/versions/N): the apply reads it on
+   * the server with the VM's service account; a new version (rotation) re-runs the apply.
+   */
+  relaySecretVersion: pulumi.Input<string>;
   /** The data disk's size: a larger disk re-runs the online filesystem grow. */
   dataDiskSizeGb: number;
   /** What provisioning needs first (the data disk, the DNS records the ACME validation resolves). */
@@ -44,6 +51,7 @@ export class MailPush extends pulumi.ComponentResource {
       port: args.port,
       user: args.user,
       privateKey: args.privateKey,
+      hostKey: args.hostKey,
       // The local wait below has already seen sshd answer; these cover the guest agent creating the user.
       dialErrorLimit: 30,
       perDialTimeout: 10,
@@ -105,12 +113,12 @@ export class MailPush extends pulumi.ComponentResource {
 
     // Each stage prints "path sha256 mode owner group": any change of a file's bytes or attributes changes
     // the triggers and replaces (re-runs) the apply, which checks everything before it touches a live file.
-    // Its stdin (the manifest) re-runs it when a file is added or removed.
+    // Its stdin (the manifest) re-runs it when a file is added or removed; a new relay secret version too.
     const apply = new command.remote.Command(`${name}-apply`, {
       ...common,
-      create: onInstance("sudo /usr/local/sbin/mailserver-apply"),
+      create: pulumi.output(args.relaySecretVersion).apply((v) => onInstance(`sudo /usr/local/sbin/mailserver-apply ${shellQuote(v)}`)),
       stdin: applyManifest(args.files),
-      triggers: staged.map((s) => s.stdout),
+      triggers: [...staged.map((s) => s.stdout), args.relaySecretVersion],
     }, { parent: this, dependsOn: staged });
     this.applied = apply.stdout;
 

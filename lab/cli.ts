@@ -12,9 +12,10 @@ import { describeCounts, printSteps, summarize } from "./plan";
 import { ensureImage, machineDown } from "./machine";
 import { sshCommand } from "./mocks";
 import { networkDown, networkUp, netnsExists } from "./network";
-import { LAB, MACHINE_NAME, NET, RELAY_NAME, RELAY_PORT, p } from "./paths";
+import { LAB, MACHINE_NAME, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, p } from "./paths";
 import { daemonPid, info, ok, run, step } from "./proc";
 import { canConnect, relayDown, relayUp } from "./relay";
+import { gcpDown, gcpUp } from "./gcp";
 
 /** Host tools the lab needs, and the Debian package of each. */
 const TOOLS: [string, string][] = [
@@ -68,7 +69,7 @@ async function doDeploy(file: string, standard = file): Promise<void> {
     dnsServer: { address: NET.host, port: 53 },
     users: users.filter((u) => u.password !== undefined).map((u) => ({ address: u.address, password: String(u.password) })),
     relay: { host: NET.host, name: RELAY_NAME, port: RELAY_PORT, username: config["mailserver:relayUsername"],
-      password: config["mailserver:relayPassword"], spoolDir: p.relaySpool },
+      password: config["mailserver:relayPassword"], spoolDir: p.relaySpool, pauseFile: p.relayPause },
     ssh,
     acmeRoot: acmeRootPem(),
     labCa: caPem(),
@@ -118,6 +119,8 @@ async function up(args: string[]): Promise<void> {
   await relayUp(config["mailserver:relayUsername"] ?? "", config["mailserver:relayPassword"] ?? "");
   step(`ACME stand-in: pebble at ${acmeDirectoryUrl}`);
   await acmeUp();
+  step(`Google Cloud stand-ins for the VM: metadata server (${METADATA_IP} → ${NET.host}:${METADATA_PORT}), Secret Manager (${NET.host}:443)`);
+  await gcpUp();
   await doDeploy(file);
 }
 
@@ -126,6 +129,7 @@ async function down(): Promise<void> {
   await machineDown();
   step("stopping the stand-ins");
   await relayDown();
+  await gcpDown();
   await acmeDown();
   await dnsDown();
   await aptProxyDown();
@@ -137,7 +141,7 @@ async function down(): Promise<void> {
 }
 
 async function status(): Promise<void> {
-  for (const d of ["machine", "knot", "relay", "pebble", "apt-cacher-ng"]) {
+  for (const d of ["machine", "knot", "relay", "gcp", "pebble", "apt-cacher-ng"]) {
     const pid = daemonPid(d);
     info(`${d.padEnd(14)} ${pid === undefined ? "not running" : `running (pid ${pid})`}`);
   }
@@ -152,6 +156,10 @@ async function redeploy(args: string[]): Promise<void> {
   const file = configFile(args);
   const config = readStackConfig(file);
   await relayUp(config["mailserver:relayUsername"] ?? "", config["mailserver:relayPassword"] ?? "");
+  // Idempotent: a lab brought up by an older version gets what it lacks (the metadata DNAT, Google's zones).
+  await networkUp();
+  await dnsUp();
+  await gcpUp();
   const standard = fs.existsSync(p.labJson) ? (JSON.parse(fs.readFileSync(p.labJson, "utf8")) as { configFile?: string }).configFile : undefined;
   await doDeploy(file, standard ?? file);
 }

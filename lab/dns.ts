@@ -3,7 +3,10 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ACME_NAME, CLIENT_NAME, CLIENT_ZONE, LAB_ZONE, NET, OUTSIDE_DKIM_SELECTOR, OUTSIDE_DOMAINS, RELAY_NAME, p } from "./paths";
+import {
+  ACME_NAME, CLIENT_NAME, CLIENT_ZONE, LAB_ZONE, METADATA_IP, METADATA_NAME, NET, OUTSIDE_DKIM_SELECTOR, OUTSIDE_DOMAINS,
+  RELAY_NAME, SECRET_MANAGER_NAME, p,
+} from "./paths";
 import { daemonPid, run, startDaemon, stopDaemon, waitFor } from "./proc";
 
 export interface DnsRecordState {
@@ -99,8 +102,12 @@ function labRecords(): DnsRecordState[] {
     t(`_dmarc.${strict}`, "v=DMARC1; p=reject"),
     t(quarantined, "v=spf1 -all"),
     t(`_dmarc.${quarantined}`, "v=DMARC1; p=quarantine"),
+    // Google's names, each its own zone here: Secret Manager on the host, the metadata server at its GCE address.
+    { zone: SECRET_MANAGER_NAME, name: SECRET_MANAGER_NAME, type: "A", content: NET.host, ttl: 60 },
+    { zone: "google.internal", name: METADATA_NAME, type: "A", content: METADATA_IP, ttl: 60 },
   ];
 }
+const LAB_ZONES = [LAB_ZONE, SECRET_MANAGER_NAME, "google.internal"];
 
 let serial = Math.floor(Date.now() / 1000);
 
@@ -109,7 +116,7 @@ export async function publish(zones: string[], records: DnsRecordState[]): Promi
   fs.mkdirSync(zonesDir(), { recursive: true });
   fs.mkdirSync(path.join(p.dns, "run"), { recursive: true });
   saveRecords(records);
-  const all = [...new Set([LAB_ZONE, CLIENT_ZONE, reverseZone(), ...zones, ...records.map((r) => r.zone)])].sort();
+  const all = [...new Set([...LAB_ZONES, CLIENT_ZONE, reverseZone(), ...zones, ...records.map((r) => r.zone)])].sort();
   serial = Math.max(serial + 1, Math.floor(Date.now() / 1000));
   for (const z of all) {
     fs.writeFileSync(path.join(zonesDir(), `${z}.zone`), zoneFile(z, [...labRecords(), ...records], serial));

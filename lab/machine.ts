@@ -77,6 +77,12 @@ export async function prepareRoot(hostname: string): Promise<void> {
   write("usr/local/share/ca-certificates/mailserver-lab-ca.crt", fs.readFileSync(caPem(), "utf8"));
   await run("chroot", [p.machineRoot, "update-ca-certificates"]);
   write("etc/systemd/system-generators/lab-fstab-devices", FSTAB_GENERATOR, 0o755);
+  // A new instance gets host keys of its own (the guest agent regenerates them for a new instance id), not
+  // the image's: a replaced VM presents another key, which the deploy must read back and pin.
+  for (const f of fs.readdirSync(path.join(p.machineRoot, "etc", "ssh")).filter((n) => n.startsWith("ssh_host_"))) {
+    fs.rmSync(path.join(p.machineRoot, "etc", "ssh", f));
+  }
+  await run("ssh-keygen", ["-A", "-f", p.machineRoot]);
   fs.rmSync(path.join(p.machineRoot, "etc", "machine-id"), { force: true });
   write("etc/machine-id", "");
 }
@@ -121,6 +127,15 @@ export async function bootMachine(disks: { deviceName: string; loop: string }[])
 
 function sshBanner(): Promise<boolean> {
   return canConnect(NET.machine, 22);
+}
+
+/** The machine's ED25519 host key as the guest agent publishes it (guest attribute value: the base64). */
+export function machineHostKey(): string | undefined {
+  try {
+    return fs.readFileSync(path.join(p.machineRoot, "etc", "ssh", "ssh_host_ed25519_key.pub"), "utf8").split(" ")[1];
+  } catch {
+    return undefined;
+  }
 }
 
 export function machineRunning(): boolean {

@@ -4,18 +4,20 @@ import * as pulumi from "@pulumi/pulumi";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { updateCloud } from "./cloud-store";
 import { DnsRecordState, qualify, ZoneWriter } from "./dns";
 import { deleteDisk, ensureDisk, growDisk, loadDisks } from "./disks";
 import type { Diff, Inputs } from "./engine/diff";
 import { Engine, keyOf, LabProvider, NO_OPTS, ResourceOpts } from "./engine/engine";
 import type { StoredResource } from "./engine/state";
 import { generateKey } from "./keys";
-import { bootMachine, ensureUser, machineDown, machineRunning, machineStop, prepareRoot } from "./machine";
+import { bootMachine, ensureUser, machineDown, machineHostKey, machineRunning, machineStop, prepareRoot } from "./machine";
 import { MACHINE_NAME, NET, p } from "./paths";
 import { info, run, RunResult } from "./proc";
 import { Connection, runRemote, sshArgs } from "./ssh";
 
 const DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord";
+const INSTANCE = "gcp:compute/instance:Instance";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
@@ -84,7 +86,14 @@ export class LabMocks implements pulumi.runtime.Mocks {
   }
 
   call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
-    return args.token === "gcp:compute/getImage:getImage" ? { selfLink: String(args.inputs.family ?? "debian-12"), name: "debian-12" } : {};
+    switch (args.token) {
+      case "gcp:compute/getImage:getImage":
+        return { selfLink: String(args.inputs.family ?? "debian-12"), name: "debian-12" };
+      case "gcp:compute/getInstanceGuestAttributes:getInstanceGuestAttributes":
+        return this.provider.guestAttributes(args.inputs, this.engine.resources().find((r) => r.type === INSTANCE)?.inputs);
+      default:
+        return {};
+    }
   }
 }
 
@@ -132,11 +141,27 @@ export class LabResources implements LabProvider {
       }
       case "gcp:serviceaccount/account:Account":
         return { id: newId(name), outputs: { ...inputs, email: `${String(inputs.accountId)}@lab.iam.gserviceaccount.com`, name } };
-      case "gcp:secretmanager/secret:Secret":
-        return { id: newId(name), outputs: { ...inputs, name: `projects/lab/secrets/${String(inputs.secretId ?? name)}` } };
-      case "gcp:secretmanager/secretVersion:SecretVersion":
-        storeSecret(String(inputs.secret), String(inputs.secretData ?? ""));
-        return { id: newId(name), outputs: { ...inputs, name: `${String(inputs.secret)}/versions/1`, version: "1" } };
+      case "gcp:secretmanager/secret:Secret": {
+        // id and name are both projects/{project}/secrets/{secret_id} (resource_secret_manager_secret.go).
+        const id = `projects/lab/secrets/${String(inputs.secretId ?? name)}`;
+        updateCloud(p.cloud, (c) => { c.secrets[id] ??= []; });
+        return { id, outputs: { ...inputs, name: id } };
+      }
+      case "gcp:secretmanager/secretVersion:SecretVersion": {
+        // Each version is numbered in turn; id and name are {secret}/versions/{n}
+        // (resource_secret_manager_secret_version.go).
+        const secret = String(inputs.secret);
+        const c = updateCloud(p.cloud, (s) => { (s.secrets[secret] ??= []).push({ data: String(inputs.secretData ?? ""), state: "ENABLED" }); });
+        const id = `${secret}/versions/${c.secrets[secret].length}`;
+        return { id, outputs: { ...inputs, name: id, version: String(c.secrets[secret].length) } };
+      }
+      case "gcp:secretmanager/secretIamMember:SecretIamMember": {
+        if (inputs.role === "roles/secretmanager.secretAccessor") {
+          const id = secretName(inputs.secretId);
+          updateCloud(p.cloud, (c) => { c.secretAccessors[id] = [...(c.secretAccessors[id] ?? []), String(inputs.member)]; });
+        }
+        return { id: newId(name), outputs: { ...inputs } };
+      }
       case "command:local:Command":
       case "command:remote:Command":
         return { id: newId(name), outputs: await this.runCommand(type, name, "create", inputs, inputs.create) };
@@ -174,9 +199,23 @@ export class LabResources implements LabProvider {
         if (old.inputs.delete !== undefined) await this.runCommand(old.type, old.name, "delete", old.inputs, old.inputs.delete);
         return;
       case "gcp:compute/instance:Instance":
+        updateCloud(p.cloud, (c) => { delete c.instanceServiceAccount; });
         return machineDown();
       case "gcp:compute/disk:Disk":
         return deleteDisk(String(old.outputs.name));
+      case "gcp:secretmanager/secretVersion:SecretVersion":
+        // deletion_policy DELETE (the default) destroys the version: it can no longer be accessed.
+        updateCloud(p.cloud, (c) => {
+          const v = c.secrets[String(old.inputs.secret)]?.[Number(old.outputs.version) - 1];
+          if (v) { v.state = "DESTROYED"; v.data = ""; }
+        });
+        return;
+      case "gcp:secretmanager/secretIamMember:SecretIamMember":
+        updateCloud(p.cloud, (c) => {
+          const id = secretName(old.inputs.secretId);
+          c.secretAccessors[id] = (c.secretAccessors[id] ?? []).filter((m) => m !== old.inputs.member);
+        });
+        return;
       default:
         // Cloud-side only (IAM, firewall, secrets…) or rewritten at the end (DNS zones).
         return;
@@ -192,6 +231,7 @@ export class LabResources implements LabProvider {
     }
     await prepareRoot(this.opts.hostname);
     await this.metadataUsers(inputs);
+    this.serviceAccount(inputs);
     info(`booting the lab machine ${MACHINE_NAME} (${NET.machine})`);
     await bootMachine(this.attachedDisks(inputs));
     const id = `projects/lab/zones/${String(inputs.zone)}/instances/${newId(name)}`;
@@ -214,6 +254,7 @@ export class LabResources implements LabProvider {
    */
   private async updateInstance(old: StoredResource, inputs: Inputs, diff: Diff): Promise<Inputs> {
     await this.metadataUsers(inputs);
+    this.serviceAccount(inputs);
     const needsStop = ["machineType", "serviceAccount", "shieldedInstanceConfig", "attachedDisks"];
     if (diff.changed.some((c) => needsStop.some((s) => c === s || c.startsWith(`${s}.`)))) {
       info(`stopping and starting the lab machine for: ${diff.changed.join(", ")}`);
@@ -221,6 +262,12 @@ export class LabResources implements LabProvider {
       await bootMachine(this.attachedDisks(inputs));
     }
     return { ...old.outputs, ...inputs, networkInterfaces: old.outputs.networkInterfaces };
+  }
+
+  /** The account whose tokens the metadata server hands the VM (lab/gcp-server.ts). */
+  private serviceAccount(inputs: Inputs): void {
+    const email = ((inputs.serviceAccount ?? {}) as { email?: string }).email;
+    updateCloud(p.cloud, (c) => { c.instanceServiceAccount = email; });
   }
 
   private async metadataUsers(inputs: Inputs): Promise<void> {
@@ -237,6 +284,19 @@ export class LabResources implements LabProvider {
       if (!disk) throw new Error(`attached disk ${String(a.source)} is not a lab disk`);
       return { deviceName: a.deviceName ?? disk.name, loop: disk.loop };
     });
+  }
+
+  /**
+   * GetGuestAttributes for the lab machine: hostkeys/ssh-ed25519 → the running machine's key. Errors as GCE's
+   * API does when attributes are off or the key is not published (yet).
+   */
+  guestAttributes(inputs: Inputs, instance: Inputs | undefined): Inputs {
+    // GCE serves guest attributes only for an instance whose metadata has enable-guest-attributes=TRUE.
+    const enabled = ((instance?.metadata ?? {}) as Record<string, string>)["enable-guest-attributes"] === "TRUE";
+    if (!enabled) throw new Error("guest attributes are not enabled for this instance (metadata enable-guest-attributes)");
+    const key = inputs.variableKey === "hostkeys/ssh-ed25519" && machineRunning() ? machineHostKey() : undefined;
+    if (!key) throw new Error(`guest attribute ${String(inputs.variableKey)} not found`);
+    return { ...inputs, id: String(inputs.name), variableValue: key, queryValues: [] };
   }
 
   private recordOf(inputs: Inputs): DnsRecordState {
@@ -287,13 +347,13 @@ export class LabResources implements LabProvider {
   }
 }
 
-function storeSecret(secret: string, data: string): void {
-  let all: Record<string, string> = {};
-  try { all = JSON.parse(fs.readFileSync(p.secrets, "utf8")) as Record<string, string>; } catch { /* first */ }
-  all[secret] = data;
-  fs.mkdirSync(path.dirname(p.secrets), { recursive: true });
-  fs.writeFileSync(p.secrets, JSON.stringify(all, null, 2), { mode: 0o600 });
-  fs.chmodSync(p.secrets, 0o600);
+/**
+ * A secret IAM member's secret_id may be the short id or projects/{project}/secrets/{id}
+ * (terraform-provider-google google/services/secretmanager/iam_secret_manager_secret.go): the full name here.
+ */
+function secretName(secretId: unknown): string {
+  const id = String(secretId);
+  return id.startsWith("projects/") ? id : `projects/lab/secrets/${id}`;
 }
 
 /** The ssh command an admin (or the e2e suite) uses: the deploy key's file and the lab's known_hosts. */

@@ -57,6 +57,13 @@ export const OUTSIDE_DOMAINS = {
 } as const;
 export const OUTSIDE_DKIM_SELECTOR = "s1";
 export const RELAY_PORT = 2525;
+/** Google's names the VM uses, served by the lab DNS (zones of their own) and lab/gcp-server.ts. */
+export const SECRET_MANAGER_NAME = "secretmanager.googleapis.com";
+export const METADATA_NAME = "metadata.google.internal";
+/** The metadata server's link-local address, as on GCE; the machine's namespace DNATs it to METADATA_PORT. */
+export const METADATA_IP = "169.254.169.254";
+export const METADATA_PORT = 8169;
+export const SECRET_MANAGER_PORT = 443;
 export const ACME_PORT = 14000;
 export const ACME_MGMT_PORT = 15000;
 export const APT_PROXY_PORT = 3142;
@@ -70,9 +77,12 @@ export const p = {
   acme: path.join(LAB, "acme"),
   relay: path.join(LAB, "relay"),
   relaySpool: path.join(LAB, "relay-spool"),
+  /** Present: the relay stand-in refuses with 421 (the e2e suite holds mail in the server's queue with it). */
+  relayPause: path.join(LAB, "relay", "pause"),
   machineRoot: path.join(LAB, "machine", "root"),
   disks: path.join(LAB, "disks"),
-  secrets: path.join(LAB, "secrets.json"),
+  /** What the lab's Google Cloud holds for the VM: secret versions, secret readers, the instance's account. */
+  cloud: path.join(LAB, "cloud.json"),
   knownHosts: path.join(LAB, "known_hosts"),
   labJson: path.join(LAB, "lab.json"),
   /** The DKIM private key of OUTSIDE_DOMAINS.genuine (made once per lab; the e2e tests sign with it). */

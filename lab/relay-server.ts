@@ -12,6 +12,8 @@ export interface RelayConfig {
   cert: string;
   key: string;
   spool: string;
+  /** While this file exists the relay answers 421 to every connection, as Mailgun does when it throttles. */
+  pauseFile: string;
 }
 
 function main(): void {
@@ -29,7 +31,11 @@ function main(): void {
     authOptional: false,
     size: 50 * 1024 * 1024,
     logger: false,
-    onConnect(_session, cb) { cb(); },
+    // A 421 greeting is temporary: Postfix defers the mail and keeps it queued (RFC 5321 §3.8).
+    onConnect(_session, cb) {
+      if (fs.existsSync(cfg.pauseFile)) return cb(Object.assign(new Error("4.3.2 Relay paused by the lab, try again later"), { responseCode: 421 }));
+      cb();
+    },
     onAuth(auth, session, cb) {
       const e = tlsRequired(session);
       if (e) return cb(e);

@@ -9,7 +9,8 @@ import type { RelayConfig } from "./relay-server";
 
 export async function relayUp(username: string, password: string): Promise<RelayConfig> {
   const { cert, key } = await issueCert("relay", [RELAY_NAME, NET.host]);
-  const cfg: RelayConfig = { host: NET.host, port: RELAY_PORT, username, password, cert, key, spool: p.relaySpool };
+  const cfg: RelayConfig = { host: NET.host, port: RELAY_PORT, username, password, cert, key, spool: p.relaySpool,
+    pauseFile: p.relayPause };
   fs.mkdirSync(p.relay, { recursive: true, mode: 0o700 });
   const file = path.join(p.relay, "config.json");
   const text = JSON.stringify(cfg, null, 2);

@@ -12,6 +12,8 @@ export interface Connection {
   privateKey?: string;
   dialErrorLimit?: number;
   perDialTimeout?: number;
+  /** "type base64": pinned as pulumi-command 1.x does (ssh.FixedHostKey, host key algorithms = its type). */
+  hostKey?: string;
 }
 
 export function keyFile(privateKey: string): string {
@@ -22,11 +24,21 @@ export function keyFile(privateKey: string): string {
   return file;
 }
 
+/**
+ * With a host key, the lab's known_hosts holds exactly that key for the host and ssh refuses any other
+ * (pulumi-command provider/pkg/provider/remote/connection.go, v1.2.1); the admin/e2e command reads the same
+ * file. Without one, the first key seen is kept, as before.
+ */
 export function sshArgs(c: Connection): string[] {
+  if (c.hostKey) {
+    const known = c.port !== undefined && c.port !== 22 ? `[${c.host}]:${c.port}` : c.host;
+    const line = `${known} ${c.hostKey.trim()}\n`;
+    if (!fs.existsSync(p.knownHosts) || fs.readFileSync(p.knownHosts, "utf8") !== line) fs.writeFileSync(p.knownHosts, line, { mode: 0o600 });
+  }
   return [
     ...(c.privateKey ? ["-i", keyFile(c.privateKey), "-o", "IdentitiesOnly=yes"] : []),
     "-o", "BatchMode=yes",
-    "-o", "StrictHostKeyChecking=accept-new",
+    ...(c.hostKey ? ["-o", "StrictHostKeyChecking=yes", "-o", `HostKeyAlgorithms=${c.hostKey.trim().split(" ")[0]}`] : ["-o", "StrictHostKeyChecking=accept-new"]),
     "-o", `UserKnownHostsFile=${p.knownHosts}`,
     "-o", `ConnectTimeout=${c.perDialTimeout ?? 15}`,
     "-p", String(c.port ?? 22),

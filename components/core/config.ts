@@ -63,6 +63,8 @@ export interface MailStackConfig {
   iapTunnelPort: number;
   machineType: string;
   image: string;
+  /** The boot disk: GCE cannot resize it in place through the instance, so a change replaces the VM. */
+  bootDiskSizeGb: number;
   dataDiskSizeGb: number;
   snapshotRetentionDays: number;
   protectData: boolean;
@@ -248,6 +250,8 @@ const schema = z.object({
   iapTunnelPort: int(1024, 65535).default(2222),
   machineType: nonEmpty("a GCE machine type such as e2-small").default("e2-small"),
   image: nonEmpty("a Debian 12 image family such as debian-cloud/debian-12").default("debian-cloud/debian-12"),
+  // The debian-12 image is 10 GB: GCE refuses a smaller boot disk.
+  bootDiskSizeGb: int(10, 65536).default(10),
   dataDiskSizeGb: int(10, 65536).default(20),
   snapshotRetentionDays: int(1, 3650).default(14),
   protectData: bool.default(true),
@@ -389,6 +393,7 @@ function complete(p: Parsed): MailStackConfig {
     iapTunnelPort: p.iapTunnelPort,
     machineType: p.machineType,
     image: p.image,
+    bootDiskSizeGb: p.bootDiskSizeGb,
     dataDiskSizeGb: p.dataDiskSizeGb,
     snapshotRetentionDays: p.snapshotRetentionDays,
     protectData: p.protectData,

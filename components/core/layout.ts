@@ -13,3 +13,9 @@ export const VMAIL_ID = 5000;
 export const TLS_DIR = "/etc/mailserver/tls";
 export const TLS_CERT = `${TLS_DIR}/fullchain.pem`;
 export const TLS_KEY = `${TLS_DIR}/privkey.pem`;
+
+/**
+ * What the staged sasl_passwd holds where the relay password goes: mailserver-apply replaces it with the
+ * payload of the Secret Manager version it is given, so no deploy input carries the password.
+ */
+export const RELAY_PASSWORD_PLACEHOLDER = "@mailserver-relay-password@";

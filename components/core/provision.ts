@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Mustache from "mustache";
 import type { MailStackConfig } from "./config";
 import type { RenderedFile } from "./files";
-import { DATA_DEVICE, DATA_MOUNT, MAIL_HOME, TLS_CERT, TLS_DIR, TLS_KEY, VMAIL_ID } from "./layout";
+import { DATA_DEVICE, DATA_MOUNT, MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CERT, TLS_DIR, TLS_KEY, VMAIL_ID } from "./layout";
 
 const TEMPLATES = join(__dirname, "..", "..", "templates", "provision");
 const read = (file: string) => readFileSync(join(TEMPLATES, file), "utf8").trimEnd();
@@ -19,6 +19,8 @@ export function packagesFor(config: MailStackConfig): string[] {
     // Inbound verdicts and spam score (milter), the global Junk rule and users' sieve (Pigeonhole).
     "rspamd", "dovecot-sieve",
     ...(config.spam.greylisting ? ["redis-server"] : []),
+    // mailserver-secret reads the relay password from the metadata server and Secret Manager.
+    "curl", "jq",
     ...(config.tls === "acme" ? ["certbot"] : []),
   ];
 }
@@ -49,7 +51,8 @@ export function renderProvisionScript(config: MailStackConfig): string {
     acmeServer: config.acmeServer,
     acmeEmail: config.acmeEmail,
     stageScript: read("mailserver-stage.sh"),
-    applyScript: read("mailserver-apply.sh"),
+    applyScript: read("mailserver-apply.sh").replaceAll("@RELAY_PASSWORD_PLACEHOLDER@", RELAY_PASSWORD_PLACEHOLDER),
+    secretScript: read("mailserver-secret.sh"),
   };
   // {{value}} becomes one quoted shell word; {{{script}}} (the static helper scripts) is inserted as it is.
   return Mustache.render(read("provision.sh.mustache"), view, {}, { escape: (v: unknown) => shellQuote(String(v)) }) + "\n";

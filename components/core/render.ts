@@ -8,7 +8,7 @@ import Mustache from "mustache";
 import type { MailAlias, MailStackConfig } from "./config";
 import type { RenderedFile, Service } from "./files";
 import { hashPassword } from "./passwords";
-import { MAIL_HOME, TLS_CERT, TLS_KEY, VMAIL_ID } from "./layout";
+import { MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CERT, TLS_KEY, VMAIL_ID } from "./layout";
 
 export interface RenderInput {
   config: MailStackConfig;
@@ -54,9 +54,10 @@ const FILES: Record<string, { template: string } & Meta> = {
   "/etc/postfix/hosted_sender_access": { template: "postfix/hosted_sender_access.mustache", ...plain("postfix", "postmap") },
   "/etc/postfix/submission_sender_access": { template: "postfix/submission_sender_access.mustache", ...plain("postfix", "postmap") },
   "/etc/postfix/submission_header_checks": { template: "postfix/submission_header_checks.mustache", ...plain("postfix") },
-  // postmap gives sasl_passwd.db the mode and owner of its source: both stay root-only.
+  // postmap gives sasl_passwd.db the mode and owner of its source: both stay root-only. Not a secret any
+  // more: the staged file holds a placeholder that the apply replaces with the Secret Manager payload.
   "/etc/postfix/sasl_passwd": {
-    template: "postfix/sasl_passwd.mustache", ...plain("postfix", "postmap"), mode: "0600", secret: true,
+    template: "postfix/sasl_passwd.mustache", ...plain("postfix", "postmap"), mode: "0600",
   },
   "/etc/aliases": { template: "system/aliases.mustache", ...plain("postfix", "newaliases") },
   "/etc/dovecot/dovecot.conf": { template: "dovecot/dovecot.conf.mustache", ...plain("dovecot") },
@@ -223,7 +224,8 @@ export async function renderConfigFiles(config: MailStackConfig): Promise<Render
     greylisting: config.spam.greylisting,
     relayNexthop,
     relayUsername: config.relay.username,
-    relayPassword: config.relay.password,
+    // The password is read from Secret Manager on the server at apply time (mailserver-apply).
+    relayPassword: RELAY_PASSWORD_PLACEHOLDER,
     discardDomain: DISCARD_DOMAIN,
     users: [...users].sort(byAddress),
     aliases: aliases

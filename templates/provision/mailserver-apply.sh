@@ -1,7 +1,9 @@
 #!/bin/bash
-# mailserver-apply: stdin lists the configuration files ("path service rebuild" per line). Checks the staged
-# versions together with the rest of the live configuration, and only if Postfix, Dovecot, OpenDKIM, rspamd
-# and Pigeonhole (sievec) accept them installs the changed files (write beside, then rename), rebuilds maps, removes the files
+# mailserver-apply [RELAY_SECRET_VERSION]: stdin lists the configuration files ("path service rebuild" per
+# line). The relay password is read now, from the Secret Manager version named (mailserver-secret), into the
+# placeholder of the staged sasl_passwd: no deploy input carries it. Checks the staged versions together
+# with the rest of the live configuration, and only if Postfix, Dovecot, OpenDKIM, rspamd and Pigeonhole
+# (sievec) accept them installs the changed files (write beside, then rename), rebuilds maps, removes the files
 # that the previous apply installed and this list no longer holds (a dropped domain's DKIM key), and
 # reloads the daemons whose files changed. On a failed check the live files stay as they were.
 set -euo pipefail
@@ -31,6 +33,19 @@ for entry in "${entries[@]}"; do
   mkdir -p "$CAND$(dirname "$path")"
   cp "$STAGED$path" "$CAND$path"
 done
+# sasl_passwd's placeholder becomes the password: lines end with ":PLACEHOLDER", and only that suffix is cut
+# (no pattern replacement, which would treat & or \ in the password specially).
+PLACEHOLDER='@RELAY_PASSWORD_PLACEHOLDER@'
+if [ -n "${1:-}" ] && [ -f "$CAND/etc/postfix/sasl_passwd" ] && grep -qF ":$PLACEHOLDER" "$CAND/etc/postfix/sasl_passwd"; then
+  password=$(/usr/local/sbin/mailserver-secret "$1") || { echo "could not read the relay password from Secret Manager ($1)" >&2; exit 1; }
+  filled=()
+  while IFS= read -r line; do
+    if [[ $line == *":$PLACEHOLDER" ]]; then line="${line%"$PLACEHOLDER"}$password"; fi
+    filled+=("$line")
+  done < "$CAND/etc/postfix/sasl_passwd"
+  (umask 077; printf '%s\n' "${filled[@]}" > "$CAND/etc/postfix/sasl_passwd")
+  unset password filled
+fi
 # The checks must pass without the files about to be removed.
 for entry in "${pruned[@]}"; do
   read -r path _ <<<"$entry"
@@ -69,13 +84,13 @@ rebuilds=()
 for entry in "${entries[@]}"; do
   read -r path service rebuild <<<"$entry"
   read -r mode owner group < "$STAGED$path.meta"
-  if [ -f "$path" ] && cmp -s "$STAGED$path" "$path" && [ "$(stat -c '%a %U %G' "$path")" = "${mode#0} $owner $group" ]; then
+  if [ -f "$path" ] && cmp -s "$CAND$path" "$path" && [ "$(stat -c '%a %U %G' "$path")" = "${mode#0} $owner $group" ]; then
     if [ "$rebuild" = postmap ] && [ ! -f "$path.db" ]; then rebuilds+=("postmap $path"); reload[$service]=1; fi
     if [ "$rebuild" = sievec ] && [ ! -f "${path%.sieve}.svbin" ]; then rebuilds+=("sievec $path"); fi
     continue
   fi
   mkdir -p "$(dirname "$path")"
-  install -m "$mode" -o "$owner" -g "$group" "$STAGED$path" "$path.mailserver-new"
+  install -m "$mode" -o "$owner" -g "$group" "$CAND$path" "$path.mailserver-new"
   mv -f "$path.mailserver-new" "$path"
   echo "installed $path"
   [ "$service" != none ] && reload[$service]=1

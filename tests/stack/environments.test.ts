@@ -138,7 +138,9 @@ describe("sshViaIap", () => {
     }
     const wait = r.resources.find((x) => x.name === "mail-wait-ssh")!.inputs;
     expect(wait.environment).toEqual({ HOST: "127.0.0.1", PORT: "2201" });
-    expect(r.outputs.sshCommand.value).toContain("ssh -i deploy_key -p 2201 deploy@127.0.0.1");
+    expect(r.outputs.sshCommand.value).toContain("ssh -i deploy_key -o UserKnownHostsFile=known_hosts -o StrictHostKeyChecking=yes -p 2201 deploy@127.0.0.1");
+    // The tunnel end is where ssh meets the VM's pinned key.
+    expect(r.outputs.sshCommand.value).toContain('echo "[127.0.0.1]:2201 $(pulumi stack output sshHostKey)" > known_hosts');
   });
 
   test("off: no IAP rule, and the connection is the address on 22 as before", async () => {

@@ -73,6 +73,8 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
       return { ...inputs, address: "198.51.100.7" };
     case "gcp:serviceaccount/account:Account":
       return { ...inputs, email: `${String(inputs.accountId)}@proj.iam.gserviceaccount.com` };
+    case "gcp:secretmanager/secretVersion:SecretVersion":
+      return { ...inputs, name: `${String(inputs.secret)}/versions/1`, version: "1" };
     case "gcp:secretmanager/secret:Secret":
       return { ...inputs, name: `projects/proj/secrets/${String(inputs.secretId)}` };
     case "tls:index/privateKey:PrivateKey":
@@ -115,7 +117,12 @@ export function mockPrivateKeyPem(name: string): string {
   return key.privateKeyPem;
 }
 
+/** The ED25519 host key (base64) the mocked guest attributes publish. */
+export const TEST_HOST_KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheTestVm";
+
 export interface RunResult {
+  /** Every invoke, in order. */
+  calls: { token: string; inputs: Record<string, unknown> }[];
   resources: Recorded[];
   outputs: Record<string, { value: unknown; secret: boolean }>;
   error?: Error;
@@ -140,6 +147,7 @@ export interface RunOptions {
 /** Runs index.ts with the given raw config (`namespace:key` → string) and waits until every resource is registered. */
 export async function runProgram(config: Record<string, string>, run: RunOptions = {}): Promise<RunResult> {
   const resources: Recorded[] = [];
+  const calls: RunResult["calls"] = [];
   const options = new Map<string, { protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; dependsOn: string[]; secretOutputs: string[] }>();
   pulumi.runtime.setMocks({
     newResource: (args) => {
@@ -147,7 +155,12 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
       resources.push({ type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [], ...opts });
       return { id: `${args.name}-id`, state: markSecrets(fakeState(args.type, args.name, args.inputs), secretOutputs) };
     },
-    call: (args) => args.inputs,
+    call: (args) => {
+      calls.push({ token: args.token, inputs: args.inputs });
+      // The guest agent's published host key (see HOST_KEY_ATTRIBUTE in components/host.ts).
+      if (args.token === "gcp:compute/getInstanceGuestAttributes:getInstanceGuestAttributes") return { ...args.inputs, variableValue: TEST_HOST_KEY };
+      return args.inputs;
+    },
   }, "mailserver", run.stack ?? "test", false);
   pulumi.runtime.setAllConfig(config, Object.keys(config).filter((k) => /password|users|apiToken/i.test(k)));
   const record = (t: pulumi.ResourceTransformationArgs) => {
@@ -183,9 +196,9 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
         : { value: v, secret: false };
     }
     await pulumi.runtime.disconnect();
-    return { resources, outputs: resolved };
+    return { calls, resources, outputs: resolved };
   } catch (e) {
-    return { resources, outputs: {}, error: e as Error };
+    return { calls, resources, outputs: {}, error: e as Error };
   }
 }
 

@@ -1,7 +1,7 @@
 // The Google Cloud host under mocks: network, firewall, image, disk, snapshots, secret, service account,
 // protection, and what a change of one setting must leave alone.
 import { stackName } from "../../components/host";
-import { byType, dig, Recorded, runProgram, RunResult, strings, unwrap, isSecretValue } from "./harness";
+import { byType, dig, Recorded, runProgram, RunResult, strings, unwrap, isSecretValue, TEST_HOST_KEY } from "./harness";
 import { stackConfig } from "./config";
 
 let run: RunResult;
@@ -42,6 +42,7 @@ test("ACME opens port 80 as well, and only then", async () => {
 test("the VM: pinned Debian 12 image, shielded, deploy user key, data disk attached by device name", () => {
   const vm = one("gcp:compute/instance:Instance", "mail-vm").inputs;
   expect(dig(vm, "bootDisk.initializeParams.image")).toBe("debian-cloud/debian-12");
+  expect(dig(vm, "bootDisk.initializeParams.size")).toBe(10);
   expect(vm.shieldedInstanceConfig).toEqual({ enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true });
   expect(vm.allowStoppingForUpdate).toBe(true);
   expect(vm.tags).toEqual(["mail-test"]);
@@ -136,6 +137,14 @@ test("a new hostname leaves the address and the data disk as they are (their des
   expect(renamed.resources.find((x) => x.name === "mail-vm")).toBeDefined();
 });
 
+test("bootDiskSizeGb sizes the boot disk only: the data disk and the address stay as they are", async () => {
+  const bigger = await runProgram(stackConfig({ "mailserver:bootDiskSizeGb": "12" }));
+  expect(bigger.error).toBeUndefined();
+  const inputs = (r: RunResult, name: string) => r.resources.find((x) => x.name === name)!.inputs;
+  expect(dig(inputs(bigger, "mail-vm"), "bootDisk.initializeParams.size")).toBe(12);
+  for (const name of ["mail-ip", "mail-data"]) expect(inputs(bigger, name)).toEqual(inputs(run, name));
+});
+
 test("changing the machine type or a mail setting leaves the data disk as it is", async () => {
   const changed = await runProgram(stackConfig({ "mailserver:machineType": "e2-medium", "mailserver:messageSizeLimitMb": "50", "mailserver:dmarcPolicy": "reject" }));
   const disk = (r: RunResult) => r.resources.find((x) => x.name === "mail-data")!.inputs;
@@ -183,7 +192,8 @@ test("ptr sets the reverse name after the A record exists", async () => {
 test("outputs: IP, hostname, SSH command, client settings; the deploy key only as a secret", () => {
   expect(run.outputs.ip.value).toBe("198.51.100.7");
   expect(run.outputs.hostname.value).toBe("mail.example.com");
-  expect(run.outputs.sshCommand.value).toMatch(/ssh -i deploy_key deploy@198\.51\.100\.7/);
+  expect(run.outputs.sshCommand.value).toMatch(/ssh -i deploy_key -o UserKnownHostsFile=known_hosts -o StrictHostKeyChecking=yes deploy@198\.51\.100\.7$/);
+  expect(run.outputs.sshHostKey.value).toBe(`ssh-ed25519 ${TEST_HOST_KEY}`);
   expect(run.outputs.clientSettings.value).toMatchObject({ imap: { port: 993 }, pop3: { port: 995 } });
   expect(run.outputs.deployPrivateKey.secret).toBe(true);
 });

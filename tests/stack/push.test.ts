@@ -2,8 +2,9 @@
 // does not grow with users.
 import { createPrivateKey } from "node:crypto";
 import * as tls from "@pulumi/tls";
+import { RELAY_PASSWORD_PLACEHOLDER } from "../../components/core/layout";
 import { MailPush, PushFile } from "../../components/push";
-import { byType, isSecretValue, runProgram, RunResult, strings, unwrap } from "./harness";
+import { byType, isSecretValue, runProgram, RunResult, strings, TEST_HOST_KEY, unwrap } from "./harness";
 import { RELAY_MARKER, stackConfig, USER_MARKER } from "./config";
 
 let run: RunResult;
@@ -48,7 +49,7 @@ test("remote commands do not ask sshd to accept environment variables", () => {
 
 test("the apply's triggers hold every staged file's stage line: path, content hash, mode, owner, group", () => {
   const files = fileCommands(run);
-  const lines = triggerLines(run);
+  const lines = triggerLines(run).filter((l) => l.startsWith("/"));
   expect(lines).toHaveLength(files.length);
   for (const line of lines) expect(line).toMatch(/^\/\S+ [0-9a-f]{64} 0[0-7]{3} \S+ \S+\n$/);
   const paths = lines.map((l) => l.split(" ")[0]).sort();
@@ -63,7 +64,7 @@ async function applyTriggers(file: Partial<PushFile>): Promise<string[]> {
     program: async () => {
       const push = new MailPush("mail", {
         host: "192.0.2.1", port: 22, user: "deploy", privateKey: "key", instanceId: "vm-1", provisionScript: "true",
-        files: [spec], dataDiskSizeGb: 20,
+        files: [spec], dataDiskSizeGb: 20, hostKey: "ssh-ed25519 AAAA", relaySecretVersion: "projects/p/secrets/s/versions/1",
       });
       return { applied: push.applied };
     },
@@ -113,12 +114,35 @@ test("only the files that hold a secret travel as secrets (with logging off); th
   expect(secretFiles).toEqual([
     "mail-file-etc-dovecot-users",
     "mail-file-etc-opendkim-keys-example.com-s1.private", "mail-file-etc-opendkim-keys-example.org-s1.private",
-    "mail-file-etc-postfix-sasl_passwd",
   ]);
   for (const name of secretFiles) expect(named(name).inputs.logging).toBe("none");
   const mainCf = named("mail-file-etc-postfix-main.cf").inputs.stdin;
   expect(typeof mainCf).toBe("string");
   expect(String(mainCf)).toContain("myhostname = mail.example.com");
+});
+
+test("the relay password is in no command input, only in the SecretVersion's secretData; the apply reads that version", () => {
+  const holders = run.resources.filter((r) => strings(r.inputs).some((s) => s.text.includes(RELAY_MARKER)));
+  expect(holders.map((r) => `${r.type} ${r.name}`)).toEqual(["gcp:secretmanager/secretVersion:SecretVersion mail-relay-password"]);
+  expect(isSecretValue(holders[0].inputs.secretData)).toBe(true);
+  // The staged sasl_passwd carries the placeholder the apply fills from Secret Manager.
+  expect(named("mail-file-etc-postfix-sasl_passwd").inputs.stdin).toBe(`[smtp.mailgun.org]:2525 postmaster@mg.example.com:${RELAY_PASSWORD_PLACEHOLDER}\n`);
+  const version = "mail-relay-password-id/versions/1";
+  expect(String(named("mail-apply").inputs.create)).toMatch(new RegExp(`^sudo /usr/local/sbin/mailserver-apply '${version}' # instance `));
+  // Rotation: a new version (secretData is force-new) changes the triggers, which re-runs the apply.
+  expect(triggerLines(run)).toContain(version);
+});
+
+test("the SSH host key is pinned: every remote command's connection holds the key the guest agent published", () => {
+  const vm = run.resources.find((r) => r.name === "mail-vm")!;
+  expect((vm.inputs.metadata as Record<string, string>)["enable-guest-attributes"]).toBe("TRUE");
+  const invokes = run.calls.filter((c) => c.token === "gcp:compute/getInstanceGuestAttributes:getInstanceGuestAttributes");
+  expect(invokes.map((c) => c.inputs)).toEqual([{ name: "mail-vm", zone: "europe-west1-b", project: "proj", variableKey: "hostkeys/ssh-ed25519" }]);
+  const remote = byType(run, "command:remote:Command");
+  expect(remote.length).toBeGreaterThan(10);
+  for (const cmd of remote) {
+    expect(`${cmd.name}: ${String((unwrap(cmd.inputs.connection) as { hostKey?: string }).hostKey)}`).toBe(`${cmd.name}: ssh-ed25519 ${TEST_HOST_KEY}`);
+  }
 });
 
 test("the DKIM keys the server gets are RSA 2048", () => {

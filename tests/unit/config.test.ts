@@ -28,6 +28,8 @@ test("defaults", () => {
   expect(c.dmarcReportEmail).toBe("postmaster@example.com");
   expect(c.protectData).toBe(true);
   expect(c.tls).toBe("acme");
+  expect(c.bootDiskSizeGb).toBe(10);
+  expect(parseConfig({ ...base, "mailserver:bootDiskSizeGb": "30" }).bootDiskSizeGb).toBe(30);
 });
 
 test("reports every missing key at once", () => {
@@ -63,6 +65,8 @@ test.each([
   ["bad dmarc policy", { "mailserver:dmarcPolicy": "strict" }, "mailserver:dmarcPolicy: must be one of none, quarantine, reject"],
   ["bad tls mode", { "mailserver:tls": "letsencrypt" }, "mailserver:tls: must be one of acme, self-signed"],
   ["bad port", { "mailserver:relayPort": "70000" }, "mailserver:relayPort: must be at most 65535"],
+  ["boot disk below the image's 10 GB", { "mailserver:bootDiskSizeGb": "8" }, "mailserver:bootDiskSizeGb: must be at least 10"],
+  ["boot disk not a whole number", { "mailserver:bootDiskSizeGb": "12.5" }, "mailserver:bootDiskSizeGb: must be a whole number"],
   ["bad boolean", { "mailserver:protectData": "yes" }, "mailserver:protectData: must be true or false"],
   ["unknown key", { "mailserver:protecData": "false" }, "mailserver:protecData: is not a known key"],
   ["root deploy user", { "mailserver:deployUser": "root" }, "mailserver:deployUser: must not be root"],

@@ -61,7 +61,6 @@ test("secrets are flagged and kept out of every other file", () => {
     ["/etc/dovecot/users", "0640", "root", "dovecot"],
     ["/etc/opendkim/keys/example.com/s1.private", "0600", "opendkim", "opendkim"],
     ["/etc/opendkim/keys/example.org/s1.private", "0600", "opendkim", "opendkim"],
-    ["/etc/postfix/sasl_passwd", "0600", "root", "root"],
   ]);
   for (const f of files.filter((x) => !x.secret)) {
     expect(f.content).not.toContain("relay-Secret-42");
@@ -70,7 +69,9 @@ test("secrets are flagged and kept out of every other file", () => {
   for (const password of Object.values(FIXTURE_PASSWORDS)) {
     for (const f of files) expect(f.content).not.toContain(password);
   }
-  expect(file(files, "/etc/postfix/sasl_passwd").content).toBe("[smtp.mailgun.org]:2525 postmaster@mg.example.com:relay-Secret-42\n");
+  // The password comes from Secret Manager at apply time: the rendered file holds only the placeholder.
+  expect(file(files, "/etc/postfix/sasl_passwd").content).toBe("[smtp.mailgun.org]:2525 postmaster@mg.example.com:@mailserver-relay-password@\n");
+  expect(file(files, "/etc/postfix/sasl_passwd").secret).toBe(false);
 });
 
 test("passwd-file: hashes only, given hashes kept as they are", () => {
@@ -163,7 +164,8 @@ test("DKIM keys: PKCS#8 is stored as PKCS#1; missing, weak or foreign keys stop 
 test("a value with a newline cannot inject a line", async () => {
   // The schema refuses it first (config.test.ts); the renderer's own check is the second line of defence.
   const config = parseConfig(fixtureRaw());
-  const relay = { ...config.relay, password: "pw\nrelayhost = [evil.example]:25" };
+  // (The relay password is no longer rendered at all: the server reads it from Secret Manager.)
+  const relay = { ...config.relay, username: "user\nrelayhost = [evil.example]:25" };
   await expect(renderFiles({ config: { ...config, relay }, dkimPrivateKeys: fixtureDkimKeys() })).rejects.toThrow("control character");
 });
 

@@ -13,6 +13,8 @@ export function labConfigFile(lab: Lab): string {
 /** What a deploy did, from the record the lab engine writes (.lab/last-deploy.json, lab/plan.ts). */
 export interface DeployRecord {
   configFile: string;
+  /** The preview's steps, every resource's (same included), before the deploy ran. */
+  plan?: { name: string; type: string; op: string; changed?: string[]; replaceBecause?: string[]; original?: boolean }[];
   seconds: number;
   counts: Partial<Record<"same" | "create" | "update" | "replace" | "delete", number>>;
   operations: { name: string; type: string; op: string; changed?: string[]; original?: boolean }[];

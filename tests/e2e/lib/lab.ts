@@ -21,6 +21,8 @@ const labSchema = z.object({
     username: z.string(),
     password: z.string(),
     spoolDir: z.string(),
+    /** While this file exists the relay stand-in answers 421 (lab/relay-server.ts). */
+    pauseFile: z.string().optional(),
   }),
   ssh: z.string(),
   acmeRoot: z.string(),
