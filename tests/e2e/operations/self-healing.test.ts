@@ -16,8 +16,9 @@ const mainPid: Record<string, string> = {
   postfix: "cat /var/spool/postfix/pid/master.pid",
   dovecot: "systemctl show -p MainPID --value dovecot",
   opendkim: "systemctl show -p MainPID --value opendkim",
+  rspamd: "systemctl show -p MainPID --value rspamd",
 };
-const unit: Record<string, string> = { postfix: "postfix@-", dovecot: "dovecot", opendkim: "opendkim" };
+const unit: Record<string, string> = { postfix: "postfix@-", dovecot: "dovecot", opendkim: "opendkim", rspamd: "rspamd" };
 
 async function pidOf(daemon: string): Promise<number> {
   return Number((await onMachineOk(lab, `${mainPid[daemon]} 2>/dev/null || echo 0`)).trim()) || 0;
@@ -37,7 +38,7 @@ async function submitUntilAccepted(subject: string): Promise<number> {
   }
 }
 
-test.each(["postfix", "dovecot", "opendkim"])("kill -9 of %s during a burst: it comes back by itself and nothing accepted is lost", async (daemon) => {
+test.each(["postfix", "dovecot", "opendkim", "rspamd"])("kill -9 of %s during a burst: it comes back by itself and nothing accepted is lost", async (daemon) => {
   const tag = token(`kill-${daemon}`);
   const before = await pidOf(daemon);
   expect(before).toBeGreaterThan(0);
