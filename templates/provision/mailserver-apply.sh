@@ -126,14 +126,27 @@ mv -f "$INSTALLED.new" "$INSTALLED"
 
 # Reload what changed; start what is not running (first deploy, or after a failed start).
 # The milters and Dovecot first: Postfix hands mail to them.
+milters_started=
 for service in opendkim rspamd dovecot postfix; do
   if ! systemctl is-active --quiet "$service"; then
     systemctl start "$service" && echo "started $service"
+    case "$service" in opendkim|rspamd) milters_started=1 ;; esac
   elif [ "$service" = opendkim ] && [ -n "$restart_opendkim" ]; then
     systemctl restart opendkim && echo "restarted opendkim (new socket settings)"
+    milters_started=1
   elif [ -n "${reload[$service]:-}" ]; then
     systemctl reload "$service" && echo "reloaded $service"
   fi
+done
+# Postfix answers 4xx while a milter does not listen, and rspamd takes a while on its first start (it
+# compiles its rules): after starting one, the apply ends when both answer, so that a finished deploy serves mail.
+[ -z "$milters_started" ] || for port in 8891 11332; do
+  for _ in $(seq 240); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue 2; fi
+    sleep 0.5
+  done
+  echo "the milter on 127.0.0.1:$port does not answer after 2 minutes: Postfix defers mail until it does" >&2
+  exit 1
 done
 rm -rf "$CAND"
 [ ${#reload[@]} -gt 0 ] || echo "apply: no change"

@@ -25,6 +25,13 @@ case "$1" in
 esac
 `;
 
+// The two milter ports the apply waits for once it has started the milters (systemctl is a stub here).
+const MILTER_STAND_INS = [
+  "import socket, time",
+  "socks = [socket.create_server(('127.0.0.1', p)) for p in (8891, 11332)]",
+  "time.sleep(600)",
+].join("\n");
+
 interface Round {
   /** What mailserver-apply printed. */
   out: string;
@@ -88,6 +95,9 @@ beforeAll(async () => {
     "set -eu",
     `WORK=${shellQuote(work)}; export WORK; export PATH="$WORK/bin:$PATH"`,
     'overlay() { u="$WORK/ov$(echo "$1" | tr / _)"; mkdir -p "$u/up" "$u/wk"; chown --reference="$1" "$u/up"; chmod --reference="$1" "$u/up"; mount -t overlay overlay -o "lowerdir=$1,upperdir=$u/up,workdir=$u/wk" "$1"; }',
+    // Its own network: the milters the apply waits for after starting them are stand-ins listening here.
+    "ip link set lo up",
+    `python3 -c ${shellQuote(MILTER_STAND_INS)} >/dev/null 2>&1 & MILTERS=$!`,
     "overlay /etc",
     "overlay /var/lib",
     "mkdir -p /var/lib/mailserver/staged /etc/mailserver/tls",
@@ -99,9 +109,10 @@ beforeAll(async () => {
     roundScript(2, changedMain, watch),
     roundScript(3, droppedKey, watch),
     roundScript(4, leakyKey, watch),
+    'kill "$MILTERS"',
   ].join("\n");
   writeFileSync(join(work, "rounds.sh"), `${script}\n`);
-  const r = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", join(work, "rounds.sh")], { encoding: "utf8" });
+  const r = spawnSync("unshare", ["--mount", "--net", "--propagation", "private", "bash", join(work, "rounds.sh")], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`the namespace run failed (${r.status}): ${r.stderr}`);
   for (let n = 0; n <= 4; n++) rounds.push(readRound(n));
 }, 180_000);
