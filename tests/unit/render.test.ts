@@ -111,6 +111,12 @@ test("Authentication-Results: a forged one with our name and OpenDKIM's own are 
   expect(lines(file(files, "/etc/postfix/milter_header_checks").content))
     .toEqual(["/^Authentication-Results:[[:space:]]*opendkim\\.invalid;/ IGNORE"]);
   expect(file(files, "/etc/opendkim.conf").content).toMatch(/^AuthservID +opendkim\.invalid$/m);
+  // Signing and the forged-From policy depend on these lines; the goldens alone would follow any edit.
+  const dkimConf = file(files, "/etc/opendkim.conf").content.split("\n").map((l) => l.trim().split(/\s+/).join(" "));
+  expect(dkimConf).toEqual(expect.arrayContaining([
+    "Mode sv", "Socket inet:8891@127.0.0.1", "SetupPolicyScript /etc/opendkim/setup.lua",
+    "FinalPolicyScript /etc/opendkim/final.lua", "KeyTable /etc/opendkim/KeyTable", "RequireSafeKeys yes",
+  ]));
 });
 
 test("services and rebuild steps", () => {

@@ -1,9 +1,9 @@
 // Issue 13 §2: a spam score on every inbound message; GTUBE (and anything at spamRejectScore) refused at
 // SMTP time; a borderline score (spamJunkScore up to spamRejectScore) filed into Junk by the global sieve.
 import { loadLab, labUser, outsideSender, token } from "../lib/lab";
-import { waitForInbox } from "../lib/imap";
 import { mailStoreFilesWith } from "../lib/machine";
-import { findIn, headerValues, waitForIn } from "../lib/mailbox";
+import { findIn, waitForInbox } from "../lib/imap";
+import { headerValues, waitForIn } from "../lib/mailbox";
 import { envelope, message, outsideDialog } from "../lib/smtp";
 
 const lab = loadLab();

@@ -2,9 +2,9 @@
 // SPF, DKIM, DMARC, ARC); a sender domain's DMARC policy decides: p=reject refused at SMTP time,
 // p=quarantine into Junk. The outside domains and their records are the lab DNS's (lab/dns.ts labRecords).
 import { loadLab, labUser, token } from "../lib/lab";
-import { waitForInbox } from "../lib/imap";
 import { mailStoreFilesWith } from "../lib/machine";
-import { findIn, headerValues, signAsOutside, waitForIn } from "../lib/mailbox";
+import { findIn, waitForInbox } from "../lib/imap";
+import { headerValues, signAsOutside, waitForIn } from "../lib/mailbox";
 import { envelope, message, outsideDialog } from "../lib/smtp";
 
 const lab = loadLab();

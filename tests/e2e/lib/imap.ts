@@ -22,10 +22,13 @@ export async function withImap<T>(lab: Lab, user: LabUser, fn: (c: ImapFlow) => 
   }
 }
 
-/** The raw source of the INBOX message whose subject contains `subject`, or undefined. */
-export async function findInInbox(lab: Lab, user: LabUser, subject: string): Promise<string | undefined> {
+/** The raw source of the message in `folder` whose subject contains `subject`, or undefined. */
+export async function findIn(lab: Lab, user: LabUser, folder: string, subject: string): Promise<string | undefined> {
   return withImap(lab, user, async (c) => {
-    const lock = await c.getMailboxLock("INBOX");
+    // A folder that was never created (Junk before its first message) holds nothing.
+    const list = await c.list();
+    if (!list.some((m) => m.path === folder)) return undefined;
+    const lock = await c.getMailboxLock(folder);
     try {
       const uids = await c.search({ subject }, { uid: true });
       if (!uids || uids.length === 0) return undefined;
@@ -35,6 +38,11 @@ export async function findInInbox(lab: Lab, user: LabUser, subject: string): Pro
       lock.release();
     }
   });
+}
+
+/** The raw source of the INBOX message whose subject contains `subject`, or undefined. */
+export function findInInbox(lab: Lab, user: LabUser, subject: string): Promise<string | undefined> {
+  return findIn(lab, user, "INBOX", subject);
 }
 
 export function waitForInbox(lab: Lab, user: LabUser, subject: string, timeoutMs = 60_000): Promise<string> {

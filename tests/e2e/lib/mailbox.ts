@@ -1,27 +1,9 @@
 // Messages in any folder over IMAP (Junk above all), and signing as an outside domain of the lab DNS.
 import { join } from "node:path";
 import { LAB_DIR, Lab, LabUser } from "./lab";
-import { withImap } from "./imap";
+import { findIn, withImap } from "./imap";
 import { runOk } from "./run";
 import { waitFor } from "./wait";
-
-/** The raw source of the message in `folder` whose subject contains `subject`, or undefined. */
-export async function findIn(lab: Lab, user: LabUser, folder: string, subject: string): Promise<string | undefined> {
-  return withImap(lab, user, async (c) => {
-    // A folder that was never created (Junk before its first message) holds nothing.
-    const list = await c.list();
-    if (!list.some((m) => m.path === folder)) return undefined;
-    const lock = await c.getMailboxLock(folder);
-    try {
-      const uids = await c.search({ subject }, { uid: true });
-      if (!uids || uids.length === 0) return undefined;
-      const msg = await c.fetchOne(String(uids[uids.length - 1]), { source: true }, { uid: true });
-      return msg && msg.source ? msg.source.toString() : undefined;
-    } finally {
-      lock.release();
-    }
-  });
-}
 
 export function waitForIn(lab: Lab, user: LabUser, folder: string, subject: string, timeoutMs = 60_000): Promise<string> {
   return waitFor(`"${subject}" in ${user.address}'s ${folder}`, () => findIn(lab, user, folder, subject), {
