@@ -1,0 +1,123 @@
+// The deploy measurements, each the wall-clock time of the command an admin types (npm run lab -- …).
+import { rmSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { LAB_DIR, Lab, ROOT, labUser, loadLab } from "../../tests/e2e/lib/lab";
+import { configCopy, labConfigFile, DeployRecord } from "../../tests/e2e/lib/deploy";
+import { findInInbox } from "../../tests/e2e/lib/imap";
+import { onMachine, onMachineOk } from "../../tests/e2e/lib/machine";
+import { run } from "../../tests/e2e/lib/run";
+import { submission } from "../../tests/e2e/lib/smtp";
+import { waitFor } from "../../tests/e2e/lib/wait";
+import { wallClockMs } from "./mail-load";
+
+export interface ColdResult {
+  /** lab up started → the first message, submitted on 587 when lab up returned, in the INBOX. */
+  seconds: number;
+  /** The part spent in npm run lab (machine, stand-ins, deploy). */
+  labUpSeconds: number;
+}
+
+export interface DeployResult {
+  seconds: number;
+  /**
+   * CPU time (user + system) of npm, tsx and the lab program on the host, which the load of other labs
+   * does not stretch; remote commands run on the machine and are not in it.
+   */
+  cpuSeconds: number;
+  /** The engine's own count (preview + deploy), without npm's and tsx's start. */
+  engineSeconds: number;
+  remoteCommands: number;
+  changed: number;
+}
+
+export interface SettingResult extends DeployResult {
+  setting: string;
+  /** Deploying the lab's own stack file again afterwards. */
+  restore: DeployResult;
+}
+
+/** bash's `times`: its own user and system time, then its children's. The children's, in seconds. */
+export function childCpuSeconds(times: string): number {
+  const lines = times.trim().split("\n");
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(lines[lines.length - 1] ?? "");
+  if (!m) throw new Error(`no CPU times in "${times}"`);
+  return Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
+}
+
+/** `npm run lab -- <args>`, timed by the clock and by CPU time. */
+async function lab(args: string[]): Promise<{ seconds: number; cpuSeconds: number }> {
+  const t0 = wallClockMs();
+  // The lab's output goes to stderr, so that stdout holds only what `times` prints.
+  const r = await run("bash", ["-c", 'npm run lab -- "$@" >&2 && times', "bash", ...args], { cwd: ROOT, timeoutMs: 30 * 60_000 });
+  const seconds = (wallClockMs() - t0) / 1000;
+  if (r.code !== 0) throw new Error(`npm run lab -- ${args.join(" ")} failed (exit ${r.code}):\n${r.stderr.slice(-4000)}`);
+  return { seconds, cpuSeconds: childCpuSeconds(r.stdout) };
+}
+
+async function timedDeploy(configFile: string): Promise<DeployResult> {
+  const timed = await lab(["deploy", "--config", configFile]);
+  const record = JSON.parse(readFileSync(join(LAB_DIR, "last-deploy.json"), "utf8")) as DeployRecord;
+  if (record.configFile !== configFile) throw new Error(`.lab/last-deploy.json is from ${record.configFile}, not ${configFile}`);
+  return {
+    ...timed,
+    engineSeconds: record.seconds,
+    remoteCommands: record.remoteCommands,
+    changed: Object.entries(record.counts).filter(([op]) => op !== "same").reduce((n, [, c]) => n + (c ?? 0), 0),
+  };
+}
+
+/**
+ * Cold: `lab down` (machine, data disk, stand-ins and state gone), then `lab up` from the cached Debian
+ * image and this instance's apt-cacher-ng cache (packages are installed, not downloaded), until a message
+ * submitted on 587 is in the recipient's INBOX (IMAP, polled every 250 ms).
+ */
+export async function coldDeploy(subject: string): Promise<ColdResult> {
+  await lab(["down"]);
+  const t0 = wallClockMs();
+  const up = await lab(["up"]);
+  const fresh = loadLab();
+  const alice = labUser(fresh, "alice@example.test");
+  const bob = labUser(fresh, "bob@example.test");
+  await submission(fresh, alice, 587).sendMail({ from: alice.address, to: bob.address, subject, text: "first mail\n" });
+  await waitFor(`"${subject}" in bob's INBOX`, () => findInInbox(fresh, bob, subject), { timeoutMs: 120_000, intervalMs: 250 });
+  return { seconds: (wallClockMs() - t0) / 1000, labUpSeconds: up.seconds };
+}
+
+/** `npm run lab -- deploy` with nothing changed. */
+export function noOpDeploy(l: Lab): Promise<DeployResult> {
+  return timedDeploy(labConfigFile(l));
+}
+
+const SIZE_KEY = "mailserver:messageSizeLimitMb";
+
+/** messageSizeLimitMb one higher in a copy of the stack file, deployed; then the original deployed again. */
+export async function oneSettingChange(l: Lab): Promise<SettingResult> {
+  const standard = labConfigFile(l);
+  const config = (parse(readFileSync(standard, "utf8")) as { config?: Record<string, unknown> }).config ?? {};
+  // 25: the default of components/core/config.ts when the stack file does not set it.
+  const before = typeof config[SIZE_KEY] === "number" ? config[SIZE_KEY] : 25;
+  const copy = configCopy(standard, "bench-one-setting", { [SIZE_KEY]: before + 1 });
+  try {
+    const changed = await timedDeploy(copy);
+    const limit = Number((await onMachineOk(l, "postconf -h message_size_limit")).trim());
+    if (limit !== (before + 1) * 1024 * 1024) throw new Error(`after the deploy Postfix's message_size_limit is ${limit}, not ${before + 1} MB`);
+    const restore = await timedDeploy(standard);
+    return { ...changed, setting: `messageSizeLimitMb ${before} → ${before + 1}`, restore };
+  } finally {
+    rmSync(copy, { force: true });
+  }
+}
+
+async function labAnswers(): Promise<boolean> {
+  try {
+    return (await onMachine(loadLab(), "true", 30_000)).code === 0;
+  } catch {
+    return false; // no lab.json yet
+  }
+}
+
+/** Brings the lab up when it is not (not timed): the flows need a running lab. */
+export async function ensureLabUp(): Promise<void> {
+  if (!(await labAnswers())) await lab(["up"]);
+}
