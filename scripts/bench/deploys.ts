@@ -98,15 +98,20 @@ export async function oneSettingChange(l: Lab): Promise<SettingResult> {
   // 25: the default of components/core/config.ts when the stack file does not set it.
   const before = typeof config[SIZE_KEY] === "number" ? config[SIZE_KEY] : 25;
   const copy = configCopy(standard, "bench-one-setting", { [SIZE_KEY]: before + 1 });
+  let changed: DeployResult;
   try {
-    const changed = await timedDeploy(copy);
+    changed = await timedDeploy(copy);
     const limit = Number((await onMachineOk(l, "postconf -h message_size_limit")).trim());
     if (limit !== (before + 1) * 1024 * 1024) throw new Error(`after the deploy Postfix's message_size_limit is ${limit}, not ${before + 1} MB`);
-    const restore = await timedDeploy(standard);
-    return { ...changed, setting: `messageSizeLimitMb ${before} → ${before + 1}`, restore };
+  } catch (e) {
+    // Put the lab back on its own file before reporting, so that the e2e suite finds it as it was.
+    await timedDeploy(standard).catch(() => undefined);
+    throw e;
   } finally {
     rmSync(copy, { force: true });
   }
+  const restore = await timedDeploy(standard);
+  return { ...changed, setting: `messageSizeLimitMb ${before} → ${before + 1}`, restore };
 }
 
 async function labAnswers(): Promise<boolean> {

@@ -39,37 +39,59 @@ async function openLane(plan: LoadPlan): Promise<SMTPConnection> {
   return c;
 }
 
-function send(c: SMTPConnection, envelope: { from: string; to: string }, raw: string): Promise<{ accepted: boolean; reply: string }> {
+interface SendResult {
+  accepted: boolean;
+  reply: string;
+  /** A refused message leaves the session usable (after RSET), a 421 or a broken connection does not. */
+  usable: boolean;
+}
+
+function send(c: SMTPConnection, envelope: { from: string; to: string }, raw: string): Promise<SendResult> {
   return new Promise((resolve) => {
     c.send({ from: envelope.from, to: [envelope.to] }, raw, (e: NodemailerError | null, info) => {
-      if (e) resolve({ accepted: false, reply: e.response ?? `${e.code ?? "error"}: ${e.message}` });
-      else resolve({ accepted: info.accepted.length === 1, reply: info.response });
+      if (!e) return resolve({ accepted: info.accepted.length === 1, reply: info.response, usable: true });
+      const refusedOnly = (e.code === "EENVELOPE" || e.code === "EMESSAGE") && e.responseCode !== 421;
+      resolve({ accepted: false, reply: e.response ?? `${e.code ?? "error"}: ${e.message}`, usable: refusedOnly });
     });
   });
 }
 
+function reset(c: SMTPConnection): Promise<boolean> {
+  return new Promise((resolve) => c.reset((e) => resolve(!e)));
+}
+
 /**
- * Sends plan.messages messages, message i once (a refused message is recorded, not retried: a 4xx is a
- * finding of the benchmark, e.g. a client rate limit). After a refusal the lane reconnects, since the
- * server may have closed the session (421).
+ * Sends plan.messages messages, message i once: a refused message (a 4xx rate limit, say) is recorded,
+ * not retried, since the refusal is a finding of the benchmark. After a refusal the session goes on with
+ * RSET, as nodemailer's pool does; after a 421 or a broken connection the lane reconnects, and a lane
+ * that cannot reconnect stops (the others take its share). Messages no lane could send are recorded as
+ * refused with the last connection error.
  */
 export async function runLoad(plan: LoadPlan): Promise<Submission[]> {
   const results: Submission[] = [];
   let next = 0;
+  let lastConnectError = "";
   const lanes = await Promise.all(Array.from({ length: plan.connections }, () => openLane(plan)));
   await Promise.all(lanes.map(async (first) => {
-    let c = first;
-    for (let index = next++; index < plan.messages; index = next++) {
+    let c: SMTPConnection | undefined = first;
+    while (c && next < plan.messages) {
+      const index = next++;
       const raw = plan.message(index);
       const startMs = wallClockMs();
       const r = await send(c, plan.envelope, raw);
-      results.push({ index, startMs, endMs: wallClockMs(), ...r });
-      if (!r.accepted) {
-        c.close();
-        c = await openLane(plan);
-      }
+      results.push({ index, startMs, endMs: wallClockMs(), accepted: r.accepted, reply: r.reply });
+      if (r.usable && (r.accepted || (await reset(c)))) continue;
+      c.close();
+      c = await openLane(plan).catch((e: unknown) => {
+        lastConnectError = e instanceof Error ? e.message : String(e);
+        return undefined;
+      });
     }
-    c.quit();
+    c?.quit();
   }));
+  for (let index = next; index < plan.messages; index++) {
+    const now = wallClockMs();
+    results.push({ index, startMs: now, endMs: now, accepted: false, reply: `not sent, no connection: ${lastConnectError}` });
+  }
   return results.sort((a, b) => a.index - b.index);
 }
