@@ -27,7 +27,7 @@ async function main(): Promise<void> {
 
   let cold;
   if (options.skipCold) {
-    await ensureLabUp();
+    if (await ensureLabUp()) progress("the lab was not up: brought it up with npm run lab (not timed)");
   } else {
     progress("cold deploy: lab down, then lab up, then the first mail (minutes)");
     cold = await coldDeploy(`${run}-cold 0`);

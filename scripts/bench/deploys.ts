@@ -1,9 +1,7 @@
 // The deploy measurements, each the wall-clock time of the command an admin types (npm run lab -- …).
-import { rmSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parse } from "yaml";
-import { LAB_DIR, Lab, ROOT, labUser, loadLab } from "../../tests/e2e/lib/lab";
-import { configCopy, labConfigFile, DeployRecord } from "../../tests/e2e/lib/deploy";
+import { rmSync } from "node:fs";
+import { Lab, ROOT, labUser, loadLab } from "../../tests/e2e/lib/lab";
+import { configCopy, labConfigFile, lastDeploy } from "../../tests/e2e/lib/deploy";
 import { findInInbox } from "../../tests/e2e/lib/imap";
 import { onMachine, onMachineOk } from "../../tests/e2e/lib/machine";
 import { run } from "../../tests/e2e/lib/run";
@@ -57,8 +55,7 @@ async function lab(args: string[]): Promise<{ seconds: number; cpuSeconds: numbe
 
 async function timedDeploy(configFile: string): Promise<DeployResult> {
   const timed = await lab(["deploy", "--config", configFile]);
-  const record = JSON.parse(readFileSync(join(LAB_DIR, "last-deploy.json"), "utf8")) as DeployRecord;
-  if (record.configFile !== configFile) throw new Error(`.lab/last-deploy.json is from ${record.configFile}, not ${configFile}`);
+  const record = lastDeploy(configFile);
   return {
     ...timed,
     engineSeconds: record.seconds,
@@ -89,20 +86,21 @@ export function noOpDeploy(l: Lab): Promise<DeployResult> {
   return timedDeploy(labConfigFile(l));
 }
 
-const SIZE_KEY = "mailserver:messageSizeLimitMb";
+/** Postfix's message_size_limit on the machine, in MiB (messageSizeLimitMb renders it in MiB). */
+async function sizeLimitMb(l: Lab): Promise<number> {
+  return Number((await onMachineOk(l, "postconf -h message_size_limit")).trim()) / 2 ** 20;
+}
 
 /** messageSizeLimitMb one higher in a copy of the stack file, deployed; then the original deployed again. */
 export async function oneSettingChange(l: Lab): Promise<SettingResult> {
   const standard = labConfigFile(l);
-  const config = (parse(readFileSync(standard, "utf8")) as { config?: Record<string, unknown> }).config ?? {};
-  // 25: the default of components/core/config.ts when the stack file does not set it.
-  const before = typeof config[SIZE_KEY] === "number" ? config[SIZE_KEY] : 25;
-  const copy = configCopy(standard, "bench-one-setting", { [SIZE_KEY]: before + 1 });
+  const before = await sizeLimitMb(l);
+  const copy = configCopy(standard, "bench-one-setting", { "mailserver:messageSizeLimitMb": before + 1 });
   let changed: DeployResult;
   try {
     changed = await timedDeploy(copy);
-    const limit = Number((await onMachineOk(l, "postconf -h message_size_limit")).trim());
-    if (limit !== (before + 1) * 1024 * 1024) throw new Error(`after the deploy Postfix's message_size_limit is ${limit}, not ${before + 1} MB`);
+    const after = await sizeLimitMb(l);
+    if (after !== before + 1) throw new Error(`after the deploy Postfix's message_size_limit is ${after} MiB, not ${before + 1}`);
   } catch (e) {
     // Put the lab back on its own file before reporting, so that the e2e suite finds it as it was.
     await timedDeploy(standard).catch(() => undefined);
@@ -122,7 +120,9 @@ async function labAnswers(): Promise<boolean> {
   }
 }
 
-/** Brings the lab up when it is not (not timed): the flows need a running lab. */
-export async function ensureLabUp(): Promise<void> {
-  if (!(await labAnswers())) await lab(["up"]);
+/** Brings the lab up when it is not (not timed): the flows need a running lab. True if it had to. */
+export async function ensureLabUp(): Promise<boolean> {
+  if (await labAnswers()) return false;
+  await lab(["up"]);
+  return true;
 }
