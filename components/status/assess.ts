@@ -47,7 +47,7 @@ export function assessRelayProbe(seen: EnvelopeSeen): CheckResult {
 /** A hosted address as sender on port 25, without AUTH: must be refused for good (5xx) at MAIL or RCPT. */
 export function assessForgedProbe(seen: EnvelopeSeen, sender: string): CheckResult {
   const id = "forged-sender";
-  const refusal = seen.mail.code >= 400 ? seen.mail : seen.rcpt;
+  const refusal = [seen.mail, seen.rcpt].find((r) => r !== undefined && r.code >= 400);
   const fix = "restore check_sender_access of hosted_sender_access in smtpd_sender_restrictions (pulumi up)";
   if (refusal && refusal.code >= 500) return ok(id, `${sender} from outside is refused: ${lastLine(refusal.text)}`);
   if (refusal) return warning(id, `${sender} from outside is only deferred (${lastLine(refusal.text)}), forgers retry — ${fix}`);
