@@ -26,8 +26,11 @@ function withoutSecrets(value: unknown): unknown {
   return value;
 }
 
-function stackOutputs(stack: string): Record<string, unknown> {
-  const r = spawnSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { cwd: REPO_ROOT, encoding: "utf8" });
+/** Secrets the configuration requires but no check uses: they need not be set or decrypted. */
+const UNUSED_SECRETS = ["mailserver:relayPassword", "cloudflare:apiToken"];
+
+function stackOutputs(dir: string, stack: string): Record<string, unknown> {
+  const r = spawnSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { cwd: dir, encoding: "utf8", env: process.env });
   if (r.error || r.status !== 0) throw new Error(`pulumi stack output --stack ${stack} failed: ${r.error?.message ?? r.stderr.trim()}`);
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
@@ -38,23 +41,25 @@ export interface StackOptions {
   mailbox: StatusTarget["mailbox"];
 }
 
-export function stackTarget(stack: string, o: StackOptions): { target: StatusTarget; cleanup: () => void } {
-  const doc = parseYaml(readFileSync(join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> } | null;
+/** `dir`: the project directory, holding Pulumi.<stack>.yaml (where the pulumi CLI runs). */
+export function stackTarget(stack: string, o: StackOptions, dir = REPO_ROOT): { target: StatusTarget; sshArgs: string[]; cleanup: () => void } {
+  const doc = parseYaml(readFileSync(join(dir, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> } | null;
   const raw = withoutSecrets(doc?.config ?? {}) as Record<string, unknown>;
+  for (const key of UNUSED_SECRETS) raw[key] ??= NOT_NEEDED;
   const config = parseConfig(Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])));
-  const outputs = stackOutputs(stack);
+  const outputs = stackOutputs(dir, stack);
   const ip = String(outputs.ip ?? "");
   const key = outputs.deployPrivateKey;
   const hostKey = outputs.sshHostKey;
   if (!ip || typeof key !== "string" || typeof hostKey !== "string") {
     throw new Error(`stack ${stack} has no ip, deployPrivateKey or sshHostKey output — has it been deployed (pulumi up)?`);
   }
-  const dir = mkdtempSync(join(tmpdir(), "mailserver-status-"));
-  writeFileSync(join(dir, "key"), key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
+  const keys = mkdtempSync(join(tmpdir(), "mailserver-status-"));
+  writeFileSync(join(keys, "key"), key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
   const { host, port } = sshEndpoint(config, ip);
-  writeFileSync(join(dir, "known_hosts"), `${port === 22 ? host : `[${host}]:${port}`} ${hostKey.trim()}\n`, { mode: 0o600 });
-  const ssh = ["-i", join(dir, "key"), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-    "-o", `UserKnownHostsFile=${join(dir, "known_hosts")}`, "-o", "ConnectTimeout=15", "-p", String(port), `${config.deployUser}@${host}`];
+  writeFileSync(join(keys, "known_hosts"), `${port === 22 ? host : `[${host}]:${port}`} ${hostKey.trim()}\n`, { mode: 0o600 });
+  const ssh = ["-i", join(keys, "key"), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+    "-o", `UserKnownHostsFile=${join(keys, "known_hosts")}`, "-o", "ConnectTimeout=15", "-p", String(port), `${config.deployUser}@${host}`];
   const system = new dnsp.Resolver({ timeout: 5_000, tries: 2 });
   const target: StatusTarget = {
     config,
@@ -69,5 +74,5 @@ export function stackTarget(stack: string, o: StackOptions): { target: StatusTar
     outsideAddress: o.outsideAddress,
     mailbox: o.mailbox,
   };
-  return { target, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { target, sshArgs: ssh, cleanup: () => rmSync(keys, { recursive: true, force: true }) };
 }
