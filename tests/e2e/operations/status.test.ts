@@ -70,6 +70,21 @@ test("a DNS record changed outside Pulumi (the DMARC policy in the lab's zone): 
   }
 });
 
+test("mynetworks opened to the world (main.cf broken on purpose): open relay and forged sender are errors, exit 1", async () => {
+  // The classic mistake: every client is "trusted", so it relays and may send as a hosted domain. The whole file
+  // is put back afterwards, byte for byte, so that later redeploys see no drift.
+  await onMachineOk(lab, "cp -p /etc/postfix/main.cf /root/main.cf.status-test && postconf -e 'mynetworks = 0.0.0.0/0' && postfix reload");
+  try {
+    const { code, results } = await status();
+    expect(byId(results, "open-relay")).toMatchObject({ status: "error", message: expect.stringMatching(/^OPEN RELAY: RCPT to an outside domain without AUTH got 250 /) });
+    expect(byId(results, "forged-sender")).toMatchObject({ status: "error", message: expect.stringMatching(/^postmaster@example\.test from outside without AUTH is accepted/) });
+    expect(code).toBe(1);
+  } finally {
+    await onMachineOk(lab, "mv /root/main.cf.status-test /etc/postfix/main.cf && postfix reload");
+  }
+  expect(notOk((await status()).results)).toEqual(["skip ptr", "skip blocklists"]);
+});
+
 /** Self-check mails in the relay stand-in's spool (to alertEmail), by spool id. */
 function selfcheckMails(): Map<string, string> {
   return new Map(spooledWith(lab, `[${lab.hostname}] self-check:`)
