@@ -65,7 +65,8 @@ check_queue() {
 # check_disk ID MOUNTPOINT WHAT
 check_disk() {
   local id=$1 mount=$2 what=$3 used
-  if ! used=$(df -P "$mount" 2>/dev/null | awk 'NR == 2 { sub("%", "", $5); print $5 }') || [ -z "$used" ]; then
+  # An unmounted data disk would show the boot disk's usage under its mount point.
+  if ! mountpoint -q "$mount" || ! used=$(df -P "$mount" 2>/dev/null | awk 'NR == 2 { sub("%", "", $5); print $5 }') || [ -z "$used" ]; then
     report error "$id" "$mount is not mounted — see the provisioning log (mount $mount)"
     return
   fi
