@@ -4,7 +4,7 @@
 // removed by `cleanup`.
 import { spawnSync } from "node:child_process";
 import { promises as dnsp } from "node:dns";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -43,7 +43,9 @@ export interface StackOptions {
 
 /** `dir`: the project directory, holding Pulumi.<stack>.yaml (where the pulumi CLI runs). */
 export function stackTarget(stack: string, o: StackOptions, dir = REPO_ROOT): { target: StatusTarget; sshArgs: string[]; cleanup: () => void } {
-  const doc = parseYaml(readFileSync(join(dir, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> } | null;
+  const file = join(dir, `Pulumi.${stack}.yaml`);
+  if (!existsSync(file)) throw new Error(`${file} does not exist — name a stack of this project (pulumi stack ls)`);
+  const doc = parseYaml(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
   const raw = withoutSecrets(doc?.config ?? {}) as Record<string, unknown>;
   for (const key of UNUSED_SECRETS) raw[key] ??= NOT_NEEDED;
   const config = parseConfig(Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])));

@@ -29,7 +29,7 @@ async function main(): Promise<number> {
     return 2;
   }
   let target: StatusTarget;
-  let cleanup = () => undefined as void;
+  let cleanup: () => void = () => undefined;
   if (values.lab) {
     target = labTarget(values.mailbox);
   } else {
