@@ -85,6 +85,26 @@ test("mynetworks opened to the world (main.cf broken on purpose): open relay and
   expect(notOk((await status()).results)).toEqual(["skip ptr", "skip blocklists"]);
 });
 
+test("a failed certificate renewal is an error until it is fixed", async () => {
+  // A runtime drop-in (/run, gone at reboot) makes the renewal that certbot.timer starts fail: certbot itself runs
+  // and exits 1, at once and without the network (a certificate name it does not have).
+  const dropIn = "/run/systemd/system/certbot.service.d";
+  await onMachineOk(lab, `mkdir -p ${dropIn} && printf '[Service]\\nExecStart=\\nExecStart=/usr/bin/certbot -q renew ` +
+    `--cert-name no-such-certificate\\n' > ${dropIn}/status-test.conf && systemctl daemon-reload`);
+  try {
+    expect((await onMachine(lab, "systemctl start certbot.service")).code).not.toBe(0);
+    const { code, results } = await status();
+    expect(byId(results, "server:tls-renewal")).toEqual({
+      id: "server:tls-renewal", status: "error",
+      message: "the last certificate renewal failed — see journalctl -u certbot, fix it, then certbot renew",
+    });
+    expect(code).toBe(1);
+  } finally {
+    await onMachineOk(lab, `rm -r ${dropIn} && systemctl daemon-reload && systemctl reset-failed certbot.service`);
+  }
+  expect(byId((await status()).results, "server:tls-renewal")?.status).toBe("ok");
+});
+
 /** Self-check mails in the relay stand-in's spool (to alertEmail), by spool id. */
 function selfcheckMails(): Map<string, string> {
   return new Map(spooledWith(lab, `[${lab.hostname}] self-check:`)
