@@ -47,6 +47,11 @@ function rdata(r: DnsRecordState): string {
       return `${r.priority ?? 10} ${content.replace(/\.?$/, ".")}`;
     case "CNAME":
       return content.replace(/\.?$/, ".");
+    case "SRV": { // "priority weight port target": Cloudflare serves the target as given, not under the zone
+      const fields = content.split(/\s+/);
+      const target = fields[fields.length - 1];
+      return [...fields.slice(0, -1), target === "." ? "." : target.replace(/\.?$/, ".")].join(" ");
+    }
     default:
       return content;
   }

@@ -79,6 +79,8 @@ export interface MailStackConfig {
   mailboxQuotaMb: number;
   deployUser: string;
   gcp: { project: string; region: string; zone: string };
+  /** Where alerts go (the daily self-check): an address outside the hosted domains. */
+  alertEmail?: string;
 }
 
 /** Every problem found, each as "key: what is wrong — the fix". */
@@ -278,6 +280,7 @@ const schema = z.object({
   }),
   "gcp:region": z.string().regex(/^[a-z]+-[a-z]+\d+$/, { message: "must be a region such as europe-west1" }).optional(),
   "cloudflare:apiToken": secret("a Cloudflare API token (pulumi config set --secret cloudflare:apiToken ...)", "the API's Authorization header"),
+  alertEmail: z.string().transform(lower).pipe(z.email({ message: "is not a valid e-mail address — use local@domain, e.g. oncall@example.org" })).optional(),
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -410,6 +413,7 @@ function complete(p: Parsed): MailStackConfig {
       zone: p["gcp:zone"],
       region: p["gcp:region"] ?? p["gcp:zone"].replace(/-[a-z]$/, ""),
     },
+    ...(p.alertEmail === undefined ? {} : { alertEmail: p.alertEmail }),
   };
 }
 
@@ -503,6 +507,14 @@ function crossCheck(c: MailStackConfig, p: Parsed): string[] {
       problems.push(`mailserver:users[${i}].quotaMb: ${u.quotaMb} MB is more than the data disk (${diskMb} MB) — lower it or grow mailserver:dataDiskSizeGb`);
     }
   });
+
+  // An alert about a broken server must not depend on that server delivering it.
+  const alertDomain = c.alertEmail === undefined ? undefined : domainOf(c.alertEmail);
+  const alertZone = alertDomain === undefined ? undefined
+    : c.domains.find((d) => alertDomain === d.name || alertDomain.endsWith(`.${d.name}`));
+  if (alertZone) {
+    problems.push(`mailserver:alertEmail: ${c.alertEmail} is in the hosted domain ${alertZone.name}, which a broken server could not deliver to — use an address hosted elsewhere, e.g. your personal mailbox`);
+  }
 
   const hostnameZone = c.domains.find((d) => c.hostname === d.name || c.hostname.endsWith(`.${d.name}`));
   if (!hostnameZone) {

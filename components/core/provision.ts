@@ -50,12 +50,22 @@ export function renderProvisionScript(config: MailStackConfig): string {
     acme: config.tls === "acme",
     acmeServer: config.acmeServer,
     acmeEmail: config.acmeEmail,
+    tlsMode: config.tls,
+    relayHost: config.relay.host,
+    relayPort: config.relay.port,
+    alertEmail: alertRecipient(config),
     stageScript: read("mailserver-stage.sh"),
     applyScript: read("mailserver-apply.sh").replaceAll("@RELAY_PASSWORD_PLACEHOLDER@", RELAY_PASSWORD_PLACEHOLDER),
     secretScript: read("mailserver-secret.sh"),
+    selfcheckScript: read("mailserver-selfcheck.sh"),
   };
   // {{value}} becomes one quoted shell word; {{{script}}} (the static helper scripts) is inserted as it is.
   return Mustache.render(read("provision.sh.mustache"), view, {}, { escape: (v: unknown) => shellQuote(String(v)) }) + "\n";
+}
+
+/** Who the daily self-check mails: alertEmail, or the primary domain's postmaster (delivered on this server). */
+export function alertRecipient(config: MailStackConfig): string {
+  return config.alertEmail ?? `postmaster@${config.domain}`;
 }
 
 /** One line per file for mailserver-apply: "path service rebuild" ("-" when nothing is rebuilt). */

@@ -149,6 +149,12 @@ test.each([
     "mailserver:dmarcReportEmail: may only hold letters, digits and . _ + - before the @"],
   ["acmeEmail with a backtick", { "mailserver:acmeEmail": "a`id`@example.com" },
     "mailserver:acmeEmail: may only hold letters, digits and . _ + - before the @"],
+  ["alertEmail not an address", { "mailserver:alertEmail": "oncall" },
+    "mailserver:alertEmail: is not a valid e-mail address — use local@domain, e.g. oncall@example.org"],
+  ["alertEmail in the hosted domain", { "mailserver:alertEmail": "Ops@Example.com" },
+    "mailserver:alertEmail: ops@example.com is in the hosted domain example.com, which a broken server could not deliver to — use an address hosted elsewhere"],
+  ["alertEmail below a hosted domain", { "mailserver:alertEmail": "root@mail.example.com" },
+    "mailserver:alertEmail: root@mail.example.com is in the hosted domain example.com"],
   ["acmeServer over http", { "mailserver:acmeServer": "http://acme.example.com/directory" },
     "mailserver:acmeServer: must be an https:// URL of an ACME directory, e.g. https://acme-v02.api.letsencrypt.org/directory"],
   ["acmeServer with a space", { "mailserver:acmeServer": "https://acme.example.com/dir ectory" },
@@ -205,6 +211,13 @@ test("accepted: the characters each use allows", () => {
   expect(c.extraRecords[0].ttl).toBe(1);
   expect(c.dkimRetiredSelectors).toEqual(["s1"]);
   expect(parseConfig(base).dkimRetiredSelectors).toEqual([]);
+});
+
+test("alertEmail: optional, outside the hosted domains", () => {
+  expect(parseConfig(base).alertEmail).toBeUndefined();
+  expect(parseConfig({ ...base, "mailserver:alertEmail": "OnCall@Elsewhere.org" }).alertEmail).toBe("oncall@elsewhere.org");
+  // A domain that merely ends like a hosted one is outside it.
+  expect(parseConfig({ ...base, "mailserver:alertEmail": "a@notexample.com" }).alertEmail).toBe("a@notexample.com");
 });
 
 test("every key is declared in Pulumi.yaml and documented in the README's configuration reference", () => {
