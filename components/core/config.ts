@@ -79,6 +79,12 @@ export interface MailStackConfig {
   mailboxQuotaMb: number;
   deployUser: string;
   gcp: { project: string; region: string; zone: string };
+  /** Where snapshots of the data disk are stored: a multi-region (us, eu, asia) or a region. */
+  snapshotLocation: string;
+  /** The snapshot the data disk was restored from (a restore replaces the disk with one made from it). */
+  dataDiskSnapshot?: string;
+  /** Where Cloud Monitoring sends outage alerts; none: no alerting (see README). */
+  alertEmail?: string;
 }
 
 /** Every problem found, each as "key: what is wrong — the fix". */
@@ -278,6 +284,13 @@ const schema = z.object({
   }),
   "gcp:region": z.string().regex(/^[a-z]+-[a-z]+\d+$/, { message: "must be a region such as europe-west1" }).optional(),
   "cloudflare:apiToken": secret("a Cloudflare API token (pulumi config set --secret cloudflare:apiToken ...)", "the API's Authorization header"),
+  snapshotLocation: z.string().regex(/^[a-z]+(-[a-z]+\d+)?$/, {
+    message: "must be a Cloud Storage multi-region (us, eu, asia) or a region such as europe-west1",
+  }).optional(),
+  dataDiskSnapshot: z.string().regex(/^(projects\/[a-z0-9-]+\/global\/snapshots\/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+    message: "must be a snapshot name (gcloud compute snapshots list) or projects/<project>/global/snapshots/<name>",
+  }).optional(),
+  alertEmail: z.string().trim().toLowerCase().pipe(z.email({ message: "is not an e-mail address — use one outside this server, e.g. you@gmail.com" })).optional(),
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -410,7 +423,33 @@ function complete(p: Parsed): MailStackConfig {
       zone: p["gcp:zone"],
       region: p["gcp:region"] ?? p["gcp:zone"].replace(/-[a-z]$/, ""),
     },
+    snapshotLocation: p.snapshotLocation ?? defaultSnapshotLocation(p["gcp:region"] ?? p["gcp:zone"].replace(/-[a-z]$/, "")),
+    ...(p.dataDiskSnapshot ? { dataDiskSnapshot: p.dataDiskSnapshot } : {}),
+    ...(p.alertEmail ? { alertEmail: p.alertEmail } : {}),
   };
+}
+
+/**
+ * The Cloud Storage multi-region on the VM's continent: the snapshots survive the loss of the VM's region and
+ * stay in the same jurisdiction (EU mail stays in the EU). Regions outside the three multi-regions (us, eu,
+ * asia) keep them in their own region, still apart from the disk.
+ */
+export function defaultSnapshotLocation(region: string): string {
+  if (/^(us|northamerica|southamerica)-/.test(region)) return "us";
+  if (region.startsWith("europe-")) return "eu";
+  if (region.startsWith("asia-")) return "asia";
+  return region;
+}
+
+/**
+ * Postfix's queue_minfree: free space below which smtpd answers 452 4.3.1 to MAIL FROM. Postfix wants at least
+ * 1.5 × message_size_limit (smtpd raises a smaller value to it, with a warning). It checks once per MAIL FROM,
+ * so several sessions can pass at once and each write up to the limit, and a message being delivered exists
+ * twice (queue file and mailbox copy) until delivery ends: 4 × the limit (100 MB for 25 MB) keeps room for that.
+ */
+export const QUEUE_MINFREE_FACTOR = 4;
+export function queueMinfreeBytes(c: Pick<MailStackConfig, "messageSizeLimitMb">): number {
+  return QUEUE_MINFREE_FACTOR * c.messageSizeLimitMb * 1024 * 1024;
 }
 
 /** Rules that span several keys. */
@@ -503,6 +542,15 @@ function crossCheck(c: MailStackConfig, p: Parsed): string[] {
       problems.push(`mailserver:users[${i}].quotaMb: ${u.quotaMb} MB is more than the data disk (${diskMb} MB) — lower it or grow mailserver:dataDiskSizeGb`);
     }
   });
+
+  // The data disk also holds the Postfix queue: a reserve of more than a tenth of it would refuse mail early.
+  if (c.messageSizeLimitMb * QUEUE_MINFREE_FACTOR * 10 > diskMb) {
+    problems.push(`mailserver:messageSizeLimitMb: ${c.messageSizeLimitMb} MB needs ${c.messageSizeLimitMb * QUEUE_MINFREE_FACTOR} MB kept free on the data disk ` +
+      `(Postfix queue_minfree), more than a tenth of it (${diskMb} MB) — lower messageSizeLimitMb or grow mailserver:dataDiskSizeGb`);
+  }
+  if (c.alertEmail !== undefined && [...hosted].some((d) => domainOf(c.alertEmail!) === d || domainOf(c.alertEmail!).endsWith(`.${d}`))) {
+    problems.push(`mailserver:alertEmail: ${c.alertEmail} is in a hosted domain, so the alert that this server is down would have to be delivered by it — use an address elsewhere, e.g. you@gmail.com`);
+  }
 
   const hostnameZone = c.domains.find((d) => c.hostname === d.name || c.hostname.endsWith(`.${d.name}`));
   if (!hostnameZone) {
