@@ -180,14 +180,15 @@ export class MailHost extends pulumi.ComponentResource {
     // refuses that; shrinking means a new disk and copying the mail over by hand.
     // A restore (README, "Backups and restore") sets dataDiskSnapshot: `snapshot` is ForceNew, so the disk is
     // replaced by one made from the snapshot (created first, the VM switched over, then the old one deleted;
-    // production's protect refuses until the admin unprotects it for that one update).
+    // production's protect refuses until the admin unprotects it for that one update). Removing the key later
+    // must not replace the restored disk with an empty one: without the key the old value is kept (ignoreChanges).
     this.dataDisk = new gcp.compute.Disk(`${name}-data`, {
       zone: c.gcp.zone,
       type: "pd-balanced",
       size: c.dataDiskSizeGb,
       description: "Mailboxes of the mail server",
       ...(c.dataDiskSnapshot ? { snapshot: c.dataDiskSnapshot } : {}),
-    }, keep);
+    }, { ...keep, ignoreChanges: c.dataDiskSnapshot ? [] : ["snapshot"] });
     const snapshots = new gcp.compute.ResourcePolicy(`${name}-snapshots`, {
       name: names.snapshotPolicy,
       region: c.gcp.region,
