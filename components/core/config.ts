@@ -442,10 +442,11 @@ export function defaultSnapshotLocation(region: string): string {
 }
 
 /**
- * Postfix's queue_minfree: free space below which smtpd answers 452 4.3.1 to MAIL FROM. Postfix wants at least
- * 1.5 × message_size_limit (smtpd raises a smaller value to it, with a warning). It checks once per MAIL FROM,
- * so several sessions can pass at once and each write up to the limit, and a message being delivered exists
- * twice (queue file and mailbox copy) until delivery ends: 4 × the limit (100 MB for 25 MB) keeps room for that.
+ * Postfix's queue_minfree: free space below which smtpd answers 452 4.3.1 to MAIL FROM. Without it smtpd's floor
+ * is 1.5 × message_size_limit (postconf(5); measured in the lab: 250 with 2.5 × free, 452 with 0.75 ×), room for
+ * about one message. smtpd checks once per MAIL FROM, so several sessions can pass at once and each write up to
+ * the limit, and a message being delivered exists twice (queue file and mailbox copy) until delivery ends:
+ * 4 × the limit (100 MB for 25 MB) keeps room for that.
  */
 export const QUEUE_MINFREE_FACTOR = 4;
 export function queueMinfreeBytes(c: Pick<MailStackConfig, "messageSizeLimitMb">): number {
