@@ -10,6 +10,7 @@ import type { RenderedFile } from "./core/files";
 import { dkimKeyFileSpec, renderDkimKeyFile } from "./core/render";
 import { MailDns } from "./dns";
 import { MailHost } from "./host";
+import { MailMonitoring } from "./monitoring";
 import { MailPush, PushFile } from "./push";
 
 export interface MailServerArgs {
@@ -85,6 +86,11 @@ export class MailServer extends pulumi.ComponentResource {
       // ACME validation needs the A record; mail needs the disk; signing with a new DKIM key needs its record.
       provisionDependsOn: [dns.aRecord, host.dataDisk, ...dns.dkimRecords],
     }, parent);
+
+    // Alerts need an address outside this server; without one nothing is created (README, "Alerts").
+    if (c.alertEmail) {
+      new MailMonitoring(name, { project: c.gcp.project, hostname: c.hostname, ip: host.ip, alertEmail: c.alertEmail }, parent);
+    }
 
     this.ip = host.ip;
     this.hostname = c.hostname;

@@ -6,7 +6,7 @@ import { aptProxyDown, aptProxyUp } from "./apt-proxy";
 import { caPem, ensureCa } from "./ca";
 import { dnsDown, dnsUp } from "./dns";
 import { hostnameOf, readStackConfig, runProgram } from "./deploy";
-import { disksDown, loadDisks } from "./disks";
+import { disksDown, listSnapshots, loadDisks, takeSnapshot } from "./disks";
 import { loadState } from "./engine/state";
 import { describeCounts, printSteps, summarize } from "./plan";
 import { ensureImage, machineDown } from "./machine";
@@ -164,6 +164,24 @@ async function redeploy(args: string[]): Promise<void> {
   await doDeploy(file, standard ?? file);
 }
 
+/**
+ * The snapshot schedule firing now: `snapshot [--name <name>]` copies the deployed data disk and prints the
+ * snapshot's name (what mailserver:dataDiskSnapshot takes); `snapshot --list` prints the names, oldest first.
+ */
+async function snapshot(args: string[]): Promise<void> {
+  if (args[0] === "--list") {
+    for (const name of listSnapshots()) process.stdout.write(`${name}\n`);
+    return;
+  }
+  const disk = loadState(p.engineState).find((r) => r.type === "gcp:compute/disk:Disk");
+  if (!disk) throw new Error("no data disk in .lab/state.json: deploy the lab first");
+  const i = args.indexOf("--name");
+  const name = i >= 0 ? args[i + 1] : `${String(disk.outputs.name)}-${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}`;
+  // The machine shares this kernel: one sync writes its page cache to the loop image (crash-consistent, as GCE).
+  await run("sync", []);
+  process.stdout.write(`${await takeSnapshot(String(disk.outputs.name), name)}\n`);
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("the lab needs root (network namespaces, loop devices, systemd-nspawn)");
   const [cmd = "up", ...args] = process.argv.slice(2);
@@ -172,7 +190,8 @@ async function main(): Promise<void> {
     case "down": return down();
     case "status": return status();
     case "deploy": return redeploy(args);
-    default: throw new Error(`unknown command ${cmd}: use up, down, status or deploy [--config <file>]`);
+    case "snapshot": return snapshot(args);
+    default: throw new Error(`unknown command ${cmd}: use up, down, status, deploy [--config <file>] or snapshot [--name <name> | --list]`);
   }
 }
 

@@ -127,7 +127,7 @@ export class LabResources implements LabProvider {
         return { id: `projects/lab/regions/${String(inputs.region)}/addresses/${name}`, outputs: { ...inputs, address: NET.machine, name, selfLink: `lab/addresses/${name}` } };
       case "gcp:compute/disk:Disk": {
         const physical = newId(name);
-        const disk = await ensureDisk(physical, Number(inputs.size ?? 10));
+        const disk = await ensureDisk(physical, Number(inputs.size ?? 10), inputs.snapshot === undefined ? undefined : String(inputs.snapshot));
         info(`data disk ${physical}: ${disk.image} on ${disk.loop}`);
         const id = `projects/lab/zones/${String(inputs.zone)}/disks/${physical}`;
         return { id, outputs: { ...inputs, name: physical, selfLink: id } };
@@ -165,6 +165,17 @@ export class LabResources implements LabProvider {
       case "command:local:Command":
       case "command:remote:Command":
         return { id: newId(name), outputs: await this.runCommand(type, name, "create", inputs, inputs.create) };
+      // Cloud Monitoring has no local equivalent (nothing probes the lab from outside): the ids the program
+      // wires into the alert policy, as the API makes them (projects/{p}/uptimeCheckConfigs/{id}, .../notificationChannels/{id}).
+      case "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": {
+        const uptimeCheckId = newId(name);
+        return { id: `projects/lab/uptimeCheckConfigs/${uptimeCheckId}`, outputs: { ...inputs, uptimeCheckId, name: `projects/lab/uptimeCheckConfigs/${uptimeCheckId}` } };
+      }
+      case "gcp:monitoring/notificationChannel:NotificationChannel":
+      case "gcp:monitoring/alertPolicy:AlertPolicy": {
+        const id = `projects/lab/${type.endsWith("AlertPolicy") ? "alertPolicies" : "notificationChannels"}/${newId(name)}`;
+        return { id, outputs: { ...inputs, name: id } };
+      }
       default:
         return { id: newId(name), outputs: { ...inputs, name: inputs.name ?? name } };
     }

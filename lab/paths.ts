@@ -81,6 +81,8 @@ export const p = {
   relayPause: path.join(LAB, "relay", "pause"),
   machineRoot: path.join(LAB, "machine", "root"),
   disks: path.join(LAB, "disks"),
+  /** The snapshot stand-in: a copy of a data disk's image per snapshot (`npm run lab -- snapshot`). */
+  snapshots: path.join(LAB, "snapshots"),
   /** What the lab's Google Cloud holds for the VM: secret versions, secret readers, the instance's account. */
   cloud: path.join(LAB, "cloud.json"),
   knownHosts: path.join(LAB, "known_hosts"),

@@ -79,7 +79,11 @@ export interface MailStackConfig {
   mailboxQuotaMb: number;
   deployUser: string;
   gcp: { project: string; region: string; zone: string };
-  /** Where alerts go (the daily self-check): an address outside the hosted domains. */
+  /** Where snapshots of the data disk are stored: a multi-region (us, eu, asia) or a region. */
+  snapshotLocation: string;
+  /** The snapshot the data disk was restored from (a restore replaces the disk with one made from it). */
+  dataDiskSnapshot?: string;
+  /** Where alerts go (Cloud Monitoring, the daily self-check): an address outside the hosted domains. */
   alertEmail?: string;
 }
 
@@ -280,6 +284,12 @@ const schema = z.object({
   }),
   "gcp:region": z.string().regex(/^[a-z]+-[a-z]+\d+$/, { message: "must be a region such as europe-west1" }).optional(),
   "cloudflare:apiToken": secret("a Cloudflare API token (pulumi config set --secret cloudflare:apiToken ...)", "the API's Authorization header"),
+  snapshotLocation: z.string().regex(/^[a-z]+(-[a-z]+\d+)?$/, {
+    message: "must be a Cloud Storage multi-region (us, eu, asia) or a region such as europe-west1",
+  }).optional(),
+  dataDiskSnapshot: z.string().regex(/^(projects\/[a-z0-9-]+\/global\/snapshots\/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+    message: "must be a snapshot name (gcloud compute snapshots list) or projects/<project>/global/snapshots/<name>",
+  }).optional(),
   alertEmail: z.string().transform(lower).pipe(z.email({ message: "is not a valid e-mail address — use local@domain, e.g. oncall@example.org" })).optional(),
 });
 
@@ -413,8 +423,34 @@ function complete(p: Parsed): MailStackConfig {
       zone: p["gcp:zone"],
       region: p["gcp:region"] ?? p["gcp:zone"].replace(/-[a-z]$/, ""),
     },
+    snapshotLocation: p.snapshotLocation ?? defaultSnapshotLocation(p["gcp:region"] ?? p["gcp:zone"].replace(/-[a-z]$/, "")),
+    ...(p.dataDiskSnapshot ? { dataDiskSnapshot: p.dataDiskSnapshot } : {}),
     ...(p.alertEmail === undefined ? {} : { alertEmail: p.alertEmail }),
   };
+}
+
+/**
+ * The Cloud Storage multi-region on the VM's continent: the snapshots survive the loss of the VM's region and
+ * stay in the same jurisdiction (EU mail stays in the EU). Regions outside the three multi-regions (us, eu,
+ * asia) keep them in their own region, still apart from the disk.
+ */
+export function defaultSnapshotLocation(region: string): string {
+  if (/^(us|northamerica|southamerica)-/.test(region)) return "us";
+  if (region.startsWith("europe-")) return "eu";
+  if (region.startsWith("asia-")) return "asia";
+  return region;
+}
+
+/**
+ * Postfix's queue_minfree: free space below which smtpd answers 452 4.3.1 to MAIL FROM. Without it smtpd's floor
+ * is 1.5 × message_size_limit (postconf(5); measured in the lab: 250 with 2.5 × free, 452 with 0.75 ×), room for
+ * about one message. smtpd checks once per MAIL FROM, so several sessions can pass at once and each write up to
+ * the limit, and a message being delivered exists twice (queue file and mailbox copy) until delivery ends:
+ * 4 × the limit (100 MB for 25 MB) keeps room for that.
+ */
+export const QUEUE_MINFREE_FACTOR = 4;
+export function queueMinfreeBytes(c: Pick<MailStackConfig, "messageSizeLimitMb">): number {
+  return QUEUE_MINFREE_FACTOR * c.messageSizeLimitMb * 1024 * 1024;
 }
 
 /** Rules that span several keys. */
@@ -508,6 +544,11 @@ function crossCheck(c: MailStackConfig, p: Parsed): string[] {
     }
   });
 
+  // The data disk also holds the Postfix queue: a reserve of more than a tenth of it would refuse mail early.
+  if (c.messageSizeLimitMb * QUEUE_MINFREE_FACTOR * 10 > diskMb) {
+    problems.push(`mailserver:messageSizeLimitMb: ${c.messageSizeLimitMb} MB needs ${c.messageSizeLimitMb * QUEUE_MINFREE_FACTOR} MB kept free on the data disk ` +
+      `(Postfix queue_minfree), more than a tenth of it (${diskMb} MB) — lower messageSizeLimitMb or grow mailserver:dataDiskSizeGb`);
+  }
   // An alert about a broken server must not depend on that server delivering it.
   const alertDomain = c.alertEmail === undefined ? undefined : domainOf(c.alertEmail);
   const alertZone = alertDomain === undefined ? undefined

@@ -5,7 +5,7 @@ import { createPrivateKey } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import Mustache from "mustache";
-import type { MailAlias, MailStackConfig } from "./config";
+import { queueMinfreeBytes, type MailAlias, type MailStackConfig } from "./config";
 import type { RenderedFile, Service } from "./files";
 import { hashPassword } from "./passwords";
 import { MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CERT, TLS_KEY, VMAIL_ID } from "./layout";
@@ -217,6 +217,7 @@ export async function renderConfigFiles(config: MailStackConfig): Promise<Render
     opendkimAuthservId: OPENDKIM_AUTHSERV_ID,
     opendkimAuthservIdRegex: OPENDKIM_AUTHSERV_ID.replace(/\./g, "\\."),
     messageSizeLimitBytes: config.messageSizeLimitMb * 1024 * 1024,
+    queueMinfreeBytes: queueMinfreeBytes(config),
     spamJunkScore: config.spam.junkScore,
     spamRejectScore: config.spam.rejectScore,
     // rspamd's default (4), kept below the Junk score: only mail that is already suspicious is deferred.

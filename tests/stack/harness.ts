@@ -83,6 +83,8 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
       return { ...inputs, stdout: commandStdout(name, inputs), stderr: "" };
     case "command:local:Command":
       return { ...inputs, stdout: `ran ${name}`, stderr: "" };
+    case "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig":
+      return { ...inputs, uptimeCheckId: `${name}-check-id`, name: `projects/proj/uptimeCheckConfigs/${name}-check-id` };
     default:
       return { ...inputs, name: inputs.name ?? name };
   }
