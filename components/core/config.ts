@@ -13,6 +13,7 @@ export const DMARC_POLICIES = ["none", "quarantine", "reject"] as const;
 export const SPF_QUALIFIERS = ["~all", "-all"] as const;
 export const RECORD_TYPES = ["A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA"] as const;
 export const DEFAULT_DKIM_SELECTOR = "s1";
+export const DEFAULT_TLS_KEY = "k1";
 
 export interface MailDomain {
   name: string;
@@ -79,6 +80,12 @@ export interface MailStackConfig {
   mailboxQuotaMb: number;
   deployUser: string;
   gcp: { project: string; region: string; zone: string };
+  /** DNSSEC on every hosted zone (Cloudflare signs), and with it the DANE TLSA record of port 25. */
+  dnssec: boolean;
+  /** The name of the TLS key that serves (core/dane.ts): a new name is a new key. */
+  tlsKey: string;
+  /** A key published (TLSA) beside tlsKey before it serves: the first half of a key rollover. */
+  tlsNextKey?: string;
 }
 
 /** Every problem found, each as "key: what is wrong — the fix". */
@@ -196,6 +203,10 @@ const oneLine = (what: string) => nonEmpty(what).refine((s) => !CONTROL.test(s),
   message: "contains a control character (newline?) — write it on one line; long TXT values are split for you",
 });
 
+const tlsKeyName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
+  message: "must be one DNS label (letters, digits, dashes), e.g. k2",
+});
+
 const userSchema = z.object({
   address: address("mailbox"),
   password: z.string().min(1, { message: "is empty — set a password or remove the key" }).optional(),
@@ -278,6 +289,9 @@ const schema = z.object({
   }),
   "gcp:region": z.string().regex(/^[a-z]+-[a-z]+\d+$/, { message: "must be a region such as europe-west1" }).optional(),
   "cloudflare:apiToken": secret("a Cloudflare API token (pulumi config set --secret cloudflare:apiToken ...)", "the API's Authorization header"),
+  dnssec: bool.default(false),
+  tlsKey: tlsKeyName.default(DEFAULT_TLS_KEY),
+  tlsNextKey: tlsKeyName.optional(),
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -410,6 +424,9 @@ function complete(p: Parsed): MailStackConfig {
       zone: p["gcp:zone"],
       region: p["gcp:region"] ?? p["gcp:zone"].replace(/-[a-z]$/, ""),
     },
+    dnssec: p.dnssec,
+    tlsKey: p.tlsKey,
+    ...(p.tlsNextKey === undefined ? {} : { tlsNextKey: p.tlsNextKey }),
   };
 }
 
@@ -503,6 +520,10 @@ function crossCheck(c: MailStackConfig, p: Parsed): string[] {
       problems.push(`mailserver:users[${i}].quotaMb: ${u.quotaMb} MB is more than the data disk (${diskMb} MB) — lower it or grow mailserver:dataDiskSizeGb`);
     }
   });
+
+  if (c.tlsNextKey !== undefined && c.tlsNextKey === c.tlsKey) {
+    problems.push(`mailserver:tlsNextKey: ${c.tlsNextKey} is the current mailserver:tlsKey — name the next key differently, e.g. k2, or remove tlsNextKey`);
+  }
 
   const hostnameZone = c.domains.find((d) => c.hostname === d.name || c.hostname.endsWith(`.${d.name}`));
   if (!hostnameZone) {

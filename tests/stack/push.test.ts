@@ -65,6 +65,7 @@ async function applyTriggers(file: Partial<PushFile>): Promise<string[]> {
       const push = new MailPush("mail", {
         host: "192.0.2.1", port: 22, user: "deploy", privateKey: "key", instanceId: "vm-1", provisionScript: "true",
         files: [spec], dataDiskSizeGb: 20, hostKey: "ssh-ed25519 AAAA", relaySecretVersion: "projects/p/secrets/s/versions/1",
+        tls: { keyName: "k1", privateKeyPem: "key", spkiSha256: "0".repeat(64), settings: "self-signed mail.example.com" },
       });
       return { applied: push.applied };
     },
