@@ -118,7 +118,7 @@ export class MailPush extends pulumi.ComponentResource {
     // and re-runs it; the key itself never reaches a command line or a log.
     const tls = new command.remote.Command(`${name}-tls`, {
       ...common,
-      create: pulumi.interpolate`sudo /usr/local/sbin/mailserver-tls install ${shellQuote(args.tls.keyName)} # key spki sha256 ${args.tls.spkiSha256}, ${args.tls.settings}, instance ${args.instanceId}`,
+      create: pulumi.interpolate`sudo /usr/local/sbin/mailserver-tls install ${shellQuote(args.tls.keyName)} # key spki sha256 ${args.tls.spkiSha256}, ${args.tls.settings} # instance ${args.instanceId}`,
       stdin: pulumi.secret(args.tls.privateKeyPem),
     }, { parent: this, dependsOn: [provision] });
 
