@@ -1,10 +1,11 @@
 // DNSSEC and DANE from outside the server: the lab's validating resolver (unbound), the lab DNS (knot) for
 // controls that publish a wrong record, and Postfix's own DANE client (posttls-finger).
-import { createHash } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Lab, LAB_DIR } from "./lab";
+import { servedChain } from "./openssl";
 import { run, runOk } from "./run";
 
 const KNOT_CONF = join(LAB_DIR, "dns", "knot.conf");
@@ -71,4 +72,11 @@ export async function daneCheck(lab: Lab, host: string): Promise<DaneCheck> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** SHA-256 of the SubjectPublicKeyInfo of the certificate port 25 serves after STARTTLS, and the certificate's fingerprint. */
+export async function servedSpki(lab: Lab): Promise<{ spki: string; fingerprint: string }> {
+  const cert = new X509Certificate(await servedChain(lab.ip, 25, lab.hostname, "smtp"));
+  const der = cert.publicKey.export({ type: "spki", format: "der" });
+  return { spki: createHash("sha256").update(der).digest("hex"), fingerprint: cert.fingerprint256 };
 }

@@ -2,23 +2,17 @@
 // the zones as Cloudflare would (knot, mailserver:dnssec in lab/stack.yaml) and its validating resolver
 // (unbound) trusts their keys; Postfix's own DANE client (posttls-finger) then verifies port 25 against the
 // TLSA record, before and after a certificate renewal, and refuses a record that does not match.
-import { X509Certificate, createHash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { loadLab } from "../lib/lab";
 import { stateOutputs } from "../lib/deploy";
-import { daneCheck, dsDigest, replaceRecords, resolve, restoreZone } from "../lib/dane";
+import { daneCheck, dsDigest, replaceRecords, resolve, restoreZone, servedSpki as served } from "../lib/dane";
 import { onMachineOk } from "../lib/machine";
-import { servedChain } from "../lib/openssl";
 
 const lab = loadLab();
 const zone = lab.hostname.slice(lab.hostname.indexOf(".") + 1);
 const tlsaName = `_25._tcp.${lab.hostname}`;
 
-/** SHA-256 of the SubjectPublicKeyInfo of the certificate port 25 serves after STARTTLS. */
-async function servedSpki(): Promise<{ spki: string; fingerprint: string }> {
-  const cert = new X509Certificate(await servedChain(lab.ip, 25, lab.hostname, "smtp"));
-  const der = cert.publicKey.export({ type: "spki", format: "der" });
-  return { spki: createHash("sha256").update(der).digest("hex"), fingerprint: cert.fingerprint256 };
-}
+const servedSpki = () => served(lab);
 
 describe("DNSSEC: the lab resolver validates the hosted zones", () => {
   test.each([["A", lab.hostname], ["TLSA", tlsaName], ["MX", zone]])("%s %s is answered with AD (authenticated data)", async (type, name) => {
