@@ -12,7 +12,7 @@ import { describeCounts, printSteps, summarize } from "./plan";
 import { ensureImage, machineDown } from "./machine";
 import { sshCommand } from "./mocks";
 import { networkDown, networkUp, netnsExists } from "./network";
-import { LAB, MACHINE_NAME, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, p } from "./paths";
+import { LAB, MACHINE_NAME, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, RESOLVER_ADDRESS, p } from "./paths";
 import { daemonPid, info, ok, run, step } from "./proc";
 import { canConnect, relayDown, relayUp } from "./relay";
 import { gcpDown, gcpUp } from "./gcp";
@@ -21,7 +21,7 @@ import { gcpDown, gcpUp } from "./gcp";
 const TOOLS: [string, string][] = [
   ["debootstrap", "debootstrap"], ["systemd-nspawn", "systemd-container"], ["knotd", "knot"], ["pebble", "pebble"],
   ["apt-cacher-ng", "apt-cacher-ng"], ["openssl", "openssl"], ["ssh", "openssh-client"], ["losetup", "mount"],
-  ["ip", "iproute2"], ["nsenter", "util-linux"],
+  ["ip", "iproute2"], ["nsenter", "util-linux"], ["unbound", "unbound"], ["keymgr", "knot"], ["kdig", "knot-dnsutils"],
 ];
 
 async function ensurePackages(): Promise<void> {
@@ -67,6 +67,7 @@ async function doDeploy(file: string, standard = file): Promise<void> {
     ip: String(outputs.ip ?? NET.machine),
     hostname: hostnameOf(config),
     dnsServer: { address: NET.host, port: 53 },
+    resolver: RESOLVER_ADDRESS,
     users: users.filter((u) => u.password !== undefined).map((u) => ({ address: u.address, password: String(u.password) })),
     relay: { host: NET.host, name: RELAY_NAME, port: RELAY_PORT, username: config["mailserver:relayUsername"],
       password: config["mailserver:relayPassword"], spoolDir: p.relaySpool, pauseFile: p.relayPause },
@@ -141,7 +142,7 @@ async function down(): Promise<void> {
 }
 
 async function status(): Promise<void> {
-  for (const d of ["machine", "knot", "relay", "gcp", "pebble", "apt-cacher-ng"]) {
+  for (const d of ["machine", "knot", "unbound", "relay", "gcp", "pebble", "apt-cacher-ng"]) {
     const pid = daemonPid(d);
     info(`${d.padEnd(14)} ${pid === undefined ? "not running" : `running (pid ${pid})`}`);
   }

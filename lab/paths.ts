@@ -64,6 +64,8 @@ export const METADATA_NAME = "metadata.google.internal";
 export const METADATA_IP = "169.254.169.254";
 export const METADATA_PORT = 8169;
 export const SECRET_MANAGER_PORT = 443;
+/** The lab's validating resolver (lab/resolver.ts): a loopback address of this instance's own. */
+export const RESOLVER_ADDRESS = `127.${octet}.0.53`;
 export const ACME_PORT = 14000;
 export const ACME_MGMT_PORT = 15000;
 export const APT_PROXY_PORT = 3142;

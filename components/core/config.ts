@@ -13,6 +13,7 @@ export const DMARC_POLICIES = ["none", "quarantine", "reject"] as const;
 export const SPF_QUALIFIERS = ["~all", "-all"] as const;
 export const RECORD_TYPES = ["A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA"] as const;
 export const DEFAULT_DKIM_SELECTOR = "s1";
+export const DEFAULT_TLS_KEY = "k1";
 
 export interface MailDomain {
   name: string;
@@ -85,6 +86,12 @@ export interface MailStackConfig {
   dataDiskSnapshot?: string;
   /** Where alerts go (Cloud Monitoring, the daily self-check): an address outside the hosted domains. */
   alertEmail?: string;
+  /** DNSSEC on every hosted zone (Cloudflare signs), and with it the DANE TLSA record of port 25. */
+  dnssec: boolean;
+  /** The name of the TLS key that serves (core/dane.ts): a new name is a new key. */
+  tlsKey: string;
+  /** A key published (TLSA) beside tlsKey before it serves: the first half of a key rollover. */
+  tlsNextKey?: string;
 }
 
 /** Every problem found, each as "key: what is wrong — the fix". */
@@ -202,6 +209,10 @@ const oneLine = (what: string) => nonEmpty(what).refine((s) => !CONTROL.test(s),
   message: "contains a control character (newline?) — write it on one line; long TXT values are split for you",
 });
 
+const tlsKeyName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
+  message: "must be one DNS label (letters, digits, dashes), e.g. k2",
+});
+
 const userSchema = z.object({
   address: address("mailbox"),
   password: z.string().min(1, { message: "is empty — set a password or remove the key" }).optional(),
@@ -291,6 +302,9 @@ const schema = z.object({
     message: "must be a snapshot name (gcloud compute snapshots list) or projects/<project>/global/snapshots/<name>",
   }).optional(),
   alertEmail: z.string().transform(lower).pipe(z.email({ message: "is not a valid e-mail address — use local@domain, e.g. oncall@example.org" })).optional(),
+  dnssec: bool.default(false),
+  tlsKey: tlsKeyName.default(DEFAULT_TLS_KEY),
+  tlsNextKey: tlsKeyName.optional(),
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -426,6 +440,9 @@ function complete(p: Parsed): MailStackConfig {
     snapshotLocation: p.snapshotLocation ?? defaultSnapshotLocation(p["gcp:region"] ?? p["gcp:zone"].replace(/-[a-z]$/, "")),
     ...(p.dataDiskSnapshot ? { dataDiskSnapshot: p.dataDiskSnapshot } : {}),
     ...(p.alertEmail === undefined ? {} : { alertEmail: p.alertEmail }),
+    dnssec: p.dnssec,
+    tlsKey: p.tlsKey,
+    ...(p.tlsNextKey === undefined ? {} : { tlsNextKey: p.tlsNextKey }),
   };
 }
 
@@ -555,6 +572,9 @@ function crossCheck(c: MailStackConfig, p: Parsed): string[] {
     : c.domains.find((d) => alertDomain === d.name || alertDomain.endsWith(`.${d.name}`));
   if (alertZone) {
     problems.push(`mailserver:alertEmail: ${c.alertEmail} is in the hosted domain ${alertZone.name}, which a broken server could not deliver to — use an address hosted elsewhere, e.g. your personal mailbox`);
+  }
+  if (c.tlsNextKey !== undefined && c.tlsNextKey === c.tlsKey) {
+    problems.push(`mailserver:tlsNextKey: ${c.tlsNextKey} is the current mailserver:tlsKey — name the next key differently, e.g. k2, or remove tlsNextKey`);
   }
 
   const hostnameZone = c.domains.find((d) => c.hostname === d.name || c.hostname.endsWith(`.${d.name}`));

@@ -34,6 +34,19 @@ export function helperUnitsFor(config: MailStackConfig): string[] {
   return config.spam.greylisting ? ["redis-server"] : [];
 }
 
+/** The names the server's certificate is requested for, the hostname first (its CN). */
+export function certificateNames(config: MailStackConfig): string[] {
+  return [config.hostname];
+}
+
+/**
+ * What the certificate depends on besides the key, as one readable line: the TLS command (components/push.ts)
+ * carries it, so that a change of mode, names or ACME directory re-runs it and shows in the preview.
+ */
+export function tlsSettings(config: MailStackConfig): string {
+  return [config.tls, ...certificateNames(config), ...(config.tls === "acme" ? [config.acmeServer] : [])].join(" ");
+}
+
 export function renderProvisionScript(config: MailStackConfig): string {
   const view = {
     hostname: config.hostname,
@@ -47,10 +60,10 @@ export function renderProvisionScript(config: MailStackConfig): string {
     packages: packagesFor(config),
     units: UNITS,
     helperUnits: helperUnitsFor(config),
-    acme: config.tls === "acme",
+    tlsMode: config.tls,
+    certNames: certificateNames(config),
     acmeServer: config.acmeServer,
     acmeEmail: config.acmeEmail,
-    tlsMode: config.tls,
     relayHost: config.relay.host,
     relayPort: config.relay.port,
     alertEmail: alertRecipient(config),
@@ -58,6 +71,7 @@ export function renderProvisionScript(config: MailStackConfig): string {
     applyScript: read("mailserver-apply.sh").replaceAll("@RELAY_PASSWORD_PLACEHOLDER@", RELAY_PASSWORD_PLACEHOLDER),
     secretScript: read("mailserver-secret.sh"),
     selfcheckScript: read("mailserver-selfcheck.sh"),
+    tlsScript: read("mailserver-tls.sh"),
   };
   // {{value}} becomes one quoted shell word; {{{script}}} (the static helper scripts) is inserted as it is.
   return Mustache.render(read("provision.sh.mustache"), view, {}, { escape: (v: unknown) => shellQuote(String(v)) }) + "\n";

@@ -13,7 +13,7 @@ import { isIP } from "node:net";
 import { ConfigError, ExtraRecord, MailStackConfig } from "./config";
 import { dkimRecordContent, dkimSelectors } from "./dkim";
 
-export type RecordType = "A" | "AAAA" | "CNAME" | "MX" | "TXT" | "SRV" | "CAA";
+export type RecordType = "A" | "AAAA" | "CNAME" | "MX" | "TXT" | "SRV" | "CAA" | "TLSA";
 
 export interface RecordSpec {
   /** Cloudflare zone id the record goes in. */

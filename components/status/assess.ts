@@ -18,7 +18,7 @@ export interface TlsSeen {
 
 export function assessCertificate(s: TlsSeen): CheckResult {
   const id = `tls:${s.port}`;
-  const fix = "check the certificate (tls: acme renews it with certbot; see journalctl -u certbot on the server), then pulumi up";
+  const fix = "check the certificate (mailserver-tls-renew.timer renews it; see journalctl -u mailserver-tls-renew on the server), then pulumi up";
   if (s.authorizationError) return error(id, `certificate not trusted (${s.authorizationError}) — ${fix}`);
   if (s.hostnameError) return error(id, `certificate is not for ${s.hostname} (${s.hostnameError}) — ${fix}`);
   const days = Math.floor((s.validTo.getTime() - s.now.getTime()) / 86_400_000);

@@ -88,6 +88,8 @@ export const RULES: Record<string, Rule & { source: string }> = {
   },
   // Only zone_id has RequiresReplace; name, type, content, ttl… are updated with a PATCH.
   "cloudflare:index/dnsRecord:DnsRecord": { forceNew: ["zoneId"], source: "cloudflare/terraform-provider-cloudflare internal/services/dns_record/schema.go" },
+  // zone_id is RequiresReplace; status and the other flags are PATCHed (internal/services/zone_dnssec/schema.go, resource.go).
+  "cloudflare:index/zoneDnssec:ZoneDnssec": { forceNew: ["zoneId"], source: "cloudflare/terraform-provider-cloudflare internal/services/zone_dnssec/schema.go" },
   // `triggers` is the only replaceOnChanges input; any other change is an Update, which runs `update` or
   // else `create` (pulumi/pulumi-command provider/pkg/provider/common/inputs.go, remote/commandController.go).
   "command:remote:Command": { forceNew: ["triggers"], source: "pulumi/pulumi-command provider/pkg/provider/common/inputs.go" },

@@ -20,7 +20,7 @@ for arg in "$@"; do
   esac
 done
 
-# Thresholds. Disks: Postfix defers and Dovecot refuses when the data disk is full. Certificates: certbot
+# Thresholds. Disks: Postfix defers and Dovecot refuses when the data disk is full. Certificates: mailserver-tls
 # renews 30 days ahead, so 14 days left means renewal has failed for two weeks. Queue: mail deferred for a
 # day is mail the relay or the recipient keeps refusing.
 DISK_WARN=80 DISK_ERROR=90
@@ -84,8 +84,8 @@ check_certificate() {
     return
   fi
   days=$(( ($(date -d "${end#notAfter=}" +%s) - $(date +%s)) / 86400 ))
-  local fix="run the provisioning again (pulumi up)"
-  [ "$TLS_MODE" = acme ] && fix="see journalctl -u certbot and /var/log/letsencrypt/letsencrypt.log, then certbot renew"
+  # mailserver-tls renews (same key, either mode) from mailserver-tls-renew.timer.
+  local fix="see journalctl -u mailserver-tls-renew, then mailserver-tls renew"
   if ! openssl x509 -noout -checkhost "$HOSTNAME_FQDN" -in "$TLS_CERT" | grep -q ' does match '; then
     report error tls-certificate "the certificate is not for $HOSTNAME_FQDN — $fix"
   elif [ "$days" -lt "$CERT_ERROR_DAYS" ]; then report error tls-certificate "the certificate expires in $days day(s) — $fix"
@@ -95,14 +95,14 @@ check_certificate() {
 }
 
 check_renewal() {
-  [ "$TLS_MODE" = acme ] || return 0
-  # certbot.timer starts certbot.service twice a day; a failed renewal leaves the service failed.
-  if systemctl is-failed --quiet certbot.service; then
-    report error tls-renewal "the last certificate renewal failed — see journalctl -u certbot, fix it, then certbot renew"
-  elif ! systemctl is-enabled --quiet certbot.timer; then
-    report error tls-renewal "certbot.timer is not enabled, nothing renews the certificate — systemctl enable --now certbot.timer"
+  # mailserver-tls-renew.timer starts the renewal twice a day (ACME or self-signed, the key stays); a failed
+  # renewal leaves the service failed.
+  if systemctl is-failed --quiet mailserver-tls-renew.service; then
+    report error tls-renewal "the last certificate renewal failed — see journalctl -u mailserver-tls-renew, fix it, then mailserver-tls renew"
+  elif ! systemctl is-enabled --quiet mailserver-tls-renew.timer; then
+    report error tls-renewal "mailserver-tls-renew.timer is not enabled, nothing renews the certificate — systemctl enable --now mailserver-tls-renew.timer"
   else
-    report ok tls-renewal "certbot.timer enabled, last renewal did not fail"
+    report ok tls-renewal "mailserver-tls-renew.timer enabled, last renewal did not fail"
   fi
 }
 

@@ -12,6 +12,8 @@ const labSchema = z.object({
   ip: z.string(),
   hostname: z.string(),
   dnsServer: z.object({ address: z.string(), port: z.number() }),
+  /** The lab's validating resolver (unbound, port 53), trusting the signed lab zones' keys. */
+  resolver: z.string(),
   users: z.array(userSchema),
   relay: z.object({
     host: z.string(),

@@ -86,21 +86,21 @@ test("mynetworks opened to the world (main.cf broken on purpose): open relay and
 });
 
 test("a failed certificate renewal is an error until it is fixed", async () => {
-  // A runtime drop-in (/run, gone at reboot) makes the renewal that certbot.timer starts fail: certbot itself runs
-  // and exits 1, at once and without the network (a certificate name it does not have).
-  const dropIn = "/run/systemd/system/certbot.service.d";
+  // A runtime drop-in (/run, gone at reboot) makes the renewal that mailserver-tls-renew.timer starts fail:
+  // certbot itself runs and exits 1, at once and without the network (a certificate name it does not have).
+  const dropIn = "/run/systemd/system/mailserver-tls-renew.service.d";
   await onMachineOk(lab, `mkdir -p ${dropIn} && printf '[Service]\\nExecStart=\\nExecStart=/usr/bin/certbot -q renew ` +
     `--cert-name no-such-certificate\\n' > ${dropIn}/status-test.conf && systemctl daemon-reload`);
   try {
-    expect((await onMachine(lab, "systemctl start certbot.service")).code).not.toBe(0);
+    expect((await onMachine(lab, "systemctl start mailserver-tls-renew.service")).code).not.toBe(0);
     const { code, results } = await status();
     expect(byId(results, "server:tls-renewal")).toEqual({
       id: "server:tls-renewal", status: "error",
-      message: "the last certificate renewal failed — see journalctl -u certbot, fix it, then certbot renew",
+      message: "the last certificate renewal failed — see journalctl -u mailserver-tls-renew, fix it, then mailserver-tls renew",
     });
     expect(code).toBe(1);
   } finally {
-    await onMachineOk(lab, `rm -r ${dropIn} && systemctl daemon-reload && systemctl reset-failed certbot.service`);
+    await onMachineOk(lab, `rm -r ${dropIn} && systemctl daemon-reload && systemctl reset-failed mailserver-tls-renew.service`);
   }
   expect(byId((await status()).results, "server:tls-renewal")?.status).toBe("ok");
 });
