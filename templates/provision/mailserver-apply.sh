@@ -2,8 +2,8 @@
 # mailserver-apply [RELAY_SECRET_VERSION]: stdin lists the configuration files ("path service rebuild" per
 # line). The relay password is read now, from the Secret Manager version named (mailserver-secret), into the
 # placeholder of the staged sasl_passwd: no deploy input carries it. Checks the staged versions together
-# with the rest of the live configuration, and only if Postfix, Dovecot, OpenDKIM, rspamd and Pigeonhole
-# (sievec) accept them installs the changed files (write beside, then rename), rebuilds maps, removes the files
+# with the rest of the live configuration, and only if Postfix, Dovecot, OpenDKIM, rspamd, Pigeonhole
+# (sievec), fail2ban and policyd-rate-limit accept them installs the changed files (write beside, then rename), rebuilds maps, removes the files
 # that the previous apply installed and this list no longer holds (a dropped domain's DKIM key), and
 # reloads the daemons whose files changed. On a failed check the live files stay as they were.
 set -euo pipefail
@@ -26,7 +26,7 @@ fi
 # A candidate tree: the live configuration with the staged files laid over it.
 rm -rf "$CAND"
 mkdir -p "$CAND/etc"
-for d in /etc/postfix /etc/dovecot /etc/opendkim /etc/rspamd; do [ -d "$d" ] && cp -a "$d" "$CAND/etc/"; done
+for d in /etc/postfix /etc/dovecot /etc/opendkim /etc/rspamd /etc/fail2ban; do [ -d "$d" ] && cp -a "$d" "$CAND/etc/"; done
 for entry in "${entries[@]}"; do
   read -r path _ <<<"$entry"
   [ -f "$STAGED$path" ] || { echo "not staged: $path" >&2; exit 1; }
@@ -69,6 +69,15 @@ if [ -f "$CAND/etc/rspamd/rspamd.conf" ]; then
   # Debian's rspamd.conf includes $CONFDIR and $LOCAL_CONFDIR files: point both at the candidate.
   rspamadm --var="CONFDIR=$CAND/etc/rspamd" --var="LOCAL_CONFDIR=$CAND/etc/rspamd" \
     configtest -c "$CAND/etc/rspamd/rspamd.conf" >"$CAND/check.log" 2>&1 || fail "rspamadm configtest"
+fi
+if [ -d "$CAND/etc/fail2ban" ]; then
+  # fail2ban's own test of the whole candidate directory (jails, filters, actions).
+  fail2ban-client -c "$CAND/etc/fail2ban" --test >"$CAND/check.log" 2>&1 || fail "fail2ban-client --test"
+fi
+if [ -f "$CAND/etc/policyd-rate-limit.yaml" ]; then
+  # It has no test mode: reading the limits back through its own loader catches a file it cannot parse.
+  policyd-rate-limit --file "$CAND/etc/policyd-rate-limit.yaml" --get-config limits_by_id >"$CAND/check.log" 2>&1 \
+    || fail "policyd-rate-limit --get-config"
 fi
 for entry in "${entries[@]}"; do
   read -r path _ rebuild <<<"$entry"
@@ -126,14 +135,18 @@ mv -f "$INSTALLED.new" "$INSTALLED"
 
 # Reload what changed; start what is not running (first deploy, or after a failed start).
 # The milters and Dovecot first: Postfix hands mail to them.
+# policyd-rate-limit before Postfix, which asks it; fail2ban last, when the daemons whose logs it reads run.
 milters_started=
-for service in opendkim rspamd dovecot postfix; do
+for service in opendkim rspamd policyd-rate-limit dovecot postfix fail2ban; do
   if ! systemctl is-active --quiet "$service"; then
     systemctl start "$service" && echo "started $service"
     case "$service" in opendkim|rspamd) milters_started=1 ;; esac
   elif [ "$service" = opendkim ] && [ -n "$restart_opendkim" ]; then
     systemctl restart opendkim && echo "restarted opendkim (new socket settings)"
     milters_started=1
+  elif [ "$service" = policyd-rate-limit ] && [ -n "${reload[$service]:-}" ]; then
+    # It reads its file only at start (its counts stay in its database).
+    systemctl restart "$service" && echo "restarted $service"
   elif [ -n "${reload[$service]:-}" ]; then
     systemctl reload "$service" && echo "reloaded $service"
   fi
