@@ -75,9 +75,19 @@ if [ -d "$CAND/etc/fail2ban" ]; then
   fail2ban-client -c "$CAND/etc/fail2ban" --test >"$CAND/check.log" 2>&1 || fail "fail2ban-client --test"
 fi
 if [ -f "$CAND/etc/policyd-rate-limit.yaml" ]; then
-  # It has no test mode: reading the limits back through its own loader catches a file it cannot parse.
-  policyd-rate-limit --file "$CAND/etc/policyd-rate-limit.yaml" --get-config limits_by_id >"$CAND/check.log" 2>&1 \
-    || fail "policyd-rate-limit --get-config"
+  # It has no test mode: its own loader reads the file (as the daemon does at start), and every limit must be
+  # [count, seconds]. (Its command line, run as root, would also create its runtime directories.) Debian's
+  # python3, where the package lives.
+  /usr/bin/python3 - "$CAND/etc/policyd-rate-limit.yaml" >"$CAND/check.log" 2>&1 <<'PY' || fail "policyd-rate-limit's configuration"
+import sys
+from policyd_rate_limit.utils import config
+config.setup(sys.argv[1])
+if config.config_file is None:
+    sys.exit("unreadable: " + sys.argv[1])
+for limits in [config.limits, *config.limits_by_id.values()]:
+    if not all(len(l) == 2 and all(isinstance(n, int) and n > 0 for n in l) for l in limits):
+        sys.exit("a limit is not [count, seconds]: %r" % (limits,))
+PY
 fi
 for entry in "${entries[@]}"; do
   read -r path _ rebuild <<<"$entry"
