@@ -6,7 +6,8 @@ import { SmtpDialog } from "../lib/smtp";
 import { waitFor } from "../lib/wait";
 
 const lab = loadLab();
-const attacker = lab.outsideAddresses?.[0];
+// The second outside address: the first is the one tests/e2e/abuse/fail2ban.test.ts gets banned.
+const attacker = lab.outsideAddresses?.[1];
 const LIMIT = 10;
 
 async function openMany(from: string, n: number): Promise<SmtpDialog[]> {
