@@ -3,9 +3,9 @@
 # line). The relay password is read now, from the Secret Manager version named (mailserver-secret), into the
 # placeholder of the staged sasl_passwd: no deploy input carries it. Checks the staged versions together
 # with the rest of the live configuration, and only if Postfix, Dovecot, OpenDKIM, rspamd, Pigeonhole
-# (sievec), fail2ban and policyd-rate-limit accept them installs the changed files (write beside, then rename), rebuilds maps, removes the files
-# that the previous apply installed and this list no longer holds (a dropped domain's DKIM key), and
-# reloads the daemons whose files changed. On a failed check the live files stay as they were.
+# (sievec), fail2ban and policyd-rate-limit accept them installs the changed files (write beside, then
+# rename), rebuilds maps, removes the files that the previous apply installed and this list no longer holds
+# (a dropped domain's DKIM key), and reloads the daemons whose files changed. On a failed check the live files stay as they were.
 set -euo pipefail
 umask 022
 STAGED=/var/lib/mailserver/staged
