@@ -75,6 +75,7 @@ async function doDeploy(file: string, standard = file): Promise<void> {
     acmeRoot: acmeRootPem(),
     labCa: caPem(),
     hostAddress: NET.host,
+    outsideAddresses: NET.outside,
     machine: MACHINE_NAME,
     configFile: standard,
   };

@@ -28,9 +28,15 @@ export const NET = {
   cidr: `10.${octet}.0.0/24`,
   host: `10.${octet}.0.1`,
   machine: `10.${octet}.0.2`,
+  /**
+   * More clients from the Internet's side, on the host end of the veth beside `host` (which stays the
+   * primary address, so everything else still comes from it): tests/e2e/abuse gets one banned while
+   * another still logs in.
+   */
+  outside: [`10.${octet}.0.3`, `10.${octet}.0.4`],
   prefix: 24,
 } as const;
-/** The lab network of instance 0, which lab/stack.yaml names in sshSourceRanges. */
+/** The lab network of instance 0, which lab/stack.yaml names in sshSourceRanges and abuseExemptRanges. */
 export const DEFAULT_CIDR = "10.213.0.0/24";
 
 export const MACHINE_NAME = `mailserver-lab${suffix}`;

@@ -25,6 +25,8 @@ export interface MailUser {
   passwordHash?: string;
   /** This mailbox's quota in MB, overriding mailboxQuotaMb (0: unlimited). */
   quotaMb?: number;
+  /** Recipients this login may send to per hour, overriding sendLimitPerHour (0: unlimited). */
+  sendLimitPerHour?: number;
 }
 export interface MailAlias {
   source: string;
@@ -92,6 +94,12 @@ export interface MailStackConfig {
   tlsKey: string;
   /** A key published (TLSA) beside tlsKey before it serves: the first half of a key rollover. */
   tlsNextKey?: string;
+  /**
+   * Abuse limits: fail2ban bans an address from the mail ports after `banAfterFailures` failed logins
+   * within 10 minutes, for `banMinutes`; `exemptRanges` are never banned nor throttled by Postfix's
+   * per-client limits. `sendLimitPerHour`: recipients per hour per login on submission (0: unlimited).
+   */
+  abuse: { banAfterFailures: number; banMinutes: number; exemptRanges: string[]; sendLimitPerHour: number };
 }
 
 /** Every problem found, each as "key: what is wrong — the fix". */
@@ -220,7 +228,8 @@ const userSchema = z.object({
     message: "contains :, whitespace or a control character, which the passwd-file (address:hash) cannot hold — paste the hash exactly as doveadm pw printed it",
   }).optional(),
   quotaMb: int(0, 1048576).optional(),
-}, { message: "must be an object {address, password?, passwordHash?, quotaMb?}" }).strict();
+  sendLimitPerHour: int(0, 1000000).optional(),
+}, { message: "must be an object {address, password?, passwordHash?, quotaMb?, sendLimitPerHour?}" }).strict();
 
 const aliasSchema = z.object({
   source: address("source"),
@@ -305,12 +314,22 @@ const schema = z.object({
   dnssec: bool.default(false),
   tlsKey: tlsKeyName.default(DEFAULT_TLS_KEY),
   tlsNextKey: tlsKeyName.optional(),
+  // fail2ban's own default (maxretry = 5); below 3 one mistyped password on a phone and a retry ban the office.
+  banAfterFailures: int(3, 100).default(5),
+  // Between fail2ban's 10 minutes (a scanner just waits) and docker-mailserver's week (a user who mistyped
+  // locks the whole office out for days): an hour makes a password guesser's rate useless.
+  banMinutes: int(1, 525600).default(60),
+  abuseExemptRanges: list(z.string().trim()).default([]),
+  // Recipients per hour per login: above what a person sends (Gmail allows 500 a day, Microsoft 365 30 a
+  // minute), far below what a stolen mailbox would push through the relay in an hour.
+  sendLimitPerHour: int(0, 1000000).default(200),
 });
 
 type Parsed = z.infer<typeof schema>;
 
 /** The keys of the schema that hold lists or objects: the Pulumi runtime hands them over as JSON text. */
-const STRUCTURED = new Set(["extraDomains", "users", "aliases", "dkimRetiredSelectors", "extraRecords", "sshSourceRanges"]);
+const STRUCTURED = new Set(["extraDomains", "users", "aliases", "dkimRetiredSelectors", "extraRecords", "sshSourceRanges",
+  "abuseExemptRanges"]);
 /** Every key, as `namespace:key`, that the program reads. */
 export const CONFIG_KEYS: string[] = Object.keys(schema.shape).map((k) => (k.includes(":") ? k : `${NAMESPACE}:${k}`));
 
@@ -443,6 +462,12 @@ function complete(p: Parsed): MailStackConfig {
     dnssec: p.dnssec,
     tlsKey: p.tlsKey,
     ...(p.tlsNextKey === undefined ? {} : { tlsNextKey: p.tlsNextKey }),
+    abuse: {
+      banAfterFailures: p.banAfterFailures,
+      banMinutes: p.banMinutes,
+      exemptRanges: p.abuseExemptRanges,
+      sendLimitPerHour: p.sendLimitPerHour,
+    },
   };
 }
 
@@ -576,6 +601,12 @@ function crossCheck(c: MailStackConfig, p: Parsed): string[] {
   if (c.tlsNextKey !== undefined && c.tlsNextKey === c.tlsKey) {
     problems.push(`mailserver:tlsNextKey: ${c.tlsNextKey} is the current mailserver:tlsKey — name the next key differently, e.g. k2, or remove tlsNextKey`);
   }
+  c.abuse.exemptRanges.forEach((r, i) => {
+    const key = `mailserver:abuseExemptRanges[${i}]`;
+    const cidr = parseCidr(r);
+    if (!cidr) problems.push(`${key}: ${r} is not a CIDR block — write it as address/prefix, e.g. 198.51.100.7/32`);
+    else if (cidr.prefix === 0) problems.push(`${key}: ${r} exempts the whole Internet, which turns the bans and client limits off — list only your own ranges (an office, a monitoring probe)`);
+  });
 
   const hostnameZone = c.domains.find((d) => c.hostname === d.name || c.hostname.endsWith(`.${d.name}`));
   if (!hostnameZone) {

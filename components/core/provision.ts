@@ -21,12 +21,15 @@ export function packagesFor(config: MailStackConfig): string[] {
     ...(config.spam.greylisting ? ["redis-server"] : []),
     // mailserver-secret reads the relay password from the metadata server and Secret Manager.
     "curl", "jq",
+    // Abuse limits: fail2ban reads the journal (python3-systemd) and bans with nftables; the per-login
+    // sending limit is a Postfix policy service.
+    "fail2ban", "python3-systemd", "nftables", "policyd-rate-limit",
     ...(config.tls === "acme" ? ["certbot"] : []),
   ];
 }
 
 /** The daemons that read our files: the apply step starts and reloads them. */
-export const UNITS = ["postfix", "dovecot", "opendkim", "rspamd"];
+export const UNITS = ["postfix", "dovecot", "opendkim", "rspamd", "fail2ban", "policyd-rate-limit"];
 
 /** Daemons that run on Debian's own configuration: provisioning enables and starts them. */
 export function helperUnitsFor(config: MailStackConfig): string[] {

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import Mustache from "mustache";
 import { queueMinfreeBytes, type MailAlias, type MailStackConfig } from "./config";
 import type { RenderedFile, Service } from "./files";
+import { abuseView } from "./abuse";
 import { hashPassword } from "./passwords";
 import { MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CERT, TLS_KEY, VMAIL_ID } from "./layout";
 
@@ -76,7 +77,15 @@ const FILES: Record<string, { template: string } & Meta> = {
   "/etc/dovecot/quota-warning.sh": { template: "dovecot/quota-warning.sh.mustache", ...plain("dovecot"), mode: "0755" },
   ...Object.fromEntries(RSPAMD_FILES.map((name) => [`/etc/rspamd/${name}`, {
     template: `rspamd/${name.split("/")[1]}.mustache`, ...plain("rspamd"),
-  }])),
+  }])),  // Abuse limits (README "Abuse limits"): fail2ban's jails and filter, the per-login sending limit.
+  "/etc/fail2ban/jail.d/mailserver.local": { template: "fail2ban/jail.local.mustache", ...plain("fail2ban") },
+  "/etc/fail2ban/filter.d/mailserver-dovecot-auth.conf": {
+    template: "fail2ban/mailserver-dovecot-auth.conf.mustache", ...plain("fail2ban"),
+  },
+  // As Debian's package sets it: the daemon reads it as root before it drops to its own user.
+  "/etc/policyd-rate-limit.yaml": {
+    template: "ratelimit/policyd-rate-limit.yaml.mustache", ...plain("policyd-rate-limit"), mode: "0640", group: "policyd-rate-limit",
+  },
 };
 
 /**
@@ -244,6 +253,7 @@ export async function renderConfigFiles(config: MailStackConfig): Promise<Render
     vmailId: VMAIL_ID,
     tlsCert: TLS_CERT,
     tlsKey: TLS_KEY,
+    ...abuseView(config),
   };
 
   const partials = { policy: await readFile(join(TEMPLATE_DIR, "opendkim", "policy.lua.mustache"), "utf8") };

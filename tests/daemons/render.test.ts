@@ -197,6 +197,13 @@ test("the restriction lists, exactly and in order", () => {
   expect(list("mua_sender_restrictions")).toEqual([
     "reject_non_fqdn_sender", "check_sender_access hash:$config_directory/submission_sender_access",
     "reject_sender_login_mismatch", "permit_sasl_authenticated", "reject"]);
+  // Per-client limits (anvil): loopback and abuseExemptRanges are exempt, nobody else.
+  expect([p.smtpd_client_connection_count_limit, p.smtpd_client_connection_rate_limit, p.smtpd_client_message_rate_limit,
+    p.smtpd_client_auth_rate_limit, p.smtpd_soft_error_limit, p.smtpd_hard_error_limit])
+    .toEqual(["10", "60", "100", "30", "5", "${stress?{1}:{10}}"]);
+  expect(p.smtpd_client_event_limit_exceptions).toBe("$mynetworks 198.51.100.0/24");
+  expect(list("mua_recipient_restrictions")).toEqual([...list("smtpd_recipient_restrictions"),
+    "check_policy_service unix:ratelimit/policy"]);
   expect(list("smtpd_helo_restrictions")).toEqual([
     "permit_mynetworks", "permit_sasl_authenticated", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname"]);
   expect(p.local_recipient_maps).toBe("$alias_maps");
@@ -218,6 +225,8 @@ test("the restriction lists, exactly and in order", () => {
       "cleanup_service_name=cleanup-submission", "milter_macro_daemon_name=ORIGINATING",
       // OpenDKIM signs our users' mail; rspamd judges only what comes from outside.
       "smtpd_milters=$non_smtpd_milters",
+      // Each recipient also counts against the login's sending limit (policyd-rate-limit).
+      "smtpd_recipient_restrictions=$mua_recipient_restrictions",
     ]);
   }
   // Port 25 takes no overrides at all.

@@ -256,3 +256,41 @@ test("filtering and quota keys: defaults, overrides and their checks", () => {
   expect(problems({ "mailserver:users": JSON.stringify([{ address: "alice@example.com", password: "pw", quotaMb: 999999 }]) }))
     .toEqual(["mailserver:users[0].quotaMb: 999999 MB is more than the data disk (20480 MB) — lower it or grow mailserver:dataDiskSizeGb"]);
 });
+
+describe("abuse limits", () => {
+  test("defaults: ban after 5 failures for 60 minutes, nobody exempt, 200 recipients an hour", () => {
+    expect(parseConfig(base).abuse).toEqual({ banAfterFailures: 5, banMinutes: 60, exemptRanges: [], sendLimitPerHour: 200 });
+    const o = parseConfig({
+      ...base, "mailserver:banAfterFailures": "10", "mailserver:banMinutes": "1440",
+      "mailserver:abuseExemptRanges": JSON.stringify(["198.51.100.0/24"]), "mailserver:sendLimitPerHour": "0",
+      "mailserver:users": JSON.stringify([{ address: "alice@example.com", password: "pw", sendLimitPerHour: 5 }]),
+    });
+    expect(o.abuse).toEqual({ banAfterFailures: 10, banMinutes: 1440, exemptRanges: ["198.51.100.0/24"], sendLimitPerHour: 0 });
+    expect(o.users[0].sendLimitPerHour).toBe(5);
+  });
+
+  test("banAfterFailures: at least 3, a whole number", () => {
+    expect(problems({ "mailserver:banAfterFailures": "2" })).toEqual(["mailserver:banAfterFailures: must be at least 3"]);
+    expect(problems({ "mailserver:banAfterFailures": "4.5" })).toEqual(["mailserver:banAfterFailures: must be a whole number"]);
+  });
+
+  test("banMinutes: at least a minute, at most a year", () => {
+    expect(problems({ "mailserver:banMinutes": "0" })).toEqual(["mailserver:banMinutes: must be at least 1"]);
+    expect(problems({ "mailserver:banMinutes": "600000" })).toEqual(["mailserver:banMinutes: must be at most 525600"]);
+  });
+
+  test("abuseExemptRanges: CIDR blocks, never the whole Internet", () => {
+    expect(problems({ "mailserver:abuseExemptRanges": JSON.stringify(["198.51.100.7"]) })).toEqual([
+      "mailserver:abuseExemptRanges[0]: 198.51.100.7 is not a CIDR block — write it as address/prefix, e.g. 198.51.100.7/32"]);
+    expect(problems({ "mailserver:abuseExemptRanges": JSON.stringify(["192.0.2.1/32", "0.0.0.0/0"]) })).toEqual([
+      "mailserver:abuseExemptRanges[1]: 0.0.0.0/0 exempts the whole Internet, which turns the bans and client limits off — list only your own ranges (an office, a monitoring probe)"]);
+    expect(problems({ "mailserver:abuseExemptRanges": "192.0.2.1/32" })).toEqual([
+      "mailserver:abuseExemptRanges: is not valid JSON — set it as a YAML list in Pulumi.<stack>.yaml or with pulumi config set --path"]);
+  });
+
+  test("sendLimitPerHour: 0 (unlimited) or more, also per user", () => {
+    expect(problems({ "mailserver:sendLimitPerHour": "-1" })).toEqual(["mailserver:sendLimitPerHour: must be at least 0"]);
+    expect(problems({ "mailserver:users": JSON.stringify([{ address: "alice@example.com", password: "pw", sendLimitPerHour: 2.5 }]) }))
+      .toEqual(["mailserver:users[0].sendLimitPerHour: must be a whole number"]);
+  });
+});

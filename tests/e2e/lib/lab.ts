@@ -29,6 +29,8 @@ const labSchema = z.object({
   ssh: z.string(),
   acmeRoot: z.string(),
   hostAddress: z.string(),
+  /** More outside clients beside hostAddress, which abuseExemptRanges does not name (lab/paths.ts NET.outside). */
+  outsideAddresses: z.array(z.string()).optional(),
   machine: z.string(),
   /** The stack file the lab was deployed with (default lab/stack.yaml). */
   configFile: z.string().optional(),
