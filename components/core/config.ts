@@ -26,6 +26,7 @@ export interface MailUser {
   quotaMb?: number;
 }
 export interface MailAlias {
+  /** An address, or `@domain` for the domain's catch-all. */
   source: string;
   destinations: string[];
 }
@@ -205,8 +206,14 @@ const userSchema = z.object({
   quotaMb: int(0, 1048576).optional(),
 }, { message: "must be an object {address, password?, passwordHash?, quotaMb?}" }).strict();
 
+/** A catch-all alias source: `@domain` takes every address of the domain that is no mailbox and no other alias. */
+export const isCatchAll = (source: string): boolean => source.startsWith("@");
+const aliasSource = z.string().transform(lower).superRefine(problemCheck((s: string) => (isCatchAll(s)
+  ? isDomainName(s.slice(1)) ? undefined : "is not a catch-all of a domain — write @ and the hosted domain, e.g. @example.com"
+  : addressProblem(s, "source"))));
+
 const aliasSchema = z.object({
-  source: address("source"),
+  source: aliasSource,
   destinations: list(z.string().transform(lower).superRefine(problemCheck((d: string) => (d === "discard" ? undefined
     : isAddress(d) ? addressProblem(d, "destination")
       : "is neither an e-mail address nor discard — use an address, or discard to drop the mail"))))

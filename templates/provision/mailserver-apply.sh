@@ -105,8 +105,9 @@ done
 for r in "${rebuilds[@]}"; do
   case "$r" in
     newaliases) newaliases ;;
-    # Compiled beside the script, readable by vmail, which could not write it under /etc itself.
-    sievec\ *) sievec "${r#sievec }" ;;
+    # Compiled beside the script, readable by vmail, which could not write it under /etc itself. With the
+    # new dovecot.conf: without -c, sievec asks the running Dovecot, which has not reloaded yet.
+    sievec\ *) sievec -c /etc/dovecot/dovecot.conf "${r#sievec }" ;;
     *) postmap "${r#postmap }" ;;
   esac
   # postmap keeps the source's mode on the .db; secrets stay 0600.

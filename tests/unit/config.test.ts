@@ -121,6 +121,15 @@ test.each([
     "mailserver:aliases[0].source: starts with #, which Postfix maps read as a comment"],
   ["alias source with +", aliases({ source: "sales+eu@example.com", destinations: ["alice@example.com"] }),
     "mailserver:aliases[0].source: contains + — + is the recipient delimiter"],
+  ["catch-all of a domain that is not hosted", aliases({ source: "@other.org", destinations: ["alice@example.com"] }),
+    "mailserver:aliases[0].source: @other.org is not in a hosted domain (example.com) — use one of them"],
+  ["catch-all without a domain", aliases({ source: "@", destinations: ["alice@example.com"] }),
+    "mailserver:aliases[0].source: is not a catch-all of a domain — write @ and the hosted domain, e.g. @example.com"],
+  ["catch-all with a malformed domain", aliases({ source: "@exa mple.com", destinations: ["alice@example.com"] }),
+    "mailserver:aliases[0].source: is not a catch-all of a domain"],
+  ["a second catch-all of the same domain", aliases({ source: "@example.com", destinations: ["alice@example.com"] },
+    { source: "@Example.com", destinations: ["alice@example.com"] }),
+    "mailserver:aliases[1].source: @example.com is already mailserver:aliases[0] — merge their destinations"],
   ["alias destination starting with #", aliases({ source: "fwd@example.com", destinations: ["#x@elsewhere.org"] }),
     "mailserver:aliases[0].destinations[0]: starts with #, which Postfix maps read as a comment"],
   ["alias destination with a space", aliases({ source: "fwd@example.com", destinations: ["a b@elsewhere.org"] }),
@@ -242,4 +251,10 @@ test("filtering and quota keys: defaults, overrides and their checks", () => {
     .toEqual(["mailserver:users[0].quotaMb: must be at least 0"]);
   expect(problems({ "mailserver:users": JSON.stringify([{ address: "alice@example.com", password: "pw", quotaMb: 999999 }]) }))
     .toEqual(["mailserver:users[0].quotaMb: 999999 MB is more than the data disk (20480 MB) — lower it or grow mailserver:dataDiskSizeGb"]);
+});
+
+test("a catch-all (@domain) of a hosted domain is an alias like the others; none by default", () => {
+  expect(parseConfig(base).aliases.some((a) => a.source.startsWith("@"))).toBe(false);
+  const c = parseConfig({ ...base, ...aliases({ source: "@Example.com", destinations: ["alice@example.com"] }) });
+  expect(c.aliases).toContainEqual({ source: "@example.com", destinations: ["alice@example.com"] });
 });
