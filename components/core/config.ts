@@ -75,7 +75,7 @@ export interface MailStackConfig {
   acmeEmail: string;
   messageSizeLimitMb: number;
   /** Inbound filtering (rspamd): at or above junk the message is filed into Junk, at or above reject refused. */
-  spam: { junkScore: number; rejectScore: number; greylisting: boolean };
+  spam: { junkScore: number; rejectScore: number; greylisting: boolean; greylistDelaySeconds: number };
   /** Default mailbox quota in MB (0: unlimited); users[].quotaMb overrides it. */
   mailboxQuotaMb: number;
   deployUser: string;
@@ -275,6 +275,8 @@ const schema = z.object({
   spamJunkScore: int(1, 1000).default(6),
   spamRejectScore: int(1, 1000).default(15),
   greylisting: bool.default(false),
+  // rspamd's default window (timeout = 5min); shorter only for tests, longer for stubborn senders.
+  greylistDelaySeconds: int(10, 3600).default(300),
   mailboxQuotaMb: int(0, 1048576).default(2048),
   deployUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,30}$/, { message: "must be a Linux user name" })
     .refine((u) => u !== "root", { message: "must not be root — pick an unprivileged name such as deploy" })
@@ -409,7 +411,10 @@ function complete(p: Parsed): MailStackConfig {
     acmeServer: p.acmeServer,
     acmeEmail: p.acmeEmail ?? reportEmail,
     messageSizeLimitMb: p.messageSizeLimitMb,
-    spam: { junkScore: p.spamJunkScore, rejectScore: p.spamRejectScore, greylisting: p.greylisting },
+    spam: {
+      junkScore: p.spamJunkScore, rejectScore: p.spamRejectScore, greylisting: p.greylisting,
+      greylistDelaySeconds: p.greylistDelaySeconds,
+    },
     mailboxQuotaMb: p.mailboxQuotaMb,
     deployUser: p.deployUser,
     gcp: {

@@ -227,6 +227,7 @@ export async function renderConfigFiles(config: MailStackConfig): Promise<Render
     // rspamd's default (4), kept below the Junk score: only mail that is already suspicious is deferred.
     spamGreylistScore: Math.min(4, config.spam.junkScore),
     greylisting: config.spam.greylisting,
+    greylistDelaySeconds: config.spam.greylistDelaySeconds,
     relayNexthop,
     relayUsername: config.relay.username,
     // The password is read from Secret Manager on the server at apply time (mailserver-apply).

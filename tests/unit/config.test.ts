@@ -228,14 +228,14 @@ test("every key is declared in Pulumi.yaml and documented in the README's config
 
 test("filtering and quota keys: defaults, overrides and their checks", () => {
   const c = parseConfig(base);
-  expect(c.spam).toEqual({ junkScore: 6, rejectScore: 15, greylisting: false });
+  expect(c.spam).toEqual({ junkScore: 6, rejectScore: 15, greylisting: false, greylistDelaySeconds: 300 });
   expect(c.mailboxQuotaMb).toBe(2048);
   const o = parseConfig({
     ...base, "mailserver:spamJunkScore": "4", "mailserver:spamRejectScore": "20", "mailserver:greylisting": "true",
     "mailserver:mailboxQuotaMb": "0",
     "mailserver:users": JSON.stringify([{ address: "alice@example.com", password: "pw", quotaMb: 100 }]),
   });
-  expect(o.spam).toEqual({ junkScore: 4, rejectScore: 20, greylisting: true });
+  expect(o.spam).toEqual({ junkScore: 4, rejectScore: 20, greylisting: true, greylistDelaySeconds: 300 });
   expect(o.mailboxQuotaMb).toBe(0);
   expect(o.users[0].quotaMb).toBe(100);
 
@@ -244,6 +244,9 @@ test("filtering and quota keys: defaults, overrides and their checks", () => {
   expect(problems({ "mailserver:spamRejectScore": "0" })).toEqual(["mailserver:spamRejectScore: must be at least 1"]);
   expect(problems({ "mailserver:spamJunkScore": "5.5" })).toEqual(["mailserver:spamJunkScore: must be a whole number"]);
   expect(problems({ "mailserver:greylisting": "sometimes" })).toEqual(["mailserver:greylisting: must be true or false"]);
+  expect(problems({ "mailserver:greylistDelaySeconds": "5" })).toEqual(["mailserver:greylistDelaySeconds: must be at least 10"]);
+  expect(problems({ "mailserver:greylistDelaySeconds": "7200" })).toEqual(["mailserver:greylistDelaySeconds: must be at most 3600"]);
+  expect(parseConfig({ ...base, "mailserver:greylistDelaySeconds": "60" }).spam.greylistDelaySeconds).toBe(60);
   expect(problems({ "mailserver:mailboxQuotaMb": "1.5" })).toEqual(["mailserver:mailboxQuotaMb: must be a whole number"]);
   expect(problems({ "mailserver:mailboxQuotaMb": "30000" })).toEqual([
     "mailserver:mailboxQuotaMb: 30000 MB is more than the data disk (20480 MB) — lower it or grow mailserver:dataDiskSizeGb"]);

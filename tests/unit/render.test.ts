@@ -102,6 +102,7 @@ test("rspamd: our thresholds, no signing, verdict headers, greylisting only when
   });
   expect(local("actions.conf", grey)).toMatch(/^reject = 9;\nadd_header = 3;[^]*^greylist = 3;$/m);
   expect(local("greylist.conf", grey)).toContain('enabled = true;\nservers = "127.0.0.1:6379";');
+  expect(local("greylist.conf", grey)).toMatch(/^timeout = 300s;$/m);
   expect(files.every((f) => f.service !== "rspamd" || /^\/etc\/rspamd\/(local|override)\.d\//.test(f.path))).toBe(true);
 });
 
