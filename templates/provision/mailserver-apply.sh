@@ -135,6 +135,18 @@ for service in opendkim rspamd dovecot postfix; do
   elif [ "$service" = opendkim ] && [ -n "$restart_opendkim" ]; then
     systemctl restart opendkim && echo "restarted opendkim (new socket settings)"
     milters_started=1
+  elif [ "$service" = rspamd ] && [ -n "${reload[$service]:-}" ]; then
+    # rspamd's reload returns at once, and its old workers go on scanning with the old configuration until
+    # the new ones are up (seconds later): the apply ends only when every old worker has gone.
+    old_workers=$(pgrep -P "$(systemctl show -p MainPID --value rspamd)" || true)
+    systemctl reload rspamd && echo "reloaded rspamd"
+    for _ in $(seq 240); do
+      alive=
+      for pid in $old_workers; do if kill -0 "$pid" 2>/dev/null; then alive=1; fi; done
+      [ -n "$alive" ] || break
+      sleep 0.5
+    done
+    if [ -n "$alive" ]; then echo "rspamd's old workers still run 2 minutes after its reload" >&2; exit 1; fi
   elif [ -n "${reload[$service]:-}" ]; then
     systemctl reload "$service" && echo "reloaded $service"
   fi

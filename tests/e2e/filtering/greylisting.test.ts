@@ -14,15 +14,24 @@ const configFile = labConfigFile(lab);
 const bob = labUser(lab, "bob@example.test");
 const outsider = outsideSender(lab);
 
-/** Scores about 8 on content alone (as in spam.test.ts): no Date, Message-ID or To, a shouting subject. */
+/**
+ * Scores about 8 on content alone (as in spam.test.ts): no Date, Message-ID or To, a shouting subject. The body
+ * carries the token too: rspamd lets a body it has seen pass the window once through for a day.
+ */
 const suspicious = (subject: string) => [`From: ${outsider}`, `Subject: URGENT WINNER CLAIM YOUR PRIZE ${subject.toUpperCase()}`, "",
-  "Dear friend, you have won. Click http://192.0.2.7/claim now!", ""].join("\r\n");
+  `Dear friend, you have won. Click http://192.0.2.7/claim now! Ref ${subject}`, ""].join("\r\n");
+
+/**
+ * A sender rspamd has never seen: it remembers a triplet (sender, recipient, client network) and a body that
+ * once waited out the window, and lets them through for a day.
+ */
+const newSender = (subject: string) => `${subject}@${outsider.split("@")[1]}`;
 
 /** One delivery attempt from outside, as a sending server makes it; the reply that ended it. */
-async function attempt(text: string): Promise<Reply> {
+async function attempt(from: string, text: string): Promise<Reply> {
   const d = await outsideDialog(lab);
   try {
-    const r = await envelope(d, outsider, bob.address);
+    const r = await envelope(d, from, bob.address);
     return r.code === 250 ? await d.data(text) : r;
   } finally {
     d.close();
@@ -44,12 +53,13 @@ afterAll(async () => {
 test("on: suspicious mail from a new sender gets 451 first, and the retry after the window is accepted", async () => {
   const subject = token("grey");
   const text = suspicious(subject);
-  const first = await attempt(text);
+  const from = newSender(subject);
+  const first = await attempt(from, text);
   expect(first.code).toBe(451);
   expect(first.text).toMatch(/^451 4\.7\.1 Try again later/);
   // Retry as a server would, every few seconds, until the window has passed.
   const accepted = await waitFor("the retry to be accepted", async () => {
-    const r = await attempt(text);
+    const r = await attempt(from, text);
     if (r.code === 250) return r;
     expect(r.code).toBe(451);
     return undefined;
@@ -61,7 +71,7 @@ test("on: suspicious mail from a new sender gets 451 first, and the retry after 
 
 test("control, on: an ordinary message from outside is accepted at the first attempt", async () => {
   const subject = token("grey-ham");
-  expect((await attempt(message(outsider, bob.address, subject, "an ordinary letter\r\n"))).code).toBe(250);
+  expect((await attempt(newSender(subject), message(outsider, bob.address, subject, "an ordinary letter\r\n"))).code).toBe(250);
   await waitForInbox(lab, bob, subject);
 });
 
@@ -69,6 +79,6 @@ test("control, off (the lab's own config): the same kind of suspicious mail is a
   await deployLab(configFile);
   restored = true;
   const subject = token("grey-off");
-  expect((await attempt(suspicious(subject))).code).toBe(250);
+  expect((await attempt(newSender(subject), suspicious(subject))).code).toBe(250);
   await waitForIn(lab, bob, "Junk", subject.toUpperCase());
 }, DEPLOY_TIMEOUT);
