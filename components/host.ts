@@ -100,7 +100,7 @@ export class MailHost extends pulumi.ComponentResource {
       name: names.firewall.mail,
       network: network.id,
       direction: "INGRESS",
-      description: "Inbound mail (25) and client ports (465, 587, 993, 995)",
+      description: "Inbound mail (25) and client ports (465, 587, 993, 995, 4190)",
       allows: [{ protocol: "tcp", ports: MAIL_PORTS.map(String) }],
       sourceRanges: ["0.0.0.0/0"],
       targetTags: [tag],

@@ -29,6 +29,7 @@ export interface MailUser {
   sendLimitPerHour?: number;
 }
 export interface MailAlias {
+  /** An address, or `@domain` for the domain's catch-all. */
   source: string;
   destinations: string[];
 }
@@ -77,7 +78,7 @@ export interface MailStackConfig {
   acmeEmail: string;
   messageSizeLimitMb: number;
   /** Inbound filtering (rspamd): at or above junk the message is filed into Junk, at or above reject refused. */
-  spam: { junkScore: number; rejectScore: number; greylisting: boolean };
+  spam: { junkScore: number; rejectScore: number; greylisting: boolean; greylistDelaySeconds: number };
   /** Default mailbox quota in MB (0: unlimited); users[].quotaMb overrides it. */
   mailboxQuotaMb: number;
   deployUser: string;
@@ -231,8 +232,14 @@ const userSchema = z.object({
   sendLimitPerHour: int(0, 1000000).optional(),
 }, { message: "must be an object {address, password?, passwordHash?, quotaMb?, sendLimitPerHour?}" }).strict();
 
+/** A catch-all alias source: `@domain` takes every address of the domain that is no mailbox and no other alias. */
+export const isCatchAll = (source: string): boolean => source.startsWith("@");
+const aliasSource = z.string().transform(lower).superRefine(problemCheck((s: string) => (isCatchAll(s)
+  ? isDomainName(s.slice(1)) ? undefined : "is not a catch-all of a domain — write @ and the hosted domain, e.g. @example.com"
+  : addressProblem(s, "source"))));
+
 const aliasSchema = z.object({
-  source: address("source"),
+  source: aliasSource,
   destinations: list(z.string().transform(lower).superRefine(problemCheck((d: string) => (d === "discard" ? undefined
     : isAddress(d) ? addressProblem(d, "destination")
       : "is neither an e-mail address nor discard — use an address, or discard to drop the mail"))))
@@ -294,6 +301,8 @@ const schema = z.object({
   spamJunkScore: int(1, 1000).default(6),
   spamRejectScore: int(1, 1000).default(15),
   greylisting: bool.default(false),
+  // rspamd's default window (timeout = 5min); shorter only for tests, longer for stubborn senders.
+  greylistDelaySeconds: int(10, 3600).default(300),
   mailboxQuotaMb: int(0, 1048576).default(2048),
   deployUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,30}$/, { message: "must be a Linux user name" })
     .refine((u) => u !== "root", { message: "must not be root — pick an unprivileged name such as deploy" })
@@ -448,7 +457,10 @@ function complete(p: Parsed): MailStackConfig {
     acmeServer: p.acmeServer,
     acmeEmail: p.acmeEmail ?? reportEmail,
     messageSizeLimitMb: p.messageSizeLimitMb,
-    spam: { junkScore: p.spamJunkScore, rejectScore: p.spamRejectScore, greylisting: p.greylisting },
+    spam: {
+      junkScore: p.spamJunkScore, rejectScore: p.spamRejectScore, greylisting: p.greylisting,
+      greylistDelaySeconds: p.greylistDelaySeconds,
+    },
     mailboxQuotaMb: p.mailboxQuotaMb,
     deployUser: p.deployUser,
     gcp: {

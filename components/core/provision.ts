@@ -16,9 +16,9 @@ export function packagesFor(config: MailStackConfig): string[] {
     "opendkim", "opendkim-tools", "openssl", "ca-certificates", "e2fsprogs",
     // Cyrus SASL mechanisms: without them Postfix cannot AUTH PLAIN/LOGIN to the relay ("no mechanism available").
     "libsasl2-modules",
-    // Inbound verdicts and spam score (milter), the global Junk rule and users' sieve (Pigeonhole).
-    "rspamd", "dovecot-sieve",
-    ...(config.spam.greylisting ? ["redis-server"] : []),
+    // Inbound verdicts and spam score (milter), the global Junk rule and users' sieve (Pigeonhole), users'
+    // scripts over ManageSieve (4190); redis keeps what rspamd learns (Bayes) and greylisting's triplets.
+    "rspamd", "dovecot-sieve", "dovecot-managesieved", "redis-server",
     // mailserver-secret reads the relay password from the metadata server and Secret Manager.
     "curl", "jq",
     // Abuse limits: fail2ban reads the journal (python3-systemd) and bans with nftables; the per-login
@@ -31,11 +31,11 @@ export function packagesFor(config: MailStackConfig): string[] {
 /** The daemons that read our files: the apply step starts and reloads them. */
 export const UNITS = ["postfix", "dovecot", "opendkim", "rspamd", "fail2ban", "policyd-rate-limit"];
 
-/** Daemons that run on Debian's own configuration: provisioning enables and starts them. */
-export function helperUnitsFor(config: MailStackConfig): string[] {
-  // rspamd's greylist module keeps its triplets in redis; nothing else of ours needs it.
-  return config.spam.greylisting ? ["redis-server"] : [];
-}
+/**
+ * Daemons that run on Debian's own configuration: provisioning enables and starts them. redis: rspamd's
+ * Bayes classifier (always) and greylist module keep their data there; Debian binds it to loopback only.
+ */
+export const HELPER_UNITS = ["redis-server"];
 
 /** The names the server's certificate is requested for, the hostname first (its CN). */
 export function certificateNames(config: MailStackConfig): string[] {
@@ -62,7 +62,7 @@ export function renderProvisionScript(config: MailStackConfig): string {
     vmailId: VMAIL_ID,
     packages: packagesFor(config),
     units: UNITS,
-    helperUnits: helperUnitsFor(config),
+    helperUnits: HELPER_UNITS,
     tlsMode: config.tls,
     certNames: certificateNames(config),
     acmeServer: config.acmeServer,

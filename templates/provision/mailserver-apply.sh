@@ -124,8 +124,9 @@ done
 for r in "${rebuilds[@]}"; do
   case "$r" in
     newaliases) newaliases ;;
-    # Compiled beside the script, readable by vmail, which could not write it under /etc itself.
-    sievec\ *) sievec "${r#sievec }" ;;
+    # Compiled beside the script, readable by vmail, which could not write it under /etc itself. With the
+    # new dovecot.conf: without -c, sievec asks the running Dovecot, which has not reloaded yet.
+    sievec\ *) sievec -c /etc/dovecot/dovecot.conf "${r#sievec }" ;;
     *) postmap "${r#postmap }" ;;
   esac
   # postmap keeps the source's mode on the .db; secrets stay 0600.
@@ -157,6 +158,18 @@ for service in opendkim rspamd policyd-rate-limit dovecot postfix fail2ban; do
   elif [ "$service" = policyd-rate-limit ] && [ -n "${reload[$service]:-}" ]; then
     # It reads its file only at start (its counts stay in its database).
     systemctl restart "$service" && echo "restarted $service"
+  elif [ "$service" = rspamd ] && [ -n "${reload[$service]:-}" ]; then
+    # rspamd's reload returns at once, and its old workers go on scanning with the old configuration until
+    # the new ones are up (seconds later): the apply ends only when every old worker has gone.
+    old_workers=$(pgrep -P "$(systemctl show -p MainPID --value rspamd)" || true)
+    systemctl reload rspamd && echo "reloaded rspamd"
+    for _ in $(seq 240); do
+      alive=
+      for pid in $old_workers; do if kill -0 "$pid" 2>/dev/null; then alive=1; fi; done
+      [ -n "$alive" ] || break
+      sleep 0.5
+    done
+    if [ -n "$alive" ]; then echo "rspamd's old workers still run 2 minutes after its reload" >&2; exit 1; fi
   elif [ -n "${reload[$service]:-}" ]; then
     systemctl reload "$service" && echo "reloaded $service"
   fi

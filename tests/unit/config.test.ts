@@ -121,6 +121,15 @@ test.each([
     "mailserver:aliases[0].source: starts with #, which Postfix maps read as a comment"],
   ["alias source with +", aliases({ source: "sales+eu@example.com", destinations: ["alice@example.com"] }),
     "mailserver:aliases[0].source: contains + — + is the recipient delimiter"],
+  ["catch-all of a domain that is not hosted", aliases({ source: "@other.org", destinations: ["alice@example.com"] }),
+    "mailserver:aliases[0].source: @other.org is not in a hosted domain (example.com) — use one of them"],
+  ["catch-all without a domain", aliases({ source: "@", destinations: ["alice@example.com"] }),
+    "mailserver:aliases[0].source: is not a catch-all of a domain — write @ and the hosted domain, e.g. @example.com"],
+  ["catch-all with a malformed domain", aliases({ source: "@exa mple.com", destinations: ["alice@example.com"] }),
+    "mailserver:aliases[0].source: is not a catch-all of a domain"],
+  ["a second catch-all of the same domain", aliases({ source: "@example.com", destinations: ["alice@example.com"] },
+    { source: "@Example.com", destinations: ["alice@example.com"] }),
+    "mailserver:aliases[1].source: @example.com is already mailserver:aliases[0] — merge their destinations"],
   ["alias destination starting with #", aliases({ source: "fwd@example.com", destinations: ["#x@elsewhere.org"] }),
     "mailserver:aliases[0].destinations[0]: starts with #, which Postfix maps read as a comment"],
   ["alias destination with a space", aliases({ source: "fwd@example.com", destinations: ["a b@elsewhere.org"] }),
@@ -232,14 +241,14 @@ test("every key is declared in Pulumi.yaml and documented in the README's config
 
 test("filtering and quota keys: defaults, overrides and their checks", () => {
   const c = parseConfig(base);
-  expect(c.spam).toEqual({ junkScore: 6, rejectScore: 15, greylisting: false });
+  expect(c.spam).toEqual({ junkScore: 6, rejectScore: 15, greylisting: false, greylistDelaySeconds: 300 });
   expect(c.mailboxQuotaMb).toBe(2048);
   const o = parseConfig({
     ...base, "mailserver:spamJunkScore": "4", "mailserver:spamRejectScore": "20", "mailserver:greylisting": "true",
     "mailserver:mailboxQuotaMb": "0",
     "mailserver:users": JSON.stringify([{ address: "alice@example.com", password: "pw", quotaMb: 100 }]),
   });
-  expect(o.spam).toEqual({ junkScore: 4, rejectScore: 20, greylisting: true });
+  expect(o.spam).toEqual({ junkScore: 4, rejectScore: 20, greylisting: true, greylistDelaySeconds: 300 });
   expect(o.mailboxQuotaMb).toBe(0);
   expect(o.users[0].quotaMb).toBe(100);
 
@@ -248,6 +257,9 @@ test("filtering and quota keys: defaults, overrides and their checks", () => {
   expect(problems({ "mailserver:spamRejectScore": "0" })).toEqual(["mailserver:spamRejectScore: must be at least 1"]);
   expect(problems({ "mailserver:spamJunkScore": "5.5" })).toEqual(["mailserver:spamJunkScore: must be a whole number"]);
   expect(problems({ "mailserver:greylisting": "sometimes" })).toEqual(["mailserver:greylisting: must be true or false"]);
+  expect(problems({ "mailserver:greylistDelaySeconds": "5" })).toEqual(["mailserver:greylistDelaySeconds: must be at least 10"]);
+  expect(problems({ "mailserver:greylistDelaySeconds": "7200" })).toEqual(["mailserver:greylistDelaySeconds: must be at most 3600"]);
+  expect(parseConfig({ ...base, "mailserver:greylistDelaySeconds": "60" }).spam.greylistDelaySeconds).toBe(60);
   expect(problems({ "mailserver:mailboxQuotaMb": "1.5" })).toEqual(["mailserver:mailboxQuotaMb: must be a whole number"]);
   expect(problems({ "mailserver:mailboxQuotaMb": "30000" })).toEqual([
     "mailserver:mailboxQuotaMb: 30000 MB is more than the data disk (20480 MB) — lower it or grow mailserver:dataDiskSizeGb"]);
@@ -293,4 +305,10 @@ describe("abuse limits", () => {
     expect(problems({ "mailserver:users": JSON.stringify([{ address: "alice@example.com", password: "pw", sendLimitPerHour: 2.5 }]) }))
       .toEqual(["mailserver:users[0].sendLimitPerHour: must be a whole number"]);
   });
+});
+
+test("a catch-all (@domain) of a hosted domain is an alias like the others; none by default", () => {
+  expect(parseConfig(base).aliases.some((a) => a.source.startsWith("@"))).toBe(false);
+  const c = parseConfig({ ...base, ...aliases({ source: "@Example.com", destinations: ["alice@example.com"] }) });
+  expect(c.aliases).toContainEqual({ source: "@example.com", destinations: ["alice@example.com"] });
 });
