@@ -49,7 +49,7 @@ export interface StatusTarget {
 
 const TIMEOUT_MS = 10_000;
 /** Ports that must not answer from outside: plaintext IMAP/POP3, LMTP, ManageSieve, the milters, redis … */
-const CLOSED_PORTS = [21, 23, 24, 110, 143, 389, 3306, 4190, 6379, 8891, 10024, 11332, 11333, 11334, 12340];
+const CLOSED_PORTS = [21, 23, 24, 110, 143, 389, 3306, 6379, 8891, 10024, 11332, 11333, 11334, 12340];
 export const BLOCKLISTS = ["zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org"];
 
 export async function runChecks(t: StatusTarget): Promise<CheckResult[]> {
