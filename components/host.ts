@@ -7,7 +7,7 @@ import * as tls from "@pulumi/tls";
 import type { MailStackConfig } from "./core/config";
 import { DATA_DISK_DEVICE } from "./core/layout";
 import { globalNames } from "./core/names";
-import { acmeHttpPorts, IAP_TCP_SOURCE_RANGE, MAIL_PORTS } from "./core/ports";
+import { acmeHttpPorts, IAP_TCP_SOURCE_RANGE, MAIL_PORTS, WEB_PORTS } from "./core/ports";
 
 export { stackName } from "./core/names";
 
@@ -99,8 +99,8 @@ export class MailHost extends pulumi.ComponentResource {
       name: names.firewall.mail,
       network: network.id,
       direction: "INGRESS",
-      description: "Inbound mail (25) and client ports (465, 587, 993, 995)",
-      allows: [{ protocol: "tcp", ports: MAIL_PORTS.map(String) }],
+      description: "Inbound mail (25), client ports (465, 587, 993, 995), HTTPS for MTA-STS and autoconfig (443)",
+      allows: [{ protocol: "tcp", ports: [...MAIL_PORTS, ...WEB_PORTS].map(String) }],
       sourceRanges: ["0.0.0.0/0"],
       targetTags: [tag],
     }, rule);

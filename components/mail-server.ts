@@ -83,7 +83,7 @@ export class MailServer extends pulumi.ComponentResource {
       files: [...args.files, ...keyFiles],
       dataDiskSizeGb: c.dataDiskSizeGb,
       // ACME validation needs the A record; mail needs the disk; signing with a new DKIM key needs its record.
-      provisionDependsOn: [dns.aRecord, host.dataDisk, ...dns.dkimRecords],
+      provisionDependsOn: [dns.aRecord, ...dns.webRecords, host.dataDisk, ...dns.dkimRecords],
     }, parent);
 
     this.ip = host.ip;

@@ -4,6 +4,9 @@ import type { MailStackConfig } from "./config";
 /** Open to the world: 25 (inbound MX), 465 (submission, implicit TLS), 587 (submission, STARTTLS), 993 (IMAPS), 995 (POP3S). */
 export const MAIL_PORTS = [25, 465, 587, 993, 995] as const;
 
+/** Open to the world: 443 (HTTPS: the MTA-STS policy and the client autoconfig document, nothing else). */
+export const WEB_PORTS = [443] as const;
+
 /** ACME HTTP-01 needs port 80 while certbot validates; a self-signed certificate needs nothing. */
 export function acmeHttpPorts(tls: MailStackConfig["tls"]): number[] {
   return tls === "acme" ? [80] : [];

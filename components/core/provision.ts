@@ -4,6 +4,7 @@ import { join } from "node:path";
 import Mustache from "mustache";
 import type { MailStackConfig } from "./config";
 import type { RenderedFile } from "./files";
+import { certificateNames } from "./web";
 import { DATA_DEVICE, DATA_MOUNT, MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CERT, TLS_DIR, TLS_KEY, VMAIL_ID } from "./layout";
 
 const TEMPLATES = join(__dirname, "..", "..", "templates", "provision");
@@ -22,11 +23,14 @@ export function packagesFor(config: MailStackConfig): string[] {
     // mailserver-secret reads the relay password from the metadata server and Secret Manager.
     "curl", "jq",
     ...(config.tls === "acme" ? ["certbot"] : []),
+    // The MTA-STS policy and client autoconfig on 443. Debian 12's nginx-light is this package plus an
+    // echo module we do not use; Mail-in-a-Box serves the same documents with nginx.
+    "nginx",
   ];
 }
 
 /** The daemons that read our files: the apply step starts and reloads them. */
-export const UNITS = ["postfix", "dovecot", "opendkim", "rspamd"];
+export const UNITS = ["postfix", "dovecot", "opendkim", "rspamd", "nginx"];
 
 /** Daemons that run on Debian's own configuration: provisioning enables and starts them. */
 export function helperUnitsFor(config: MailStackConfig): string[] {
@@ -37,6 +41,7 @@ export function helperUnitsFor(config: MailStackConfig): string[] {
 export function renderProvisionScript(config: MailStackConfig): string {
   const view = {
     hostname: config.hostname,
+    certNames: certificateNames(config),
     dataDevice: DATA_DEVICE,
     dataMount: DATA_MOUNT,
     mailHome: MAIL_HOME,

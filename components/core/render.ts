@@ -7,6 +7,7 @@ import { join } from "node:path";
 import Mustache from "mustache";
 import type { MailAlias, MailStackConfig } from "./config";
 import type { RenderedFile, Service } from "./files";
+import { nginxView } from "./nginx";
 import { hashPassword } from "./passwords";
 import { MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CERT, TLS_KEY, VMAIL_ID } from "./layout";
 
@@ -74,6 +75,7 @@ const FILES: Record<string, { template: string } & Meta> = {
   "/etc/postfix/milter_header_checks": { template: "postfix/milter_header_checks.mustache", ...plain("postfix") },
   "/etc/dovecot/sieve/junk.sieve": { template: "dovecot/junk.sieve.mustache", ...plain("dovecot", "sievec") },
   "/etc/dovecot/quota-warning.sh": { template: "dovecot/quota-warning.sh.mustache", ...plain("dovecot"), mode: "0755" },
+  "/etc/nginx/nginx.conf": { template: "nginx/nginx.conf.mustache", ...plain("nginx") },
   ...Object.fromEntries(RSPAMD_FILES.map((name) => [`/etc/rspamd/${name}`, {
     template: `rspamd/${name.split("/")[1]}.mustache`, ...plain("rspamd"),
   }])),
@@ -243,6 +245,7 @@ export async function renderConfigFiles(config: MailStackConfig): Promise<Render
     vmailId: VMAIL_ID,
     tlsCert: TLS_CERT,
     tlsKey: TLS_KEY,
+    ...nginxView(config),
   };
 
   const partials = { policy: await readFile(join(TEMPLATE_DIR, "opendkim", "policy.lua.mustache"), "utf8") };

@@ -2,8 +2,8 @@
 # mailserver-apply [RELAY_SECRET_VERSION]: stdin lists the configuration files ("path service rebuild" per
 # line). The relay password is read now, from the Secret Manager version named (mailserver-secret), into the
 # placeholder of the staged sasl_passwd: no deploy input carries it. Checks the staged versions together
-# with the rest of the live configuration, and only if Postfix, Dovecot, OpenDKIM, rspamd and Pigeonhole
-# (sievec) accept them installs the changed files (write beside, then rename), rebuilds maps, removes the files
+# with the rest of the live configuration, and only if Postfix, Dovecot, OpenDKIM, rspamd, Pigeonhole
+# (sievec) and nginx accept them installs the changed files (write beside, then rename), rebuilds maps, removes the files
 # that the previous apply installed and this list no longer holds (a dropped domain's DKIM key), and
 # reloads the daemons whose files changed. On a failed check the live files stay as they were.
 set -euo pipefail
@@ -70,6 +70,10 @@ if [ -f "$CAND/etc/rspamd/rspamd.conf" ]; then
   rspamadm --var="CONFDIR=$CAND/etc/rspamd" --var="LOCAL_CONFDIR=$CAND/etc/rspamd" \
     configtest -c "$CAND/etc/rspamd/rspamd.conf" >"$CAND/check.log" 2>&1 || fail "rspamadm configtest"
 fi
+# nginx.conf is the whole web configuration (it includes nothing), so the candidate alone is what is checked.
+if [ -f "$CAND/etc/nginx/nginx.conf" ]; then
+  nginx -t -q -c "$CAND/etc/nginx/nginx.conf" >"$CAND/check.log" 2>&1 || fail "nginx -t"
+fi
 for entry in "${entries[@]}"; do
   read -r path _ rebuild <<<"$entry"
   if [ "$rebuild" = sievec ]; then
@@ -125,9 +129,9 @@ printf '%s\n' "${entries[@]}" > "$INSTALLED.new"
 mv -f "$INSTALLED.new" "$INSTALLED"
 
 # Reload what changed; start what is not running (first deploy, or after a failed start).
-# The milters and Dovecot first: Postfix hands mail to them.
+# The milters and Dovecot first: Postfix hands mail to them; nginx serves on its own.
 milters_started=
-for service in opendkim rspamd dovecot postfix; do
+for service in opendkim rspamd dovecot postfix nginx; do
   if ! systemctl is-active --quiet "$service"; then
     systemctl start "$service" && echo "started $service"
     case "$service" in opendkim|rspamd) milters_started=1 ;; esac
