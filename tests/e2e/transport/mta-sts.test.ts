@@ -16,7 +16,9 @@ import { labConfigFile } from "../lib/deploy";
 import { labResolver, mailauthResolver, txt } from "../lib/dns";
 import { waitForInbox } from "../lib/imap";
 import { labCa, labUser, loadLab, outsideSender, token } from "../lib/lab";
+import { onMachineOk } from "../lib/machine";
 import { envelope, message, outsideDialog } from "../lib/smtp";
+import { waitFor } from "../lib/wait";
 
 const lab = loadLab();
 const stack = (parseYaml(readFileSync(labConfigFile(lab), "utf8")) as { config: Record<string, unknown> }).config;
@@ -103,15 +105,18 @@ describe("port 443 serves the policy, the autoconfig document and nothing else",
   });
 
   test.each([
-    ["another path on the policy host", () => get(mtaSts, "/")],
-    ["a neighbour of the policy", () => get(mtaSts, "/.well-known/mta-sts.txt.bak")],
-    ["the policy on the autoconfig host", () => get(autoconfig, "/.well-known/mta-sts.txt")],
-    ["the autoconfig document on the policy host", () => get(mtaSts, "/mail/config-v1.1.xml")],
-    ["the mail hostname", () => get(lab.hostname, "/.well-known/mta-sts.txt")],
-    ["a path outside the web root", () => get(mtaSts, "/../../etc/passwd")],
-    ["nginx's status page", () => get(mtaSts, "/nginx_status")],
-  ])("404: %s", async (_label, fetch) => {
-    expect((await fetch()).status).toBe(404);
+    ["another path on the policy host", () => get(mtaSts, "/"), 404],
+    ["a neighbour of the policy", () => get(mtaSts, "/.well-known/mta-sts.txt.bak"), 404],
+    ["the policy on the autoconfig host", () => get(autoconfig, "/.well-known/mta-sts.txt"), 404],
+    ["the autoconfig document on the policy host", () => get(mtaSts, "/mail/config-v1.1.xml"), 404],
+    ["the mail hostname", () => get(lab.hostname, "/.well-known/mta-sts.txt"), 404],
+    ["nginx's status page", () => get(mtaSts, "/nginx_status"), 404],
+    // nginx refuses a path that climbs above / before any location is matched.
+    ["a path outside the web root", () => get(mtaSts, "/../../etc/passwd"), 400],
+  ])("not served: %s", async (_label, fetch, status) => {
+    const r = await fetch();
+    expect(r.status).toBe(status);
+    expect(r.body).not.toMatch(/STSv1|clientConfig|root:/);
   });
 
   test("port 80 is closed (certbot opens it only while it validates)", async () => {
@@ -148,7 +153,7 @@ describe("Thunderbird autoconfig", () => {
 interface Entry { type: string; hostname: string; port: number; socketType: string; authentication: string; username: string }
 
 describe("report addresses receive mail", () => {
-  test.each(domains)("the rua of _dmarc.%s and _smtp._tls.%s is delivered to a mailbox", async (domain) => {
+  test.each(domains)("the rua of _dmarc and _smtp._tls of %s is delivered to a mailbox", async (domain) => {
     const dmarc = (await txt(lab, `_dmarc.${domain}`)).join("");
     const tlsrpt = (await txt(lab, `_smtp._tls.${domain}`)).join("");
     const rua = (record: string) => /rua=mailto:([^;\s]+)/.exec(record)?.[1];
@@ -166,5 +171,27 @@ describe("report addresses receive mail", () => {
       d.close();
     }
     expect(await waitForInbox(lab, labUser(lab, lab.users[0].address), subject)).toContain("an aggregate report");
+  });
+});
+
+describe("the web server comes back by itself", () => {
+  test("kill -9 of nginx's master: systemd restarts it (Restart=on-failure) and the policy is served again", async () => {
+    const pid = async () => Number((await onMachineOk(lab, "systemctl show -p MainPID --value nginx")).trim());
+    const before = await pid();
+    expect(before).toBeGreaterThan(0);
+    await onMachineOk(lab, `kill -9 ${before}`);
+    await waitFor("nginx to run under a new main process", async () => {
+      const now = await pid();
+      return now > 0 && now !== before ? now : undefined;
+    });
+    const served = await waitFor("the policy to be served again", async () => {
+      try {
+        const r = await get(`mta-sts.${domains[0]}`, "/.well-known/mta-sts.txt");
+        return r.status === 200 ? r.body : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    expect(served).toContain("version: STSv1");
   });
 });
