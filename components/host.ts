@@ -6,10 +6,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { MailStackConfig } from "./core/config";
 import { DATA_DISK_DEVICE } from "./core/layout";
-import { globalNames } from "./core/names";
+import { isTestStack } from "./core/environments";
+import { globalNames, SNAPSHOT_STACK_LABEL, snapshotStackLabel, stackName } from "./core/names";
 import { acmeHttpPorts, IAP_TCP_SOURCE_RANGE, MAIL_PORTS, WEB_PORTS } from "./core/ports";
 
-export { stackName } from "./core/names";
+export { stackName };
 
 /** The stack's own subnet; the network is the stack's alone, so every stack can use the same range. */
 export const SUBNET_RANGE = "10.10.0.0/24";
@@ -99,7 +100,7 @@ export class MailHost extends pulumi.ComponentResource {
       name: names.firewall.mail,
       network: network.id,
       direction: "INGRESS",
-      description: "Inbound mail (25), client ports (465, 587, 993, 995), HTTPS for MTA-STS and autoconfig (443)",
+      description: "Inbound mail (25), client ports (465, 587, 993, 995, 4190), HTTPS for MTA-STS and autoconfig (443)",
       allows: [{ protocol: "tcp", ports: [...MAIL_PORTS, ...WEB_PORTS].map(String) }],
       sourceRanges: ["0.0.0.0/0"],
       targetTags: [tag],
@@ -177,23 +178,37 @@ export class MailHost extends pulumi.ComponentResource {
     // one would replace the disk, i.e. an empty one (ForceNewIfChange("size", IsDiskShrinkage) in
     // terraform-provider-google google/services/compute/resource_compute_disk.go): production's protect
     // refuses that; shrinking means a new disk and copying the mail over by hand.
+    // A restore (README, "Backups and restore") sets dataDiskSnapshot: `snapshot` is ForceNew, so the disk is
+    // replaced by one made from the snapshot (created first, the VM switched over, then the old one deleted;
+    // production's protect refuses until the admin unprotects it for that one update). Removing the key later
+    // must not replace the restored disk with an empty one: without the key the old value is kept (ignoreChanges).
     this.dataDisk = new gcp.compute.Disk(`${name}-data`, {
       zone: c.gcp.zone,
       type: "pd-balanced",
       size: c.dataDiskSizeGb,
       description: "Mailboxes of the mail server",
-    }, keep);
+      ...(c.dataDiskSnapshot ? { snapshot: c.dataDiskSnapshot } : {}),
+    }, { ...keep, ignoreChanges: c.dataDiskSnapshot ? [] : ["snapshot"] });
     const snapshots = new gcp.compute.ResourcePolicy(`${name}-snapshots`, {
       name: names.snapshotPolicy,
       region: c.gcp.region,
       description: "Daily snapshots of the mail data disk",
       snapshotSchedulePolicy: {
         schedule: { dailySchedule: { daysInCycle: 1, startTime: "03:00" } },
+        // KEEP_AUTO_SNAPSHOTS (the API's default): once the disk is deleted its scheduled snapshots are kept
+        // for good, outside any retention; APPLY_RETENTION_POLICY: they still expire after maxRetentionDays.
+        // Production keeps its last backups after a mistaken delete; a destroyed test stack's expire, and
+        // `npm run test-stack -- destroy` deletes them at once by the stack label.
         retentionPolicy: {
           maxRetentionDays: c.snapshotRetentionDays,
-          onSourceDiskDelete: "KEEP_AUTO_SNAPSHOTS",
+          onSourceDiskDelete: isTestStack(pulumi.getStack()) ? "APPLY_RETENTION_POLICY" : "KEEP_AUTO_SNAPSHOTS",
         },
-        snapshotProperties: { guestFlush: false, labels: { role: DATA_DISK_DEVICE } },
+        // A multi-region location: the backups survive the loss of the disk's region (core/config.ts).
+        snapshotProperties: {
+          guestFlush: false,
+          storageLocations: c.snapshotLocation,
+          labels: { role: DATA_DISK_DEVICE, [SNAPSHOT_STACK_LABEL]: snapshotStackLabel(pulumi.getStack()) },
+        },
       },
     }, rule);
     // A disk takes one snapshot schedule at a time: a new policy's attachment can only follow the old one's.

@@ -5,11 +5,14 @@ import * as tls from "@pulumi/tls";
 import { DEFAULT_DKIM_SELECTOR, MailStackConfig } from "./core/config";
 import { dkimPublicKeyBase64, dkimSelectors } from "./core/dkim";
 import { clientSettings, ClientSettings, sshEndpoint } from "./core/ports";
-import { renderProvisionScript } from "./core/provision";
+import { renderProvisionScript, tlsSettings } from "./core/provision";
+import { spkiSha256, tlsKeyNames } from "./core/dane";
+import { MailDane } from "./dane";
 import type { RenderedFile } from "./core/files";
 import { dkimKeyFileSpec, renderDkimKeyFile } from "./core/render";
 import { MailDns } from "./dns";
 import { MailHost } from "./host";
+import { MailMonitoring } from "./monitoring";
 import { MailPush, PushFile } from "./push";
 
 export interface MailServerArgs {
@@ -37,6 +40,8 @@ export class MailServer extends pulumi.ComponentResource {
   public readonly applied: pulumi.Output<string>;
   /** The VM's SSH host key, for admins' known_hosts. */
   public readonly sshHostKey: pulumi.Output<string>;
+  /** Domain → the DS record to give the registrar (mailserver:dnssec). */
+  public readonly dnssecDs: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: MailServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailserver:index:MailServer", name, {}, opts);
@@ -50,6 +55,14 @@ export class MailServer extends pulumi.ComponentResource {
 
     const dkimPublicKeys = Object.fromEntries(Object.entries(dkimKeys).map(([d, bySelector]) => [d, Object.fromEntries(
       Object.entries(bySelector).map(([s, k]) => [s, k.publicKeyPem.apply(dkimPublicKeyBase64)]))]));
+    // The TLS keys, one per name (core/dane.ts explains why the stack and not the server makes them): the
+    // serving one and, during a rollover, the next. P-256, as certbot makes by default. Kept in the state, so a
+    // new VM serves the same key and the TLSA record stays true.
+    const tlsKeys = Object.fromEntries(tlsKeyNames(c).map((k) =>
+      [k, new tls.PrivateKey(`${name}-tls-${k}`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, parent)]));
+    const spkiHashes = Object.fromEntries(Object.entries(tlsKeys).map(([k, key]) => [k, key.publicKeyPem.apply(spkiSha256)]));
+    const dane = new MailDane(name, { config: c, spkiHashes }, parent);
+
     let dns: MailDns | undefined;
     const host = new MailHost(name, {
       config: c,
@@ -82,9 +95,16 @@ export class MailServer extends pulumi.ComponentResource {
       provisionScript: renderProvisionScript(c),
       files: [...args.files, ...keyFiles],
       dataDiskSizeGb: c.dataDiskSizeGb,
+      tls: { keyName: c.tlsKey, privateKeyPem: tlsKeys[c.tlsKey].privateKeyPem, spkiSha256: spkiHashes[c.tlsKey], settings: tlsSettings(c) },
       // ACME validation needs the A record; mail needs the disk; signing with a new DKIM key needs its record.
-      provisionDependsOn: [dns.aRecord, ...dns.webRecords, host.dataDisk, ...dns.dkimRecords],
+      // A key serves only once its TLSA record exists.
+      provisionDependsOn: [dns.aRecord, ...dns.webRecords, host.dataDisk, ...dns.dkimRecords, ...dane.tlsaRecords],
     }, parent);
+
+    // Alerts need an address outside this server; without one nothing is created (README, "Alerts").
+    if (c.alertEmail) {
+      new MailMonitoring(name, { project: c.gcp.project, hostname: c.hostname, ip: host.ip, alertEmail: c.alertEmail }, parent);
+    }
 
     this.ip = host.ip;
     this.hostname = c.hostname;
@@ -100,6 +120,7 @@ export class MailServer extends pulumi.ComponentResource {
     this.dnsRecords = dns.records;
     this.applied = push.applied;
     this.sshHostKey = host.hostKey;
+    this.dnssecDs = dane.ds;
     this.registerOutputs({ ip: this.ip, sshCommand: this.sshCommand, dnsRecords: this.dnsRecords });
   }
 }

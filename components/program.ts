@@ -19,6 +19,7 @@ export async function program() {
     clientSettings: server.clientSettings,
     dnsRecords: server.dnsRecords,
     lastApply: server.applied,
+    dnssecDs: server.dnssecDs,
     stack: pulumi.getStack(),
   };
 }

@@ -32,6 +32,8 @@ export interface MailPushArgs {
   relaySecretVersion: pulumi.Input<string>;
   /** The data disk's size: a larger disk re-runs the online filesystem grow. */
   dataDiskSizeGb: number;
+  /** The serving TLS key (made by the stack, core/dane.ts) and what its certificate depends on (core/provision.ts tlsSettings). */
+  tls: { keyName: string; privateKeyPem: pulumi.Input<string>; spkiSha256: pulumi.Input<string>; settings: string };
   /** What provisioning needs first (the data disk, the DNS records the ACME validation resolves). */
   provisionDependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -111,6 +113,15 @@ export class MailPush extends pulumi.ComponentResource {
       ...(f.secret ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
     }));
 
+    // The stack's TLS key, on stdin, and a certificate for it (ACME or self-signed) before the daemons start.
+    // The line names the key's public hash and the settings, so a new key or a new mode shows in the preview
+    // and re-runs it; the key itself never reaches a command line or a log.
+    const tls = new command.remote.Command(`${name}-tls`, {
+      ...common,
+      create: pulumi.interpolate`sudo /usr/local/sbin/mailserver-tls install ${shellQuote(args.tls.keyName)} # key spki sha256 ${args.tls.spkiSha256}, ${args.tls.settings} # instance ${args.instanceId}`,
+      stdin: pulumi.secret(args.tls.privateKeyPem),
+    }, { parent: this, dependsOn: [provision] });
+
     // Each stage prints "path sha256 mode owner group": any change of a file's bytes or attributes changes
     // the triggers and replaces (re-runs) the apply, which checks everything before it touches a live file.
     // Its stdin (the manifest) re-runs it when a file is added or removed; a new relay secret version too.
@@ -119,7 +130,7 @@ export class MailPush extends pulumi.ComponentResource {
       create: pulumi.output(args.relaySecretVersion).apply((v) => onInstance(`sudo /usr/local/sbin/mailserver-apply ${shellQuote(v)}`)),
       stdin: applyManifest(args.files),
       triggers: [...staged.map((s) => s.stdout), args.relaySecretVersion],
-    }, { parent: this, dependsOn: staged });
+    }, { parent: this, dependsOn: [...staged, tls] });
     this.applied = apply.stdout;
 
     this.registerOutputs({ applied: this.applied });

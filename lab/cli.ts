@@ -6,13 +6,13 @@ import { aptProxyDown, aptProxyUp } from "./apt-proxy";
 import { caPem, ensureCa } from "./ca";
 import { dnsDown, dnsUp } from "./dns";
 import { hostnameOf, readStackConfig, runProgram } from "./deploy";
-import { disksDown, loadDisks } from "./disks";
+import { disksDown, listSnapshots, loadDisks, takeSnapshot } from "./disks";
 import { loadState } from "./engine/state";
 import { describeCounts, printSteps, summarize } from "./plan";
 import { ensureImage, machineDown } from "./machine";
 import { sshCommand } from "./mocks";
 import { networkDown, networkUp, netnsExists } from "./network";
-import { LAB, MACHINE_NAME, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, p } from "./paths";
+import { LAB, MACHINE_NAME, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, RESOLVER_ADDRESS, p } from "./paths";
 import { daemonPid, info, ok, run, step } from "./proc";
 import { canConnect, relayDown, relayUp } from "./relay";
 import { gcpDown, gcpUp } from "./gcp";
@@ -21,7 +21,7 @@ import { gcpDown, gcpUp } from "./gcp";
 const TOOLS: [string, string][] = [
   ["debootstrap", "debootstrap"], ["systemd-nspawn", "systemd-container"], ["knotd", "knot"], ["pebble", "pebble"],
   ["apt-cacher-ng", "apt-cacher-ng"], ["openssl", "openssl"], ["ssh", "openssh-client"], ["losetup", "mount"],
-  ["ip", "iproute2"], ["nsenter", "util-linux"],
+  ["ip", "iproute2"], ["nsenter", "util-linux"], ["unbound", "unbound"], ["keymgr", "knot"], ["kdig", "knot-dnsutils"],
 ];
 
 async function ensurePackages(): Promise<void> {
@@ -67,6 +67,7 @@ async function doDeploy(file: string, standard = file): Promise<void> {
     ip: String(outputs.ip ?? NET.machine),
     hostname: hostnameOf(config),
     dnsServer: { address: NET.host, port: 53 },
+    resolver: RESOLVER_ADDRESS,
     users: users.filter((u) => u.password !== undefined).map((u) => ({ address: u.address, password: String(u.password) })),
     relay: { host: NET.host, name: RELAY_NAME, port: RELAY_PORT, username: config["mailserver:relayUsername"],
       password: config["mailserver:relayPassword"], spoolDir: p.relaySpool, pauseFile: p.relayPause },
@@ -74,6 +75,7 @@ async function doDeploy(file: string, standard = file): Promise<void> {
     acmeRoot: acmeRootPem(),
     labCa: caPem(),
     hostAddress: NET.host,
+    outsideAddresses: NET.outside,
     machine: MACHINE_NAME,
     configFile: standard,
   };
@@ -141,7 +143,7 @@ async function down(): Promise<void> {
 }
 
 async function status(): Promise<void> {
-  for (const d of ["machine", "knot", "relay", "gcp", "pebble", "apt-cacher-ng"]) {
+  for (const d of ["machine", "knot", "unbound", "relay", "gcp", "pebble", "apt-cacher-ng"]) {
     const pid = daemonPid(d);
     info(`${d.padEnd(14)} ${pid === undefined ? "not running" : `running (pid ${pid})`}`);
   }
@@ -164,6 +166,24 @@ async function redeploy(args: string[]): Promise<void> {
   await doDeploy(file, standard ?? file);
 }
 
+/**
+ * The snapshot schedule firing now: `snapshot [--name <name>]` copies the deployed data disk and prints the
+ * snapshot's name (what mailserver:dataDiskSnapshot takes); `snapshot --list` prints the names, oldest first.
+ */
+async function snapshot(args: string[]): Promise<void> {
+  if (args[0] === "--list") {
+    for (const name of listSnapshots()) process.stdout.write(`${name}\n`);
+    return;
+  }
+  const disk = loadState(p.engineState).find((r) => r.type === "gcp:compute/disk:Disk");
+  if (!disk) throw new Error("no data disk in .lab/state.json: deploy the lab first");
+  const i = args.indexOf("--name");
+  const name = i >= 0 ? args[i + 1] : `${String(disk.outputs.name)}-${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}`;
+  // The machine shares this kernel: one sync writes its page cache to the loop image (crash-consistent, as GCE).
+  await run("sync", []);
+  process.stdout.write(`${await takeSnapshot(String(disk.outputs.name), name)}\n`);
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("the lab needs root (network namespaces, loop devices, systemd-nspawn)");
   const [cmd = "up", ...args] = process.argv.slice(2);
@@ -172,7 +192,8 @@ async function main(): Promise<void> {
     case "down": return down();
     case "status": return status();
     case "deploy": return redeploy(args);
-    default: throw new Error(`unknown command ${cmd}: use up, down, status or deploy [--config <file>]`);
+    case "snapshot": return snapshot(args);
+    default: throw new Error(`unknown command ${cmd}: use up, down, status, deploy [--config <file>] or snapshot [--name <name> | --list]`);
   }
 }
 

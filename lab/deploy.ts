@@ -22,10 +22,15 @@ export function readStackConfig(file: string): Record<string, string> {
 
 /** The stack file names instance 0's network; another lab instance (LAB_INSTANCE) has its own. */
 export function forThisInstance(config: Record<string, string>): Record<string, string> {
-  const key = "mailserver:sshSourceRanges";
-  if (config[key] === undefined || NET.cidr === DEFAULT_CIDR) return config;
-  const ranges = (JSON.parse(config[key]) as string[]).map((r) => (r === DEFAULT_CIDR ? NET.cidr : r));
-  return { ...config, [key]: JSON.stringify(ranges) };
+  if (NET.cidr === DEFAULT_CIDR) return config;
+  const [from, to] = [DEFAULT_CIDR, NET.cidr].map((c) => c.replace(/0\/24$/, ""));
+  const out = { ...config };
+  for (const key of ["mailserver:sshSourceRanges", "mailserver:abuseExemptRanges"]) {
+    if (out[key] === undefined) continue;
+    const ranges = (JSON.parse(out[key]) as string[]).map((r) => (r.startsWith(from) ? to + r.slice(from.length) : r));
+    out[key] = JSON.stringify(ranges);
+  }
+  return out;
 }
 
 /** Cloudflare zone id → apex, from mailserver:domain/zoneId and extraDomains. */

@@ -20,12 +20,15 @@ async function loopOf(image: string): Promise<string | undefined> {
   return out ? out.split(":")[0] : undefined;
 }
 
-export async function ensureDisk(name: string, sizeGb: number): Promise<DiskState> {
+/** A new disk is empty, or, made from a snapshot, a copy of the snapshot's image (as GCE restores one). */
+export async function ensureDisk(name: string, sizeGb: number, snapshot?: string): Promise<DiskState> {
   fs.mkdirSync(p.disks, { recursive: true });
   const image = path.join(p.disks, `${name}.img`);
   if (!fs.existsSync(image)) {
-    fs.writeFileSync(image, "");
-    fs.truncateSync(image, Math.min(sizeGb, MAX_GB) * 1024 ** 3);
+    if (snapshot !== undefined) await run("cp", ["--sparse=always", snapshotImage(snapshot), image]);
+    else fs.writeFileSync(image, "");
+    // GCE refuses a disk smaller than its snapshot's source; a larger one is the snapshot plus empty space.
+    if (fs.statSync(image).size < Math.min(sizeGb, MAX_GB) * 1024 ** 3) fs.truncateSync(image, Math.min(sizeGb, MAX_GB) * 1024 ** 3);
   }
   const loop = (await loopOf(image)) ?? (await run("losetup", ["--find", "--show", image])).stdout.trim();
   const disks = { ...loadDisks(), [name]: { name, image, loop } };
@@ -57,4 +60,35 @@ export async function disksDown(): Promise<void> {
     const loop = await loopOf(path.join(p.disks, f));
     if (loop) await run("losetup", ["-d", loop]);
   }
+}
+
+/** Snapshot names as GCE takes them (RFC 1035 labels); `projects/<p>/global/snapshots/<name>` is read as <name>. */
+const SNAPSHOT_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function snapshotImage(snapshot: string): string {
+  const name = snapshot.slice(snapshot.lastIndexOf("/") + 1);
+  const image = path.join(p.snapshots, `${name}.img`);
+  if (!SNAPSHOT_NAME.test(name) || !fs.existsSync(image)) throw new Error(`snapshot ${snapshot} not found (the lab has: ${listSnapshots().join(", ") || "none"})`);
+  return image;
+}
+
+export function listSnapshots(): string[] {
+  if (!fs.existsSync(p.snapshots)) return [];
+  return fs.readdirSync(p.snapshots).filter((f) => f.endsWith(".img")).map((f) => f.slice(0, -4)).sort();
+}
+
+/**
+ * The snapshot schedule's stand-in: a copy of the disk's image while it is in use, as crash-consistent as a
+ * GCE snapshot taken without guest flush (the caller syncs the guest's page cache first, as the guest agent would).
+ */
+export async function takeSnapshot(diskName: string, snapshot: string): Promise<string> {
+  const disk = loadDisks()[diskName];
+  if (!disk) throw new Error(`no lab disk ${diskName}`);
+  if (!SNAPSHOT_NAME.test(snapshot)) throw new Error(`snapshot name ${snapshot}: use lower-case letters, digits and dashes`);
+  fs.mkdirSync(p.snapshots, { recursive: true });
+  const image = path.join(p.snapshots, `${snapshot}.img`);
+  if (fs.existsSync(image)) throw new Error(`snapshot ${snapshot} exists already`);
+  await run("cp", ["--sparse=always", disk.image, `${image}.part`]);
+  fs.renameSync(`${image}.part`, image);
+  return snapshot;
 }

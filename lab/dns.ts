@@ -8,6 +8,7 @@ import {
   RELAY_NAME, SECRET_MANAGER_NAME, p,
 } from "./paths";
 import { daemonPid, run, startDaemon, stopDaemon, waitFor } from "./proc";
+import { resolverDown, syncResolver } from "./resolver";
 
 export interface DnsRecordState {
   zone: string;
@@ -22,6 +23,28 @@ export interface DnsRecordState {
 const conf = () => path.join(p.dns, "knot.conf");
 const zonesDir = () => path.join(p.dns, "zones");
 const storeFile = () => path.join(p.state, "dns-records.json");
+/** The zones Cloudflare would sign (a ZoneDnssec resource exists for them): knot signs them. */
+const signedFile = () => path.join(p.state, "dns-signed.json");
+
+export function signedZones(): string[] {
+  try { return JSON.parse(fs.readFileSync(signedFile(), "utf8")) as string[]; } catch { return []; }
+}
+/** Turns knot's automatic signing of a zone on or off (the next publish applies it). */
+export function setSigned(zone: string, on: boolean): void {
+  fs.mkdirSync(p.state, { recursive: true });
+  const zones = new Set(signedZones());
+  if (on) zones.add(zone); else zones.delete(zone);
+  fs.writeFileSync(signedFile(), JSON.stringify([...zones].sort()));
+}
+
+/**
+ * The DS records of a signed zone's KSK, as the parent (the registrar) would publish them, from knot's own key
+ * store: `keymgr <zone> ds` prints "<zone>. DS <tag> <alg> <digest type> <digest>" per digest type.
+ */
+export async function dsRecords(zone: string): Promise<string[]> {
+  const r = await run("keymgr", ["-c", conf(), zone, "ds"]);
+  return r.stdout.split("\n").map((l) => l.trim().replace(/\s+/g, " ")).filter((l) => / DS \d+ \d+ 2 [0-9A-Fa-f]+$/.test(l));
+}
 
 export function loadRecords(): DnsRecordState[] {
   try { return JSON.parse(fs.readFileSync(storeFile(), "utf8")) as DnsRecordState[]; } catch { return []; }
@@ -47,6 +70,11 @@ function rdata(r: DnsRecordState): string {
       return `${r.priority ?? 10} ${content.replace(/\.?$/, ".")}`;
     case "CNAME":
       return content.replace(/\.?$/, ".");
+    case "SRV": { // "priority weight port target": Cloudflare serves the target as given, not under the zone
+      const fields = content.split(/\s+/);
+      const target = fields[fields.length - 1];
+      return [...fields.slice(0, -1), target === "." ? "." : target.replace(/\.?$/, ".")].join(" ");
+    }
     default:
       return content;
   }
@@ -115,9 +143,12 @@ let serial = Math.floor(Date.now() / 1000);
 export async function publish(zones: string[], records: DnsRecordState[]): Promise<void> {
   fs.mkdirSync(zonesDir(), { recursive: true });
   fs.mkdirSync(path.join(p.dns, "run"), { recursive: true });
+  // knot's key store (KASP database) lives here; knot does not make the directory.
+  fs.mkdirSync(path.join(p.dns, "db"), { recursive: true, mode: 0o700 });
   saveRecords(records);
   const all = [...new Set([...LAB_ZONES, CLIENT_ZONE, reverseZone(), ...zones, ...records.map((r) => r.zone)])].sort();
   serial = Math.max(serial + 1, Math.floor(Date.now() / 1000));
+  const signed = signedZones().filter((z) => all.includes(z));
   for (const z of all) {
     fs.writeFileSync(path.join(zonesDir(), `${z}.zone`), zoneFile(z, [...labRecords(), ...records], serial));
   }
@@ -132,6 +163,12 @@ export async function publish(zones: string[], records: DnsRecordState[]): Promi
     "log:",
     "  - target: stderr",
     "    any: info",
+    // Signing as Cloudflare does it: ECDSA P-256 (algorithm 13), one KSK whose DS the parent publishes.
+    "policy:",
+    "  - id: lab",
+    "    algorithm: ecdsap256sha256",
+    "    ksk-lifetime: 0",
+    "    zsk-lifetime: 0",
     "template:",
     "  - id: default",
     `    storage: "${zonesDir()}"`,
@@ -140,7 +177,7 @@ export async function publish(zones: string[], records: DnsRecordState[]): Promi
     "    zonefile-load: whole",
     "    journal-content: none",
     "zone:",
-    ...all.map((z) => `  - domain: ${z}`),
+    ...all.flatMap((z) => [`  - domain: ${z}`, ...(signed.includes(z) ? ["    dnssec-signing: on", "    dnssec-policy: lab"] : [])]),
     "",
   ].join("\n"));
   if (daemonPid("knot") === undefined) {
@@ -150,6 +187,14 @@ export async function publish(zones: string[], records: DnsRecordState[]): Promi
   } else {
     await run("knotc", ["-c", conf(), "reload"]);
   }
+  // The resolver trusts exactly the signed zones' keys; it waits until knot has signed them.
+  const anchors: string[] = [];
+  for (const z of signed) {
+    await waitFor(`knot signing ${z}`, async () => (await dsRecords(z).catch(() => [])).length > 0 &&
+      (await run("kdig", [`@${NET.host}`, "+short", "DNSKEY", z], { allowFail: true })).stdout.trim() !== "", 15000);
+    anchors.push(...await dsRecords(z));
+  }
+  await syncResolver(all, anchors);
 }
 
 /** Upserts records as the deploy registers them: DNS is usable while the deploy still runs. */
@@ -162,6 +207,10 @@ export class ZoneWriter {
   add(r: DnsRecordState): Promise<void> {
     this.records = this.records.filter((x) => !(x.name === r.name && x.type === r.type && x.content === r.content));
     this.records.push(r);
+    return this.enqueue();
+  }
+  /** Publishes again with the same records (e.g. a zone's signing changed). */
+  sync(): Promise<void> {
     return this.enqueue();
   }
   /** After a full deploy: exactly the records this deploy registered (removed ones disappear). */
@@ -180,5 +229,6 @@ export async function dnsUp(): Promise<void> {
   await publish([], loadRecords());
 }
 export async function dnsDown(): Promise<void> {
+  await resolverDown();
   await stopDaemon("knot");
 }

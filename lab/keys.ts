@@ -47,7 +47,7 @@ function rsaOpensshPublic(pub: KeyObject): string {
   return `ssh-rsa ${blob.toString("base64")}\n`;
 }
 
-export function generateKey(algorithm: string, rsaBits = 2048): KeyState {
+export function generateKey(algorithm: string, rsaBits = 2048, ecdsaCurve = "P224"): KeyState {
   if (algorithm === "ED25519") {
     const { privateKey, publicKey } = generateKeyPairSync("ed25519");
     const ssh = opensshEd25519(privateKey, publicKey);
@@ -66,5 +66,12 @@ export function generateKey(algorithm: string, rsaBits = 2048): KeyState {
     return { algorithm, privateKeyPem: pem, privateKeyOpenssh: pem,
       publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(), publicKeyOpenssh: rsaOpensshPublic(publicKey) };
   }
-  throw new Error(`the lab does not generate ${algorithm} keys (only ED25519 and RSA)`);
+  if (algorithm === "ECDSA") {
+    // The tls provider writes ECDSA keys as SEC1 ("EC PRIVATE KEY"); only the TLS key uses this kind.
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: ecdsaCurve.replace(/^P/, "P-") });
+    const pem = privateKey.export({ type: "sec1", format: "pem" }).toString();
+    return { algorithm, privateKeyPem: pem, privateKeyOpenssh: pem,
+      publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(), publicKeyOpenssh: "" };
+  }
+  throw new Error(`the lab does not generate ${algorithm} keys (only ED25519, RSA and ECDSA)`);
 }

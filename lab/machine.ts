@@ -108,7 +108,9 @@ export async function bootMachine(disks: { deviceName: string; loop: string }[])
     const binds = disks.flatMap((d) => [`--bind=${d.loop}:/dev/disk/by-id/google-${d.deviceName}`, `--bind=${d.loop}`]);
     const nspawn = ["systemd-nspawn", "--boot", "--keep-unit", "--register=no", `--machine=${MACHINE_NAME}`,
       `--directory=${p.machineRoot}`, `--network-namespace-path=/run/netns/${NET.netns}`, "--resolv-conf=off",
-      "--timezone=off", "--link-journal=no", "--console=read-only", ...binds].map((a) => `'${a}'`).join(" ");
+      "--timezone=off", "--link-journal=no", "--console=read-only",
+      // As root on GCE: fail2ban bans with nftables. The machine has a network namespace of its own.
+      "--capability=CAP_NET_ADMIN", ...binds].map((a) => `'${a}'`).join(" ");
     // Restart on reboot (exit 133); on SIGTERM, stop the container cleanly (nspawn forwards it as poweroff).
     fs.mkdirSync(p.state, { recursive: true });
     fs.writeFileSync(supervisor(), [

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { updateCloud } from "./cloud-store";
-import { DnsRecordState, qualify, ZoneWriter } from "./dns";
+import { DnsRecordState, dsRecords, qualify, setSigned, ZoneWriter } from "./dns";
 import { deleteDisk, ensureDisk, growDisk, loadDisks } from "./disks";
 import type { Diff, Inputs } from "./engine/diff";
 import { Engine, keyOf, LabProvider, NO_OPTS, ResourceOpts } from "./engine/engine";
@@ -18,6 +18,7 @@ import { Connection, runRemote, sshArgs } from "./ssh";
 
 const DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord";
 const INSTANCE = "gcp:compute/instance:Instance";
+const ZONE_DNSSEC = "cloudflare:index/zoneDnssec:ZoneDnssec";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
@@ -120,14 +121,14 @@ export class LabResources implements LabProvider {
   async create(type: string, name: string, inputs: Inputs): Promise<{ id: string; outputs: Inputs }> {
     switch (type) {
       case "tls:index/privateKey:PrivateKey": {
-        const { algorithm: _a, ...key } = generateKey(String(inputs.algorithm ?? "RSA"), Number(inputs.rsaBits ?? 2048));
+        const { algorithm: _a, ...key } = generateKey(String(inputs.algorithm ?? "RSA"), Number(inputs.rsaBits ?? 2048), String(inputs.ecdsaCurve ?? "P224"));
         return { id: newId(name), outputs: { ...inputs, ...key } };
       }
       case "gcp:compute/address:Address":
         return { id: `projects/lab/regions/${String(inputs.region)}/addresses/${name}`, outputs: { ...inputs, address: NET.machine, name, selfLink: `lab/addresses/${name}` } };
       case "gcp:compute/disk:Disk": {
         const physical = newId(name);
-        const disk = await ensureDisk(physical, Number(inputs.size ?? 10));
+        const disk = await ensureDisk(physical, Number(inputs.size ?? 10), inputs.snapshot === undefined ? undefined : String(inputs.snapshot));
         info(`data disk ${physical}: ${disk.image} on ${disk.loop}`);
         const id = `projects/lab/zones/${String(inputs.zone)}/disks/${physical}`;
         return { id, outputs: { ...inputs, name: physical, selfLink: id } };
@@ -139,6 +140,8 @@ export class LabResources implements LabProvider {
         await this.dns.add(record);
         return { id: newId(name), outputs: { ...inputs, name: record.name, content: inputs.content ?? record.content, proxiable: false, zoneName: record.zone } };
       }
+      case ZONE_DNSSEC:
+        return { id: String(inputs.zoneId), outputs: await this.zoneDnssec(inputs) };
       case "gcp:serviceaccount/account:Account":
         return { id: newId(name), outputs: { ...inputs, email: `${String(inputs.accountId)}@lab.iam.gserviceaccount.com`, name } };
       case "gcp:secretmanager/secret:Secret": {
@@ -165,6 +168,17 @@ export class LabResources implements LabProvider {
       case "command:local:Command":
       case "command:remote:Command":
         return { id: newId(name), outputs: await this.runCommand(type, name, "create", inputs, inputs.create) };
+      // Cloud Monitoring has no local equivalent (nothing probes the lab from outside): the ids the program
+      // wires into the alert policy, as the API makes them (projects/{p}/uptimeCheckConfigs/{id}, .../notificationChannels/{id}).
+      case "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": {
+        const uptimeCheckId = newId(name);
+        return { id: `projects/lab/uptimeCheckConfigs/${uptimeCheckId}`, outputs: { ...inputs, uptimeCheckId, name: `projects/lab/uptimeCheckConfigs/${uptimeCheckId}` } };
+      }
+      case "gcp:monitoring/notificationChannel:NotificationChannel":
+      case "gcp:monitoring/alertPolicy:AlertPolicy": {
+        const id = `projects/lab/${type.endsWith("AlertPolicy") ? "alertPolicies" : "notificationChannels"}/${newId(name)}`;
+        return { id, outputs: { ...inputs, name: id } };
+      }
       default:
         return { id: newId(name), outputs: { ...inputs, name: inputs.name ?? name } };
     }
@@ -185,6 +199,8 @@ export class LabResources implements LabProvider {
         await this.dns.add(record);
         return { ...old.outputs, ...inputs, name: record.name, content: inputs.content ?? record.content };
       }
+      case ZONE_DNSSEC:
+        return this.zoneDnssec(inputs);
       default:
         return { ...old.outputs, ...inputs };
     }
@@ -203,6 +219,10 @@ export class LabResources implements LabProvider {
         return machineDown();
       case "gcp:compute/disk:Disk":
         return deleteDisk(String(old.outputs.name));
+      case ZONE_DNSSEC:
+        // DELETE /zones/{id}/dnssec: the zone is served unsigned from then on.
+        setSigned(this.zoneName(String(old.inputs.zoneId)), false);
+        return this.dns.sync();
       case "gcp:secretmanager/secretVersion:SecretVersion":
         // deletion_policy DELETE (the default) destroys the version: it can no longer be accessed.
         updateCloud(p.cloud, (c) => {
@@ -299,6 +319,31 @@ export class LabResources implements LabProvider {
     return { ...inputs, id: String(inputs.name), variableValue: key, queryValues: [] };
   }
 
+  private zoneName(zoneId: string): string {
+    const zone = this.opts.zones[zoneId];
+    if (!zone) throw new Error(`zone id ${zoneId} is not a hosted zone of the lab config`);
+    return zone;
+  }
+
+  /**
+   * Cloudflare's zone DNSSEC: status "active" makes knot sign the zone (its own keys, as Cloudflare's), and the
+   * outputs carry the real DS of knot's KSK, so the stack output is what a registrar would need.
+   */
+  private async zoneDnssec(inputs: Inputs): Promise<Inputs> {
+    const zone = this.zoneName(String(inputs.zoneId));
+    const active = inputs.status === "active";
+    setSigned(zone, active);
+    await this.dns.sync();
+    if (!active) return { ...inputs, status: "disabled" };
+    const ds = (await dsRecords(zone))[0];
+    if (!ds) throw new Error(`knot made no KSK for ${zone}`);
+    const [, , keyTag, algorithm, digestType, digest] = ds.split(" ");
+    return {
+      ...inputs, status: "active", flags: 257, keyTag: Number(keyTag), algorithm, digestType, digestAlgorithm: "SHA256",
+      digest, ds: `${zone}. 3600 IN DS ${keyTag} ${algorithm} ${digestType} ${digest}`, keyType: "ECDSAP256SHA256",
+    };
+  }
+
   private recordOf(inputs: Inputs): DnsRecordState {
     const zoneId = String(inputs.zoneId);
     const rawName = String(inputs.name);
@@ -314,6 +359,7 @@ export class LabResources implements LabProvider {
       priority = Number(data.priority ?? priority ?? 0);
     }
     if (type === "SRV") content = `${priority ?? 0} ${content}`;
+    if (type === "TLSA" && !content) content = `${String(data.usage)} ${String(data.selector)} ${String(data.matchingType)} ${String(data.certificate)}`;
     if (type === "CAA" && !content) content = `${String(data.flags ?? 0)} ${String(data.tag)} "${String(data.value)}"`;
     return { zone, name: qualify(rawName, zone), type, content, ttl: Number(inputs.ttl ?? 1), priority };
   }

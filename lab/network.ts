@@ -17,6 +17,7 @@ export async function networkUp(): Promise<void> {
     await ip("link", "add", NET.hostIf, "type", "veth", "peer", "name", NET.machineIf, "netns", NET.netns);
   }
   await ip("addr", "replace", `${NET.host}/${NET.prefix}`, "dev", NET.hostIf);
+  for (const a of NET.outside) await ip("addr", "replace", `${a}/${NET.prefix}`, "dev", NET.hostIf);
   await ip("link", "set", NET.hostIf, "up");
   await inNs("addr", "replace", `${NET.machine}/${NET.prefix}`, "dev", NET.machineIf);
   await inNs("link", "set", "lo", "up");

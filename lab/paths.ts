@@ -28,9 +28,15 @@ export const NET = {
   cidr: `10.${octet}.0.0/24`,
   host: `10.${octet}.0.1`,
   machine: `10.${octet}.0.2`,
+  /**
+   * More clients from the Internet's side, on the host end of the veth beside `host` (which stays the
+   * primary address, so everything else still comes from it): tests/e2e/abuse gets one banned while
+   * another still logs in.
+   */
+  outside: [`10.${octet}.0.3`, `10.${octet}.0.4`],
   prefix: 24,
 } as const;
-/** The lab network of instance 0, which lab/stack.yaml names in sshSourceRanges. */
+/** The lab network of instance 0, which lab/stack.yaml names in sshSourceRanges and abuseExemptRanges. */
 export const DEFAULT_CIDR = "10.213.0.0/24";
 
 export const MACHINE_NAME = `mailserver-lab${suffix}`;
@@ -64,6 +70,8 @@ export const METADATA_NAME = "metadata.google.internal";
 export const METADATA_IP = "169.254.169.254";
 export const METADATA_PORT = 8169;
 export const SECRET_MANAGER_PORT = 443;
+/** The lab's validating resolver (lab/resolver.ts): a loopback address of this instance's own. */
+export const RESOLVER_ADDRESS = `127.${octet}.0.53`;
 export const ACME_PORT = 14000;
 export const ACME_MGMT_PORT = 15000;
 export const APT_PROXY_PORT = 3142;
@@ -81,6 +89,8 @@ export const p = {
   relayPause: path.join(LAB, "relay", "pause"),
   machineRoot: path.join(LAB, "machine", "root"),
   disks: path.join(LAB, "disks"),
+  /** The snapshot stand-in: a copy of a data disk's image per snapshot (`npm run lab -- snapshot`). */
+  snapshots: path.join(LAB, "snapshots"),
   /** What the lab's Google Cloud holds for the VM: secret versions, secret readers, the instance's account. */
   cloud: path.join(LAB, "cloud.json"),
   knownHosts: path.join(LAB, "known_hosts"),

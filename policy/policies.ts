@@ -55,7 +55,7 @@ export const noSshFromWorld: ResourceValidationPolicy = {
 
 export const onlyMailPortsPublic: ResourceValidationPolicy = {
   name: "only-mail-ports-public",
-  description: "Only the mail ports (25, 465, 587, 993, 995) and 80 for ACME are open to the world.",
+  description: "Only the mail ports (25, 465, 587, 993, 995, 4190) and 80 for ACME are open to the world.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: { allowedPorts: { type: "array", items: { type: "integer" }, default: DEFAULT_WORLD_PORTS } },

@@ -1,8 +1,8 @@
 // The guardrails of the mail server, as pure functions over plain resource inputs, so that each rule can be
 // tested without the Pulumi engine. policies.ts wraps them into @pulumi/policy policies.
 
-/** Mail ports that may face the Internet: SMTP, submissions, submission, IMAPS, POP3S. */
-export const MAIL_PORTS = [25, 465, 587, 993, 995];
+/** Mail ports that may face the Internet: SMTP, submissions, submission, IMAPS, POP3S, ManageSieve. */
+export const MAIL_PORTS = [25, 465, 587, 993, 995, 4190];
 /** HTTPS for the MTA-STS policy and the client autoconfig document. */
 export const WEB_PORTS = [443];
 /** ACME HTTP-01 validation needs port 80 from anywhere (the acme-http rule exists only when tls = acme). */

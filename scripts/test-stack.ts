@@ -7,6 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { parse } from "yaml";
+import { SNAPSHOT_STACK_LABEL, snapshotStackLabel } from "../components/core/names";
 import { LETS_ENCRYPT_PRODUCTION, LETS_ENCRYPT_STAGING, TEST_STACK_PREFIX, testNamespace } from "../components/core/environments";
 
 export const PREFIX = TEST_STACK_PREFIX;
@@ -176,9 +177,33 @@ function listStacks(): StackSummary[] {
 
 const find = (stacks: StackSummary[], stack: string) => stacks.find((s) => bareName(s.name) === stack)?.name;
 
+/** gcloud's arguments that list the scheduled snapshots of a stack's data disk (labelled by components/host.ts). */
+export function snapshotListArgs(project: string, stack: string): string[] {
+  return ["compute", "snapshots", "list", "--project", project,
+    "--filter", `labels.${SNAPSHOT_STACK_LABEL}=${snapshotStackLabel(stack)}`, "--format", "value(name)"];
+}
+
+function stackConfigValue(listed: string, key: string): string {
+  const r = spawnSync("pulumi", ["config", "get", key, "--stack", listed], { stdio: ["inherit", "pipe", "inherit"], encoding: "utf8" });
+  if (r.status !== 0) throw new PulumiError(`pulumi config get ${key} --stack ${listed} failed (exit ${r.status ?? r.signal})`);
+  return r.stdout.trim();
+}
+
+function gcloud(args: string[]): string {
+  const r = spawnSync("gcloud", args, { stdio: ["inherit", "pipe", "inherit"], encoding: "utf8" });
+  if (r.error) throw new PulumiError(`cannot run gcloud: ${r.error.message} — install the Google Cloud CLI`);
+  if (r.status !== 0) throw new PulumiError(`gcloud ${args.join(" ")} failed (exit ${r.status ?? r.signal})`);
+  return r.stdout;
+}
+
 function destroy(listed: string): void {
+  const project = stackConfigValue(listed, "gcp:project");
   // --remove deletes the stack and its Pulumi.<stack>.yaml once every resource is gone.
   pulumi(["destroy", "--yes", "--remove", "--stack", listed]);
+  // The schedule's snapshots outlive the disk and the schedule (they would only expire after the retention):
+  // a test stack leaves nothing behind.
+  const snapshots = gcloud(snapshotListArgs(project, bareName(listed))).split("\n").filter((n) => n.trim() !== "");
+  if (snapshots.length > 0) gcloud(["compute", "snapshots", "delete", "--quiet", "--project", project, ...snapshots]);
 }
 
 export function run(cmd: Command, now: Date = new Date()): void {

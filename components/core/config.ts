@@ -14,6 +14,7 @@ export const DMARC_POLICIES = ["none", "quarantine", "reject"] as const;
 export const SPF_QUALIFIERS = ["~all", "-all"] as const;
 export const RECORD_TYPES = ["A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA"] as const;
 export const DEFAULT_DKIM_SELECTOR = "s1";
+export const DEFAULT_TLS_KEY = "k1";
 
 export interface MailDomain {
   name: string;
@@ -25,8 +26,11 @@ export interface MailUser {
   passwordHash?: string;
   /** This mailbox's quota in MB, overriding mailboxQuotaMb (0: unlimited). */
   quotaMb?: number;
+  /** Recipients this login may send to per hour, overriding sendLimitPerHour (0: unlimited). */
+  sendLimitPerHour?: number;
 }
 export interface MailAlias {
+  /** An address, or `@domain` for the domain's catch-all. */
   source: string;
   destinations: string[];
 }
@@ -75,7 +79,7 @@ export interface MailStackConfig {
   acmeEmail: string;
   messageSizeLimitMb: number;
   /** Inbound filtering (rspamd): at or above junk the message is filed into Junk, at or above reject refused. */
-  spam: { junkScore: number; rejectScore: number; greylisting: boolean };
+  spam: { junkScore: number; rejectScore: number; greylisting: boolean; greylistDelaySeconds: number };
   /** Default mailbox quota in MB (0: unlimited); users[].quotaMb overrides it. */
   mailboxQuotaMb: number;
   deployUser: string;
@@ -84,6 +88,24 @@ export interface MailStackConfig {
   mtaSts: { mode: (typeof MTA_STS_MODES)[number]; maxAge: number };
   /** CAA issuer-domain-name allowed to issue for the hosted domains; ";" when no CA may (self-signed). */
   caaIssuer: string;
+  /** Where snapshots of the data disk are stored: a multi-region (us, eu, asia) or a region. */
+  snapshotLocation: string;
+  /** The snapshot the data disk was restored from (a restore replaces the disk with one made from it). */
+  dataDiskSnapshot?: string;
+  /** Where alerts go (Cloud Monitoring, the daily self-check): an address outside the hosted domains. */
+  alertEmail?: string;
+  /** DNSSEC on every hosted zone (Cloudflare signs), and with it the DANE TLSA record of port 25. */
+  dnssec: boolean;
+  /** The name of the TLS key that serves (core/dane.ts): a new name is a new key. */
+  tlsKey: string;
+  /** A key published (TLSA) beside tlsKey before it serves: the first half of a key rollover. */
+  tlsNextKey?: string;
+  /**
+   * Abuse limits: fail2ban bans an address from the mail ports after `banAfterFailures` failed logins
+   * within 10 minutes, for `banMinutes`; `exemptRanges` are never banned nor throttled by Postfix's
+   * per-client limits. `sendLimitPerHour`: recipients per hour per login on submission (0: unlimited).
+   */
+  abuse: { banAfterFailures: number; banMinutes: number; exemptRanges: string[]; sendLimitPerHour: number };
 }
 
 /** Every problem found, each as "key: what is wrong — the fix". */
@@ -201,6 +223,10 @@ const oneLine = (what: string) => nonEmpty(what).refine((s) => !CONTROL.test(s),
   message: "contains a control character (newline?) — write it on one line; long TXT values are split for you",
 });
 
+const tlsKeyName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
+  message: "must be one DNS label (letters, digits, dashes), e.g. k2",
+});
+
 const userSchema = z.object({
   address: address("mailbox"),
   password: z.string().min(1, { message: "is empty — set a password or remove the key" }).optional(),
@@ -208,10 +234,17 @@ const userSchema = z.object({
     message: "contains :, whitespace or a control character, which the passwd-file (address:hash) cannot hold — paste the hash exactly as doveadm pw printed it",
   }).optional(),
   quotaMb: int(0, 1048576).optional(),
-}, { message: "must be an object {address, password?, passwordHash?, quotaMb?}" }).strict();
+  sendLimitPerHour: int(0, 1000000).optional(),
+}, { message: "must be an object {address, password?, passwordHash?, quotaMb?, sendLimitPerHour?}" }).strict();
+
+/** A catch-all alias source: `@domain` takes every address of the domain that is no mailbox and no other alias. */
+export const isCatchAll = (source: string): boolean => source.startsWith("@");
+const aliasSource = z.string().transform(lower).superRefine(problemCheck((s: string) => (isCatchAll(s)
+  ? isDomainName(s.slice(1)) ? undefined : "is not a catch-all of a domain — write @ and the hosted domain, e.g. @example.com"
+  : addressProblem(s, "source"))));
 
 const aliasSchema = z.object({
-  source: address("source"),
+  source: aliasSource,
   destinations: list(z.string().transform(lower).superRefine(problemCheck((d: string) => (d === "discard" ? undefined
     : isAddress(d) ? addressProblem(d, "destination")
       : "is neither an e-mail address nor discard — use an address, or discard to drop the mail"))))
@@ -273,6 +306,8 @@ const schema = z.object({
   spamJunkScore: int(1, 1000).default(6),
   spamRejectScore: int(1, 1000).default(15),
   greylisting: bool.default(false),
+  // rspamd's default window (timeout = 5min); shorter only for tests, longer for stubborn senders.
+  greylistDelaySeconds: int(10, 3600).default(300),
   mailboxQuotaMb: int(0, 1048576).default(2048),
   deployUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,30}$/, { message: "must be a Linux user name" })
     .refine((u) => u !== "root", { message: "must not be root — pick an unprivileged name such as deploy" })
@@ -287,12 +322,32 @@ const schema = z.object({
   mtaStsMaxAge: int(86400, 31557600).default(604800),
   caaIssuer: domainName.optional(),
   "cloudflare:apiToken": secret("a Cloudflare API token (pulumi config set --secret cloudflare:apiToken ...)", "the API's Authorization header"),
+  snapshotLocation: z.string().regex(/^[a-z]+(-[a-z]+\d+)?$/, {
+    message: "must be a Cloud Storage multi-region (us, eu, asia) or a region such as europe-west1",
+  }).optional(),
+  dataDiskSnapshot: z.string().regex(/^(projects\/[a-z0-9-]+\/global\/snapshots\/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+    message: "must be a snapshot name (gcloud compute snapshots list) or projects/<project>/global/snapshots/<name>",
+  }).optional(),
+  alertEmail: z.string().transform(lower).pipe(z.email({ message: "is not a valid e-mail address — use local@domain, e.g. oncall@example.org" })).optional(),
+  dnssec: bool.default(false),
+  tlsKey: tlsKeyName.default(DEFAULT_TLS_KEY),
+  tlsNextKey: tlsKeyName.optional(),
+  // fail2ban's own default (maxretry = 5); below 3 one mistyped password on a phone and a retry ban the office.
+  banAfterFailures: int(3, 100).default(5),
+  // Between fail2ban's 10 minutes (a scanner just waits) and docker-mailserver's week (a user who mistyped
+  // locks the whole office out for days): an hour makes a password guesser's rate useless.
+  banMinutes: int(1, 525600).default(60),
+  abuseExemptRanges: list(z.string().trim()).default([]),
+  // Recipients per hour per login: above what a person sends (Gmail allows 500 a day, Microsoft 365 30 a
+  // minute), far below what a stolen mailbox would push through the relay in an hour.
+  sendLimitPerHour: int(0, 1000000).default(200),
 });
 
 type Parsed = z.infer<typeof schema>;
 
 /** The keys of the schema that hold lists or objects: the Pulumi runtime hands them over as JSON text. */
-const STRUCTURED = new Set(["extraDomains", "users", "aliases", "dkimRetiredSelectors", "extraRecords", "sshSourceRanges"]);
+const STRUCTURED = new Set(["extraDomains", "users", "aliases", "dkimRetiredSelectors", "extraRecords", "sshSourceRanges",
+  "abuseExemptRanges"]);
 /** Every key, as `namespace:key`, that the program reads. */
 export const CONFIG_KEYS: string[] = Object.keys(schema.shape).map((k) => (k.includes(":") ? k : `${NAMESPACE}:${k}`));
 
@@ -411,7 +466,10 @@ function complete(p: Parsed): MailStackConfig {
     acmeServer: p.acmeServer,
     acmeEmail: p.acmeEmail ?? reportEmail,
     messageSizeLimitMb: p.messageSizeLimitMb,
-    spam: { junkScore: p.spamJunkScore, rejectScore: p.spamRejectScore, greylisting: p.greylisting },
+    spam: {
+      junkScore: p.spamJunkScore, rejectScore: p.spamRejectScore, greylisting: p.greylisting,
+      greylistDelaySeconds: p.greylistDelaySeconds,
+    },
     mailboxQuotaMb: p.mailboxQuotaMb,
     deployUser: p.deployUser,
     mtaSts: { mode: p.mtaStsMode, maxAge: p.mtaStsMaxAge },
@@ -421,6 +479,18 @@ function complete(p: Parsed): MailStackConfig {
       zone: p["gcp:zone"],
       region: p["gcp:region"] ?? p["gcp:zone"].replace(/-[a-z]$/, ""),
     },
+    snapshotLocation: p.snapshotLocation ?? defaultSnapshotLocation(p["gcp:region"] ?? p["gcp:zone"].replace(/-[a-z]$/, "")),
+    ...(p.dataDiskSnapshot ? { dataDiskSnapshot: p.dataDiskSnapshot } : {}),
+    ...(p.alertEmail === undefined ? {} : { alertEmail: p.alertEmail }),
+    dnssec: p.dnssec,
+    tlsKey: p.tlsKey,
+    ...(p.tlsNextKey === undefined ? {} : { tlsNextKey: p.tlsNextKey }),
+    abuse: {
+      banAfterFailures: p.banAfterFailures,
+      banMinutes: p.banMinutes,
+      exemptRanges: p.abuseExemptRanges,
+      sendLimitPerHour: p.sendLimitPerHour,
+    },
   };
 }
 
@@ -428,6 +498,30 @@ function complete(p: Parsed): MailStackConfig {
 function letsEncryptIssuer(acmeServer: string): string | undefined {
   const host = new URL(acmeServer).hostname;
   return host === "api.letsencrypt.org" || host.endsWith(".api.letsencrypt.org") ? "letsencrypt.org" : undefined;
+}
+
+/**
+ * The Cloud Storage multi-region on the VM's continent: the snapshots survive the loss of the VM's region and
+ * stay in the same jurisdiction (EU mail stays in the EU). Regions outside the three multi-regions (us, eu,
+ * asia) keep them in their own region, still apart from the disk.
+ */
+export function defaultSnapshotLocation(region: string): string {
+  if (/^(us|northamerica|southamerica)-/.test(region)) return "us";
+  if (region.startsWith("europe-")) return "eu";
+  if (region.startsWith("asia-")) return "asia";
+  return region;
+}
+
+/**
+ * Postfix's queue_minfree: free space below which smtpd answers 452 4.3.1 to MAIL FROM. Without it smtpd's floor
+ * is 1.5 × message_size_limit (postconf(5); measured in the lab: 250 with 2.5 × free, 452 with 0.75 ×), room for
+ * about one message. smtpd checks once per MAIL FROM, so several sessions can pass at once and each write up to
+ * the limit, and a message being delivered exists twice (queue file and mailbox copy) until delivery ends:
+ * 4 × the limit (100 MB for 25 MB) keeps room for that.
+ */
+export const QUEUE_MINFREE_FACTOR = 4;
+export function queueMinfreeBytes(c: Pick<MailStackConfig, "messageSizeLimitMb">): number {
+  return QUEUE_MINFREE_FACTOR * c.messageSizeLimitMb * 1024 * 1024;
 }
 
 /** Rules that span several keys. */
@@ -534,6 +628,27 @@ function crossCheck(c: MailStackConfig, p: Parsed): string[] {
   if (c.caaIssuer === "") {
     problems.push(`mailserver:caaIssuer: is required when mailserver:acmeServer (${c.acmeServer}) is not Let's Encrypt — set the CA's CAA identifier from its documentation (e.g. sectigo.com), or the CAA records would forbid it to issue`);
   }
+  // The data disk also holds the Postfix queue: a reserve of more than a tenth of it would refuse mail early.
+  if (c.messageSizeLimitMb * QUEUE_MINFREE_FACTOR * 10 > diskMb) {
+    problems.push(`mailserver:messageSizeLimitMb: ${c.messageSizeLimitMb} MB needs ${c.messageSizeLimitMb * QUEUE_MINFREE_FACTOR} MB kept free on the data disk ` +
+      `(Postfix queue_minfree), more than a tenth of it (${diskMb} MB) — lower messageSizeLimitMb or grow mailserver:dataDiskSizeGb`);
+  }
+  // An alert about a broken server must not depend on that server delivering it.
+  const alertDomain = c.alertEmail === undefined ? undefined : domainOf(c.alertEmail);
+  const alertZone = alertDomain === undefined ? undefined
+    : c.domains.find((d) => alertDomain === d.name || alertDomain.endsWith(`.${d.name}`));
+  if (alertZone) {
+    problems.push(`mailserver:alertEmail: ${c.alertEmail} is in the hosted domain ${alertZone.name}, which a broken server could not deliver to — use an address hosted elsewhere, e.g. your personal mailbox`);
+  }
+  if (c.tlsNextKey !== undefined && c.tlsNextKey === c.tlsKey) {
+    problems.push(`mailserver:tlsNextKey: ${c.tlsNextKey} is the current mailserver:tlsKey — name the next key differently, e.g. k2, or remove tlsNextKey`);
+  }
+  c.abuse.exemptRanges.forEach((r, i) => {
+    const key = `mailserver:abuseExemptRanges[${i}]`;
+    const cidr = parseCidr(r);
+    if (!cidr) problems.push(`${key}: ${r} is not a CIDR block — write it as address/prefix, e.g. 198.51.100.7/32`);
+    else if (cidr.prefix === 0) problems.push(`${key}: ${r} exempts the whole Internet, which turns the bans and client limits off — list only your own ranges (an office, a monitoring probe)`);
+  });
 
   const hostnameZone = c.domains.find((d) => c.hostname === d.name || c.hostname.endsWith(`.${d.name}`));
   if (!hostnameZone) {

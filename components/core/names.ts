@@ -30,6 +30,11 @@ export function stackName(base: string, stack: string, maxLength = 63): string {
   return `${whole.slice(0, maxLength - hash.length - 1).replace(/-+$/, "")}-${hash}`;
 }
 
+/** The label that names the stack on each scheduled snapshot, so that its snapshots can be found (and deleted). */
+export const SNAPSHOT_STACK_LABEL = "mailserver-stack";
+/** A label value (lower-case letters, digits, - and _, at most 63 characters) that no other stack maps to. */
+export const snapshotStackLabel = (stack: string): string => stackName("s", stack, 65).slice(2);
+
 /** Every project-global name one stack's MailHost `name` uses, by role, with the rule it must follow. */
 export interface GlobalNames {
   /** Network, subnetwork, and the network tag every firewall rule targets. */

@@ -1,8 +1,11 @@
 // Which ports the server offers, to whom, and how clients should use them.
 import type { MailStackConfig } from "./config";
 
-/** Open to the world: 25 (inbound MX), 465 (submission, implicit TLS), 587 (submission, STARTTLS), 993 (IMAPS), 995 (POP3S). */
-export const MAIL_PORTS = [25, 465, 587, 993, 995] as const;
+/**
+ * Open to the world: 25 (inbound MX), 465 (submission, implicit TLS), 587 (submission, STARTTLS), 993 (IMAPS),
+ * 995 (POP3S), 4190 (ManageSieve, STARTTLS before login).
+ */
+export const MAIL_PORTS = [25, 465, 587, 993, 995, 4190] as const;
 
 /** Open to the world: 443 (HTTPS: the MTA-STS policy and the client autoconfig document, nothing else). */
 export const WEB_PORTS = [443] as const;
@@ -28,6 +31,8 @@ export interface ClientSettings {
   imap: { host: string; port: number; security: string };
   pop3: { host: string; port: number; security: string };
   smtp: { host: string; port: number; security: string }[];
+  /** Users' own filter rules (vacation, filing) from a client that speaks ManageSieve (RFC 5804). */
+  managesieve: { host: string; port: number; security: string };
   username: string;
 }
 
@@ -40,6 +45,7 @@ export function clientSettings(hostname: string): ClientSettings {
       { host: hostname, port: 465, security: "SSL/TLS" },
       { host: hostname, port: 587, security: "STARTTLS" },
     ],
+    managesieve: { host: hostname, port: 4190, security: "STARTTLS" },
     username: "the full e-mail address",
   };
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Mustache from "mustache";
 import type { MailStackConfig } from "./config";
 import type { RenderedFile } from "./files";
-import { certificateNames } from "./web";
+import { webHosts } from "./web";
 import { DATA_DEVICE, DATA_MOUNT, MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CERT, TLS_DIR, TLS_KEY, VMAIL_ID } from "./layout";
 
 const TEMPLATES = join(__dirname, "..", "..", "templates", "provision");
@@ -17,11 +17,14 @@ export function packagesFor(config: MailStackConfig): string[] {
     "opendkim", "opendkim-tools", "openssl", "ca-certificates", "e2fsprogs",
     // Cyrus SASL mechanisms: without them Postfix cannot AUTH PLAIN/LOGIN to the relay ("no mechanism available").
     "libsasl2-modules",
-    // Inbound verdicts and spam score (milter), the global Junk rule and users' sieve (Pigeonhole).
-    "rspamd", "dovecot-sieve",
-    ...(config.spam.greylisting ? ["redis-server"] : []),
+    // Inbound verdicts and spam score (milter), the global Junk rule and users' sieve (Pigeonhole), users'
+    // scripts over ManageSieve (4190); redis keeps what rspamd learns (Bayes) and greylisting's triplets.
+    "rspamd", "dovecot-sieve", "dovecot-managesieved", "redis-server",
     // mailserver-secret reads the relay password from the metadata server and Secret Manager.
     "curl", "jq",
+    // Abuse limits: fail2ban reads the journal (python3-systemd) and bans with nftables; the per-login
+    // sending limit is a Postfix policy service.
+    "fail2ban", "python3-systemd", "nftables", "policyd-rate-limit",
     ...(config.tls === "acme" ? ["certbot"] : []),
     // The MTA-STS policy and client autoconfig on 443. Debian 12's nginx-light is this package plus an
     // echo module we do not use; Mail-in-a-Box serves the same documents with nginx.
@@ -30,18 +33,30 @@ export function packagesFor(config: MailStackConfig): string[] {
 }
 
 /** The daemons that read our files: the apply step starts and reloads them. */
-export const UNITS = ["postfix", "dovecot", "opendkim", "rspamd", "nginx"];
+export const UNITS = ["postfix", "dovecot", "opendkim", "rspamd", "nginx", "fail2ban", "policyd-rate-limit"];
 
-/** Daemons that run on Debian's own configuration: provisioning enables and starts them. */
-export function helperUnitsFor(config: MailStackConfig): string[] {
-  // rspamd's greylist module keeps its triplets in redis; nothing else of ours needs it.
-  return config.spam.greylisting ? ["redis-server"] : [];
+/**
+ * Daemons that run on Debian's own configuration: provisioning enables and starts them. redis: rspamd's
+ * Bayes classifier (always) and greylist module keep their data there; Debian binds it to loopback only.
+ */
+export const HELPER_UNITS = ["redis-server"];
+
+/** The names the server's certificate is requested for: the hostname first (its CN), then the web names on 443. */
+export function certificateNames(config: Pick<MailStackConfig, "hostname" | "domains">): string[] {
+  return [config.hostname, ...webHosts(config)];
+}
+
+/**
+ * What the certificate depends on besides the key, as one readable line: the TLS command (components/push.ts)
+ * carries it, so that a change of mode, names or ACME directory re-runs it and shows in the preview.
+ */
+export function tlsSettings(config: MailStackConfig): string {
+  return [config.tls, ...certificateNames(config), ...(config.tls === "acme" ? [config.acmeServer] : [])].join(" ");
 }
 
 export function renderProvisionScript(config: MailStackConfig): string {
   const view = {
     hostname: config.hostname,
-    certNames: certificateNames(config),
     dataDevice: DATA_DEVICE,
     dataMount: DATA_MOUNT,
     mailHome: MAIL_HOME,
@@ -51,16 +66,27 @@ export function renderProvisionScript(config: MailStackConfig): string {
     vmailId: VMAIL_ID,
     packages: packagesFor(config),
     units: UNITS,
-    helperUnits: helperUnitsFor(config),
-    acme: config.tls === "acme",
+    helperUnits: HELPER_UNITS,
+    tlsMode: config.tls,
+    certNames: certificateNames(config),
     acmeServer: config.acmeServer,
     acmeEmail: config.acmeEmail,
+    relayHost: config.relay.host,
+    relayPort: config.relay.port,
+    alertEmail: alertRecipient(config),
     stageScript: read("mailserver-stage.sh"),
     applyScript: read("mailserver-apply.sh").replaceAll("@RELAY_PASSWORD_PLACEHOLDER@", RELAY_PASSWORD_PLACEHOLDER),
     secretScript: read("mailserver-secret.sh"),
+    selfcheckScript: read("mailserver-selfcheck.sh"),
+    tlsScript: read("mailserver-tls.sh"),
   };
   // {{value}} becomes one quoted shell word; {{{script}}} (the static helper scripts) is inserted as it is.
   return Mustache.render(read("provision.sh.mustache"), view, {}, { escape: (v: unknown) => shellQuote(String(v)) }) + "\n";
+}
+
+/** Who the daily self-check mails: alertEmail, or the primary domain's postmaster (delivered on this server). */
+export function alertRecipient(config: MailStackConfig): string {
+  return config.alertEmail ?? `postmaster@${config.domain}`;
 }
 
 /** One line per file for mailserver-apply: "path service rebuild" ("-" when nothing is rebuilt). */

@@ -15,7 +15,7 @@ import { autoconfigHost } from "./autoconfig";
 import { dkimRecordContent, dkimSelectors } from "./dkim";
 import { mtaStsHost, mtaStsPolicy, mtaStsRecord } from "./mta-sts";
 
-export type RecordType = "A" | "AAAA" | "CNAME" | "MX" | "TXT" | "SRV" | "CAA";
+export type RecordType = "A" | "AAAA" | "CNAME" | "MX" | "TXT" | "SRV" | "CAA" | "TLSA";
 
 export interface RecordSpec {
   /** Cloudflare zone id the record goes in. */

@@ -5,9 +5,10 @@ import { createPrivateKey } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import Mustache from "mustache";
-import type { MailAlias, MailStackConfig } from "./config";
+import { domainOf, isCatchAll, queueMinfreeBytes, type MailAlias, type MailStackConfig } from "./config";
 import type { RenderedFile, Service } from "./files";
 import { nginxView } from "./nginx";
+import { abuseView } from "./abuse";
 import { hashPassword } from "./passwords";
 import { MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CERT, TLS_KEY, VMAIL_ID } from "./layout";
 
@@ -34,7 +35,7 @@ const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  */
 const RSPAMD_FILES = ["local.d/actions.conf", "local.d/arc.conf", "local.d/dkim_signing.conf", "local.d/dmarc.conf",
   "local.d/greylist.conf", "local.d/milter_headers.conf", "override.d/options.inc", "local.d/worker-normal.inc",
-  "local.d/worker-proxy.inc"];
+  "local.d/worker-proxy.inc", "local.d/classifier-bayes.conf"];
 
 /** OpenDKIM's name on its own Authentication-Results header, which Postfix drops (milter_header_checks). */
 export const OPENDKIM_AUTHSERV_ID = "opendkim.invalid";
@@ -76,9 +77,21 @@ const FILES: Record<string, { template: string } & Meta> = {
   "/etc/dovecot/sieve/junk.sieve": { template: "dovecot/junk.sieve.mustache", ...plain("dovecot", "sievec") },
   "/etc/dovecot/quota-warning.sh": { template: "dovecot/quota-warning.sh.mustache", ...plain("dovecot"), mode: "0755" },
   "/etc/nginx/nginx.conf": { template: "nginx/nginx.conf.mustache", ...plain("nginx") },
+  // imapsieve: moving mail into or out of Junk teaches rspamd (sieve_pipe_bin_dir holds the one program).
+  "/etc/dovecot/sieve/learn-spam.sieve": { template: "dovecot/learn-spam.sieve.mustache", ...plain("dovecot", "sievec") },
+  "/etc/dovecot/sieve/learn-ham.sieve": { template: "dovecot/learn-ham.sieve.mustache", ...plain("dovecot", "sievec") },
+  "/etc/dovecot/sieve-pipe/rspamd-learn": { template: "dovecot/rspamd-learn.sh.mustache", ...plain("dovecot"), mode: "0755" },
   ...Object.fromEntries(RSPAMD_FILES.map((name) => [`/etc/rspamd/${name}`, {
     template: `rspamd/${name.split("/")[1]}.mustache`, ...plain("rspamd"),
-  }])),
+  }])),  // Abuse limits (README "Abuse limits"): fail2ban's jails and filter, the per-login sending limit.
+  "/etc/fail2ban/jail.d/mailserver.local": { template: "fail2ban/jail.local.mustache", ...plain("fail2ban") },
+  "/etc/fail2ban/filter.d/mailserver-dovecot-auth.conf": {
+    template: "fail2ban/mailserver-dovecot-auth.conf.mustache", ...plain("fail2ban"),
+  },
+  // As Debian's package sets it: the daemon reads it as root before it drops to its own user.
+  "/etc/policyd-rate-limit.yaml": {
+    template: "ratelimit/policyd-rate-limit.yaml.mustache", ...plain("policyd-rate-limit"), mode: "0640", group: "policyd-rate-limit",
+  },
 };
 
 /**
@@ -117,7 +130,8 @@ function senderLogins(config: MailStackConfig, aliases: MailAlias[]): { address:
   const graph = new Map(aliases.map((a) => [a.source, a.destinations]));
   const admin = config.users[0]?.address;
   const rows = config.users.map((u) => ({ address: u.address, owners: [u.address] }));
-  for (const a of aliases) {
+  // A catch-all's target receives mail for made-up addresses but may not send as them.
+  for (const a of aliases.filter((x) => !isCatchAll(x.source))) {
     const reached = reachedUsers(a.source, graph, users);
     const owners = reached.length > 0 ? reached : admin ? [admin] : [];
     if (owners.length > 0) rows.push({ address: a.source, owners });
@@ -219,11 +233,13 @@ export async function renderConfigFiles(config: MailStackConfig): Promise<Render
     opendkimAuthservId: OPENDKIM_AUTHSERV_ID,
     opendkimAuthservIdRegex: OPENDKIM_AUTHSERV_ID.replace(/\./g, "\\."),
     messageSizeLimitBytes: config.messageSizeLimitMb * 1024 * 1024,
+    queueMinfreeBytes: queueMinfreeBytes(config),
     spamJunkScore: config.spam.junkScore,
     spamRejectScore: config.spam.rejectScore,
     // rspamd's default (4), kept below the Junk score: only mail that is already suspicious is deferred.
     spamGreylistScore: Math.min(4, config.spam.junkScore),
     greylisting: config.spam.greylisting,
+    greylistDelaySeconds: config.spam.greylistDelaySeconds,
     relayNexthop,
     relayUsername: config.relay.username,
     // The password is read from Secret Manager on the server at apply time (mailserver-apply).
@@ -237,6 +253,11 @@ export async function renderConfigFiles(config: MailStackConfig): Promise<Render
       }))
       .sort((a, b) => compare(a.source, b.source)),
     senderLogins: logins,
+    // Postfix tries user@domain before @domain: a mailbox of a domain with a catch-all must map to itself
+    // first, or the catch-all takes its mail (VIRTUAL_README, "mail to nonexistent users" caveat).
+    catchAllMailboxes: users.filter((u) => aliases.some((a) => isCatchAll(a.source) && a.source.slice(1) === domainOf(u.address)))
+      .map((u) => ({ address: u.address })).sort(byAddress),
+    hasCatchAll: aliases.some((a) => isCatchAll(a.source)),
     hostedDomains: domainNames.map((name) => ({ name })),
     bounceDomain: hostedDomainOf(config.hostname, domainNames) ?? config.domain,
     dkim,
@@ -246,6 +267,7 @@ export async function renderConfigFiles(config: MailStackConfig): Promise<Render
     tlsCert: TLS_CERT,
     tlsKey: TLS_KEY,
     ...nginxView(config),
+    ...abuseView(config),
   };
 
   const partials = { policy: await readFile(join(TEMPLATE_DIR, "opendkim", "policy.lua.mustache"), "utf8") };

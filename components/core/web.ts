@@ -1,5 +1,5 @@
 // What the web server on 443 serves (only the MTA-STS policy and the client autoconfig document) and the
-// names the server's one certificate must cover for it.
+// names the server's one certificate must cover for it (core/provision.ts certificateNames).
 import type { MailStackConfig } from "./config";
 import { autoconfigHost } from "./autoconfig";
 import { mtaStsHost } from "./mta-sts";
@@ -7,9 +7,4 @@ import { mtaStsHost } from "./mta-sts";
 /** Every name served on 443, per hosted domain in config order. */
 export function webHosts(config: Pick<MailStackConfig, "domains">): string[] {
   return config.domains.flatMap((d) => [mtaStsHost(d.name), autoconfigHost(d.name)]);
-}
-
-/** The certificate's names: the mail hostname first (it names the certificate), then the web names. */
-export function certificateNames(config: Pick<MailStackConfig, "hostname" | "domains">): string[] {
-  return [config.hostname, ...webHosts(config)];
 }

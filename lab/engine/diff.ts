@@ -77,8 +77,19 @@ export const RULES: Record<string, Rule & { source: string }> = {
   "gcp:secretmanager/secretVersion:SecretVersion": {
     updatable: ["enabled", "deletionPolicy"], source: `${TFG}/secretmanager/resource_secret_manager_secret_version.go`,
   },
+  // Cloud Monitoring: the probed resource and the checker kind are ForceNew; the rest updates.
+  "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": {
+    forceNew: ["monitoredResource", "resourceGroup", "checkerType", "project", "syntheticMonitor"],
+    source: `${TFG}/monitoring/resource_monitoring_uptime_check_config.go`,
+  },
+  "gcp:monitoring/alertPolicy:AlertPolicy": { forceNew: ["project"], source: `${TFG}/monitoring/resource_monitoring_alert_policy.go` },
+  "gcp:monitoring/notificationChannel:NotificationChannel": {
+    forceNew: ["project"], source: `${TFG}/monitoring/resource_monitoring_notification_channel.go`,
+  },
   // Only zone_id has RequiresReplace; name, type, content, ttl… are updated with a PATCH.
   "cloudflare:index/dnsRecord:DnsRecord": { forceNew: ["zoneId"], source: "cloudflare/terraform-provider-cloudflare internal/services/dns_record/schema.go" },
+  // zone_id is RequiresReplace; status and the other flags are PATCHed (internal/services/zone_dnssec/schema.go, resource.go).
+  "cloudflare:index/zoneDnssec:ZoneDnssec": { forceNew: ["zoneId"], source: "cloudflare/terraform-provider-cloudflare internal/services/zone_dnssec/schema.go" },
   // `triggers` is the only replaceOnChanges input; any other change is an Update, which runs `update` or
   // else `create` (pulumi/pulumi-command provider/pkg/provider/common/inputs.go, remote/commandController.go).
   "command:remote:Command": { forceNew: ["triggers"], source: "pulumi/pulumi-command provider/pkg/provider/common/inputs.go" },

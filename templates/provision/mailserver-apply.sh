@@ -3,9 +3,9 @@
 # line). The relay password is read now, from the Secret Manager version named (mailserver-secret), into the
 # placeholder of the staged sasl_passwd: no deploy input carries it. Checks the staged versions together
 # with the rest of the live configuration, and only if Postfix, Dovecot, OpenDKIM, rspamd, Pigeonhole
-# (sievec) and nginx accept them installs the changed files (write beside, then rename), rebuilds maps, removes the files
-# that the previous apply installed and this list no longer holds (a dropped domain's DKIM key), and
-# reloads the daemons whose files changed. On a failed check the live files stay as they were.
+# (sievec), nginx, fail2ban and policyd-rate-limit accept them installs the changed files (write beside, then
+# rename), rebuilds maps, removes the files that the previous apply installed and this list no longer holds
+# (a dropped domain's DKIM key), and reloads the daemons whose files changed. On a failed check the live files stay as they were.
 set -euo pipefail
 umask 022
 STAGED=/var/lib/mailserver/staged
@@ -26,7 +26,7 @@ fi
 # A candidate tree: the live configuration with the staged files laid over it.
 rm -rf "$CAND"
 mkdir -p "$CAND/etc"
-for d in /etc/postfix /etc/dovecot /etc/opendkim /etc/rspamd; do [ -d "$d" ] && cp -a "$d" "$CAND/etc/"; done
+for d in /etc/postfix /etc/dovecot /etc/opendkim /etc/rspamd /etc/fail2ban; do [ -d "$d" ] && cp -a "$d" "$CAND/etc/"; done
 for entry in "${entries[@]}"; do
   read -r path _ <<<"$entry"
   [ -f "$STAGED$path" ] || { echo "not staged: $path" >&2; exit 1; }
@@ -74,6 +74,25 @@ fi
 if [ -f "$CAND/etc/nginx/nginx.conf" ]; then
   nginx -t -q -c "$CAND/etc/nginx/nginx.conf" >"$CAND/check.log" 2>&1 || fail "nginx -t"
 fi
+if [ -d "$CAND/etc/fail2ban" ]; then
+  # fail2ban's own test of the whole candidate directory (jails, filters, actions).
+  fail2ban-client -c "$CAND/etc/fail2ban" --test >"$CAND/check.log" 2>&1 || fail "fail2ban-client --test"
+fi
+if [ -f "$CAND/etc/policyd-rate-limit.yaml" ]; then
+  # It has no test mode: its own loader reads the file (as the daemon does at start), and every limit must be
+  # [count, seconds]. (Its command line, run as root, would also create its runtime directories.) Debian's
+  # python3, where the package lives.
+  /usr/bin/python3 - "$CAND/etc/policyd-rate-limit.yaml" >"$CAND/check.log" 2>&1 <<'PY' || fail "policyd-rate-limit's configuration"
+import sys
+from policyd_rate_limit.utils import config
+config.setup(sys.argv[1])
+if config.config_file is None:
+    sys.exit("unreadable: " + sys.argv[1])
+for limits in [config.limits, *config.limits_by_id.values()]:
+    if not all(len(l) == 2 and all(isinstance(n, int) and n > 0 for n in l) for l in limits):
+        sys.exit("a limit is not [count, seconds]: %r" % (limits,))
+PY
+fi
 for entry in "${entries[@]}"; do
   read -r path _ rebuild <<<"$entry"
   if [ "$rebuild" = sievec ]; then
@@ -109,8 +128,9 @@ done
 for r in "${rebuilds[@]}"; do
   case "$r" in
     newaliases) newaliases ;;
-    # Compiled beside the script, readable by vmail, which could not write it under /etc itself.
-    sievec\ *) sievec "${r#sievec }" ;;
+    # Compiled beside the script, readable by vmail, which could not write it under /etc itself. With the
+    # new dovecot.conf: without -c, sievec asks the running Dovecot, which has not reloaded yet.
+    sievec\ *) sievec -c /etc/dovecot/dovecot.conf "${r#sievec }" ;;
     *) postmap "${r#postmap }" ;;
   esac
   # postmap keeps the source's mode on the .db; secrets stay 0600.
@@ -130,14 +150,30 @@ mv -f "$INSTALLED.new" "$INSTALLED"
 
 # Reload what changed; start what is not running (first deploy, or after a failed start).
 # The milters and Dovecot first: Postfix hands mail to them; nginx serves on its own.
+# policyd-rate-limit before Postfix, which asks it; fail2ban last, when the daemons whose logs it reads run.
 milters_started=
-for service in opendkim rspamd dovecot postfix nginx; do
+for service in opendkim rspamd policyd-rate-limit dovecot postfix nginx fail2ban; do
   if ! systemctl is-active --quiet "$service"; then
     systemctl start "$service" && echo "started $service"
     case "$service" in opendkim|rspamd) milters_started=1 ;; esac
   elif [ "$service" = opendkim ] && [ -n "$restart_opendkim" ]; then
     systemctl restart opendkim && echo "restarted opendkim (new socket settings)"
     milters_started=1
+  elif [ "$service" = policyd-rate-limit ] && [ -n "${reload[$service]:-}" ]; then
+    # It reads its file only at start (its counts stay in its database).
+    systemctl restart "$service" && echo "restarted $service"
+  elif [ "$service" = rspamd ] && [ -n "${reload[$service]:-}" ]; then
+    # rspamd's reload returns at once, and its old workers go on scanning with the old configuration until
+    # the new ones are up (seconds later): the apply ends only when every old worker has gone.
+    old_workers=$(pgrep -P "$(systemctl show -p MainPID --value rspamd)" || true)
+    systemctl reload rspamd && echo "reloaded rspamd"
+    for _ in $(seq 240); do
+      alive=
+      for pid in $old_workers; do if kill -0 "$pid" 2>/dev/null; then alive=1; fi; done
+      [ -n "$alive" ] || break
+      sleep 0.5
+    done
+    if [ -n "$alive" ]; then echo "rspamd's old workers still run 2 minutes after its reload" >&2; exit 1; fi
   elif [ -n "${reload[$service]:-}" ]; then
     systemctl reload "$service" && echo "reloaded $service"
   fi

@@ -130,7 +130,8 @@ test("first apply: every file installed with the manifest's mode and owner, the 
   const [first] = rounds;
   expect({ rc: first.rc, out: first.out }).toEqual({ rc: 0, out: expect.stringContaining("installed /etc/postfix/main.cf") });
   for (const f of files) expect({ path: f.path, got: first.installed[f.path] }).toEqual({ path: f.path, got: expected(f) });
-  expect(first.actions).toEqual(["start opendkim", "start rspamd", "start dovecot", "start postfix", "start nginx"]);
+  expect(first.actions).toEqual(["start opendkim", "start rspamd", "start policyd-rate-limit", "start dovecot", "start postfix",
+    "start nginx", "start fail2ban"]);
 });
 
 test("secrets are never world-readable, their postmap .db included", () => {

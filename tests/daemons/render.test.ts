@@ -5,8 +5,8 @@
 // there, inside a private mount namespace: /etc is an overlay with the rendered tree on top, and
 // Postfix's queue and data directories are overlays too. Nothing on the host changes, and the bytes
 // checked are exactly the bytes rendered. Needs root (mount namespaces) and the Debian packages:
-// postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve rspamd opendkim opendkim-tools openssl
-// util-linux bsdutils nginx.
+// postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve dovecot-managesieved rspamd opendkim
+// opendkim-tools openssl util-linux bsdutils nginx.
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +21,7 @@ import { FIXTURE_PASSWORDS, fixtureDkimKeys, fixtureRaw } from "../fixtures/conf
 
 const PROGRAMS = ["postfix", "postconf", "postmap", "postalias", "newaliases", "doveconf", "doveadm", "opendkim",
   "opendkim-testkey", "openssl", "unshare", "setpriv", "mount", "script", "rspamadm", "sievec", "sieve-test", "nginx"];
-const PACKAGES = "postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve rspamd opendkim opendkim-tools openssl util-linux bsdutils nginx";
+const PACKAGES = "postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve dovecot-managesieved rspamd opendkim opendkim-tools openssl util-linux bsdutils nginx";
 
 /** Mozilla "intermediate" (TLS 1.2 part), strongest first: no CBC, no RSA key exchange, no SHA-1 MACs. */
 const MOZILLA_INTERMEDIATE = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" +
@@ -71,8 +71,11 @@ function script(files: RenderedFile[], tree: string, work: string): string {
     "run rspamadm-options rspamadm configdump options",
     "run rspamadm-milter-headers rspamadm configdump milter_headers",
     "run rspamadm-dkim-signing rspamadm configdump dkim_signing",
-    // The global sieve script compiles, and files what rspamd marks as spam into Junk (and nothing else).
-    "run sievec sievec /etc/dovecot/sieve/junk.sieve \"$W/junk.svbin\"",
+    "run rspamadm-classifier rspamadm configdump classifier",
+    // Every sieve script we ship compiles (the learn-* ones only with the imapsieve and extprograms plugins);
+    // the global one files what rspamd marks as spam into Junk (and nothing else).
+    ...files.filter((f) => f.rebuild === "sievec")
+      .map((f) => `run ${q(`sievec-${f.path.split("/").pop()}`)} sievec ${f.path} "$W/${f.path.split("/").pop()}.svbin"`),
     "printf 'From: a@b.example\\nX-Spam-Status: Yes, score=7.95\\nSubject: s\\n\\nx\\n' > \"$W/spam.eml\"",
     "printf 'From: a@b.example\\nX-Spam-Status: No, score=0.40\\nSubject: s\\n\\nx\\n' > \"$W/ham.eml\"",
     // sieve-test runs as nobody with a throwaway mail store (it only reports what it would do).
@@ -200,6 +203,13 @@ test("the restriction lists, exactly and in order", () => {
   expect(list("mua_sender_restrictions")).toEqual([
     "reject_non_fqdn_sender", "check_sender_access hash:$config_directory/submission_sender_access",
     "reject_sender_login_mismatch", "permit_sasl_authenticated", "reject"]);
+  // Per-client limits (anvil): loopback and abuseExemptRanges are exempt, nobody else.
+  expect([p.smtpd_client_connection_count_limit, p.smtpd_client_connection_rate_limit, p.smtpd_client_message_rate_limit,
+    p.smtpd_client_auth_rate_limit, p.smtpd_soft_error_limit, p.smtpd_hard_error_limit])
+    .toEqual(["10", "60", "100", "30", "5", "${stress?{1}:{10}}"]);
+  expect(p.smtpd_client_event_limit_exceptions).toBe("$mynetworks 198.51.100.0/24");
+  expect(list("mua_recipient_restrictions")).toEqual([...list("smtpd_recipient_restrictions"),
+    "check_policy_service unix:ratelimit/policy"]);
   expect(list("smtpd_helo_restrictions")).toEqual([
     "permit_mynetworks", "permit_sasl_authenticated", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname"]);
   expect(p.local_recipient_maps).toBe("$alias_maps");
@@ -221,6 +231,8 @@ test("the restriction lists, exactly and in order", () => {
       "cleanup_service_name=cleanup-submission", "milter_macro_daemon_name=ORIGINATING",
       // OpenDKIM signs our users' mail; rspamd judges only what comes from outside.
       "smtpd_milters=$non_smtpd_milters",
+      // Each recipient also counts against the login's sending limit (policyd-rate-limit).
+      "smtpd_recipient_restrictions=$mua_recipient_restrictions",
     ]);
   }
   // Port 25 takes no overrides at all.
@@ -279,11 +291,31 @@ test("rspamd accepts its configuration: our thresholds, no signing, loopback onl
   expect(result("rspamadm-dkim-signing").out).toMatch(/^enabled = false;$/m);
 });
 
-test("the global sieve script compiles and files only spam into Junk; the quota refusal text", () => {
-  expect(result("sievec")).toEqual({ rc: 0, out: "", err: "" });
+test("every sieve script compiles; the global one files only spam into Junk; the quota refusal text", () => {
+  const compiled = Object.keys(results).filter((n) => n.startsWith("sievec-")).sort();
+  expect(compiled).toEqual(["sievec-junk.sieve", "sievec-learn-ham.sieve", "sievec-learn-spam.sieve"]);
+  for (const n of compiled) expect({ n, ...result(n) }).toEqual({ n, rc: 0, out: "", err: "" });
   expect(result("sieve-spam").out).toMatch(/store message in folder: Junk/);
   expect(result("sieve-ham").out).toMatch(/store message in folder: INBOX/);
   expect(result("doveconf-quota").out.trim()).toBe("552 5.2.2 Mailbox is full: the recipient's quota is exceeded");
+});
+
+test("ManageSieve listens on 4190 with users' scripts in their home; Junk moves are learned through imapsieve", () => {
+  const conf = result("doveconf").out;
+  expect(conf).toMatch(/^protocols = imap pop3 lmtp sieve$/m);
+  expect(conf).toMatch(/^service managesieve-login \{\n {2}inet_listener sieve \{\n {4}port = 4190\n/m);
+  expect(conf).toMatch(/^ {2}sieve = file:~\/sieve;active=~\/\.dovecot\.sieve$/m);
+  expect(conf).toMatch(/^ {2}sieve_before = \/etc\/dovecot\/sieve\/junk\.sieve$/m);
+  // doveconf -n sorts a section's settings by name.
+  expect(conf).toContain(["  imapsieve_mailbox1_before = file:/etc/dovecot/sieve/learn-spam.sieve", "  imapsieve_mailbox1_causes = COPY",
+    "  imapsieve_mailbox1_name = Junk", "  imapsieve_mailbox2_before = file:/etc/dovecot/sieve/learn-ham.sieve",
+    "  imapsieve_mailbox2_causes = COPY", "  imapsieve_mailbox2_from = Junk", "  imapsieve_mailbox2_name = *\n"].join("\n"));
+  expect(conf).toMatch(/^protocol imap \{\n {2}mail_plugins = " quota imap_quota imap_sieve"\n/m);
+  // rspamd's Bayes classifier keeps its tokens in the local redis and learns only what users teach it.
+  const stat = result("rspamadm-classifier");
+  expect(stat.rc).toBe(0);
+  expect(stat.out).toMatch(/servers = "127\.0\.0\.1:6379";/);
+  expect(stat.out).toMatch(/autolearn = false;/);
 });
 
 test("the checks can fail: postconf reports an unknown parameter, doveadm a wrong password", () => {

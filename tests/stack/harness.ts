@@ -78,11 +78,13 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
     case "gcp:secretmanager/secret:Secret":
       return { ...inputs, name: `projects/proj/secrets/${String(inputs.secretId)}` };
     case "tls:index/privateKey:PrivateKey":
-      return { ...inputs, ...testKey(name, String(inputs.algorithm), Number(inputs.rsaBits ?? 2048)) };
+      return { ...inputs, ...testKey(name, String(inputs.algorithm), Number(inputs.rsaBits ?? 2048), String(inputs.ecdsaCurve ?? "P224")) };
     case "command:remote:Command":
       return { ...inputs, stdout: commandStdout(name, inputs), stderr: "" };
     case "command:local:Command":
       return { ...inputs, stdout: `ran ${name}`, stderr: "" };
+    case "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig":
+      return { ...inputs, uptimeCheckId: `${name}-check-id`, name: `projects/proj/uptimeCheckConfigs/${name}-check-id` };
     default:
       return { ...inputs, name: inputs.name ?? name };
   }
@@ -93,11 +95,11 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
  * its own. A real key of the requested kind and size (the tls provider's rsaBits default is 2048).
  */
 const keys = new Map<string, Record<string, string>>();
-function testKey(name: string, algorithm: string, rsaBits: number): Record<string, string> {
+function testKey(name: string, algorithm: string, rsaBits: number, ecdsaCurve: string): Record<string, string> {
   if (!keys.has(name)) {
-    const pair = algorithm === "RSA"
-      ? generateKeyPairSync("rsa", { modulusLength: rsaBits })
-      : generateKeyPairSync("ed25519");
+    const pair = algorithm === "RSA" ? generateKeyPairSync("rsa", { modulusLength: rsaBits })
+      : algorithm === "ECDSA" ? generateKeyPairSync("ec", { namedCurve: ecdsaCurve.replace(/^P/, "P-") })
+        : generateKeyPairSync("ed25519");
     const privateKeyPem = pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     const publicKeyPem = pair.publicKey.export({ type: "spki", format: "pem" }).toString();
     keys.set(name, {

@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 const named = (name: string) => run.resources.find((r) => r.name === name)!;
 
-test("wait for SSH → wait for boot → provision (after the instance and the disk) → files → apply", () => {
+test("wait for SSH → wait for boot → provision (after the instance and the disk) → files and the TLS key → apply", () => {
   expect(named("mail-wait-boot").dependsOn).toEqual(["mail-wait-ssh"]);
   expect(named("mail-provision").dependsOn).toEqual(expect.arrayContaining(["mail-wait-boot", "mail-data"]));
   // The instance id is part of every remote command line: those commands run only once the VM exists.
@@ -22,7 +22,8 @@ test("wait for SSH → wait for boot → provision (after the instance and the d
   const files = byType(run, "command:remote:Command").filter((r) => r.name.startsWith("mail-file-"));
   expect(files.length).toBeGreaterThan(10);
   for (const f of files) expect(f.dependsOn).toEqual(["mail-provision"]);
-  expect(named("mail-apply").dependsOn.sort()).toEqual(files.map((f) => f.name).sort());
+  expect(named("mail-tls").dependsOn).toEqual(["mail-provision"]);
+  expect(named("mail-apply").dependsOn.sort()).toEqual([...files.map((f) => f.name), "mail-tls"].sort());
 });
 
 const fileCommands = (r: RunResult) => byType(r, "command:remote:Command").filter((c) => c.name.startsWith("mail-file-"));
@@ -65,6 +66,7 @@ async function applyTriggers(file: Partial<PushFile>): Promise<string[]> {
       const push = new MailPush("mail", {
         host: "192.0.2.1", port: 22, user: "deploy", privateKey: "key", instanceId: "vm-1", provisionScript: "true",
         files: [spec], dataDiskSizeGb: 20, hostKey: "ssh-ed25519 AAAA", relaySecretVersion: "projects/p/secrets/s/versions/1",
+        tls: { keyName: "k1", privateKeyPem: "key", spkiSha256: "0".repeat(64), settings: "self-signed mail.example.com" },
       });
       return { applied: push.applied };
     },

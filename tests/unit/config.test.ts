@@ -121,6 +121,15 @@ test.each([
     "mailserver:aliases[0].source: starts with #, which Postfix maps read as a comment"],
   ["alias source with +", aliases({ source: "sales+eu@example.com", destinations: ["alice@example.com"] }),
     "mailserver:aliases[0].source: contains + — + is the recipient delimiter"],
+  ["catch-all of a domain that is not hosted", aliases({ source: "@other.org", destinations: ["alice@example.com"] }),
+    "mailserver:aliases[0].source: @other.org is not in a hosted domain (example.com) — use one of them"],
+  ["catch-all without a domain", aliases({ source: "@", destinations: ["alice@example.com"] }),
+    "mailserver:aliases[0].source: is not a catch-all of a domain — write @ and the hosted domain, e.g. @example.com"],
+  ["catch-all with a malformed domain", aliases({ source: "@exa mple.com", destinations: ["alice@example.com"] }),
+    "mailserver:aliases[0].source: is not a catch-all of a domain"],
+  ["a second catch-all of the same domain", aliases({ source: "@example.com", destinations: ["alice@example.com"] },
+    { source: "@Example.com", destinations: ["alice@example.com"] }),
+    "mailserver:aliases[1].source: @example.com is already mailserver:aliases[0] — merge their destinations"],
   ["alias destination starting with #", aliases({ source: "fwd@example.com", destinations: ["#x@elsewhere.org"] }),
     "mailserver:aliases[0].destinations[0]: starts with #, which Postfix maps read as a comment"],
   ["alias destination with a space", aliases({ source: "fwd@example.com", destinations: ["a b@elsewhere.org"] }),
@@ -149,6 +158,12 @@ test.each([
     "mailserver:dmarcReportEmail: may only hold letters, digits and . _ + - before the @"],
   ["acmeEmail with a backtick", { "mailserver:acmeEmail": "a`id`@example.com" },
     "mailserver:acmeEmail: may only hold letters, digits and . _ + - before the @"],
+  ["alertEmail not an address", { "mailserver:alertEmail": "oncall" },
+    "mailserver:alertEmail: is not a valid e-mail address — use local@domain, e.g. oncall@example.org"],
+  ["alertEmail in the hosted domain", { "mailserver:alertEmail": "Ops@Example.com" },
+    "mailserver:alertEmail: ops@example.com is in the hosted domain example.com, which a broken server could not deliver to — use an address hosted elsewhere"],
+  ["alertEmail below a hosted domain", { "mailserver:alertEmail": "root@mail.example.com" },
+    "mailserver:alertEmail: root@mail.example.com is in the hosted domain example.com"],
   ["acmeServer over http", { "mailserver:acmeServer": "http://acme.example.com/directory" },
     "mailserver:acmeServer: must be an https:// URL of an ACME directory, e.g. https://acme-v02.api.letsencrypt.org/directory"],
   ["acmeServer with a space", { "mailserver:acmeServer": "https://acme.example.com/dir ectory" },
@@ -207,6 +222,13 @@ test("accepted: the characters each use allows", () => {
   expect(parseConfig(base).dkimRetiredSelectors).toEqual([]);
 });
 
+test("alertEmail: optional, outside the hosted domains", () => {
+  expect(parseConfig(base).alertEmail).toBeUndefined();
+  expect(parseConfig({ ...base, "mailserver:alertEmail": "OnCall@Elsewhere.org" }).alertEmail).toBe("oncall@elsewhere.org");
+  // A domain that merely ends like a hosted one is outside it.
+  expect(parseConfig({ ...base, "mailserver:alertEmail": "a@notexample.com" }).alertEmail).toBe("a@notexample.com");
+});
+
 test("every key is declared in Pulumi.yaml and documented in the README's configuration reference", () => {
   const root = join(__dirname, "..", "..");
   const declared = Object.keys((parseYaml(readFileSync(join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, unknown> }).config);
@@ -219,14 +241,14 @@ test("every key is declared in Pulumi.yaml and documented in the README's config
 
 test("filtering and quota keys: defaults, overrides and their checks", () => {
   const c = parseConfig(base);
-  expect(c.spam).toEqual({ junkScore: 6, rejectScore: 15, greylisting: false });
+  expect(c.spam).toEqual({ junkScore: 6, rejectScore: 15, greylisting: false, greylistDelaySeconds: 300 });
   expect(c.mailboxQuotaMb).toBe(2048);
   const o = parseConfig({
     ...base, "mailserver:spamJunkScore": "4", "mailserver:spamRejectScore": "20", "mailserver:greylisting": "true",
     "mailserver:mailboxQuotaMb": "0",
     "mailserver:users": JSON.stringify([{ address: "alice@example.com", password: "pw", quotaMb: 100 }]),
   });
-  expect(o.spam).toEqual({ junkScore: 4, rejectScore: 20, greylisting: true });
+  expect(o.spam).toEqual({ junkScore: 4, rejectScore: 20, greylisting: true, greylistDelaySeconds: 300 });
   expect(o.mailboxQuotaMb).toBe(0);
   expect(o.users[0].quotaMb).toBe(100);
 
@@ -235,6 +257,9 @@ test("filtering and quota keys: defaults, overrides and their checks", () => {
   expect(problems({ "mailserver:spamRejectScore": "0" })).toEqual(["mailserver:spamRejectScore: must be at least 1"]);
   expect(problems({ "mailserver:spamJunkScore": "5.5" })).toEqual(["mailserver:spamJunkScore: must be a whole number"]);
   expect(problems({ "mailserver:greylisting": "sometimes" })).toEqual(["mailserver:greylisting: must be true or false"]);
+  expect(problems({ "mailserver:greylistDelaySeconds": "5" })).toEqual(["mailserver:greylistDelaySeconds: must be at least 10"]);
+  expect(problems({ "mailserver:greylistDelaySeconds": "7200" })).toEqual(["mailserver:greylistDelaySeconds: must be at most 3600"]);
+  expect(parseConfig({ ...base, "mailserver:greylistDelaySeconds": "60" }).spam.greylistDelaySeconds).toBe(60);
   expect(problems({ "mailserver:mailboxQuotaMb": "1.5" })).toEqual(["mailserver:mailboxQuotaMb: must be a whole number"]);
   expect(problems({ "mailserver:mailboxQuotaMb": "30000" })).toEqual([
     "mailserver:mailboxQuotaMb: 30000 MB is more than the data disk (20480 MB) — lower it or grow mailserver:dataDiskSizeGb"]);
@@ -242,4 +267,48 @@ test("filtering and quota keys: defaults, overrides and their checks", () => {
     .toEqual(["mailserver:users[0].quotaMb: must be at least 0"]);
   expect(problems({ "mailserver:users": JSON.stringify([{ address: "alice@example.com", password: "pw", quotaMb: 999999 }]) }))
     .toEqual(["mailserver:users[0].quotaMb: 999999 MB is more than the data disk (20480 MB) — lower it or grow mailserver:dataDiskSizeGb"]);
+});
+
+describe("abuse limits", () => {
+  test("defaults: ban after 5 failures for 60 minutes, nobody exempt, 200 recipients an hour", () => {
+    expect(parseConfig(base).abuse).toEqual({ banAfterFailures: 5, banMinutes: 60, exemptRanges: [], sendLimitPerHour: 200 });
+    const o = parseConfig({
+      ...base, "mailserver:banAfterFailures": "10", "mailserver:banMinutes": "1440",
+      "mailserver:abuseExemptRanges": JSON.stringify(["198.51.100.0/24"]), "mailserver:sendLimitPerHour": "0",
+      "mailserver:users": JSON.stringify([{ address: "alice@example.com", password: "pw", sendLimitPerHour: 5 }]),
+    });
+    expect(o.abuse).toEqual({ banAfterFailures: 10, banMinutes: 1440, exemptRanges: ["198.51.100.0/24"], sendLimitPerHour: 0 });
+    expect(o.users[0].sendLimitPerHour).toBe(5);
+  });
+
+  test("banAfterFailures: at least 3, a whole number", () => {
+    expect(problems({ "mailserver:banAfterFailures": "2" })).toEqual(["mailserver:banAfterFailures: must be at least 3"]);
+    expect(problems({ "mailserver:banAfterFailures": "4.5" })).toEqual(["mailserver:banAfterFailures: must be a whole number"]);
+  });
+
+  test("banMinutes: at least a minute, at most a year", () => {
+    expect(problems({ "mailserver:banMinutes": "0" })).toEqual(["mailserver:banMinutes: must be at least 1"]);
+    expect(problems({ "mailserver:banMinutes": "600000" })).toEqual(["mailserver:banMinutes: must be at most 525600"]);
+  });
+
+  test("abuseExemptRanges: CIDR blocks, never the whole Internet", () => {
+    expect(problems({ "mailserver:abuseExemptRanges": JSON.stringify(["198.51.100.7"]) })).toEqual([
+      "mailserver:abuseExemptRanges[0]: 198.51.100.7 is not a CIDR block — write it as address/prefix, e.g. 198.51.100.7/32"]);
+    expect(problems({ "mailserver:abuseExemptRanges": JSON.stringify(["192.0.2.1/32", "0.0.0.0/0"]) })).toEqual([
+      "mailserver:abuseExemptRanges[1]: 0.0.0.0/0 exempts the whole Internet, which turns the bans and client limits off — list only your own ranges (an office, a monitoring probe)"]);
+    expect(problems({ "mailserver:abuseExemptRanges": "192.0.2.1/32" })).toEqual([
+      "mailserver:abuseExemptRanges: is not valid JSON — set it as a YAML list in Pulumi.<stack>.yaml or with pulumi config set --path"]);
+  });
+
+  test("sendLimitPerHour: 0 (unlimited) or more, also per user", () => {
+    expect(problems({ "mailserver:sendLimitPerHour": "-1" })).toEqual(["mailserver:sendLimitPerHour: must be at least 0"]);
+    expect(problems({ "mailserver:users": JSON.stringify([{ address: "alice@example.com", password: "pw", sendLimitPerHour: 2.5 }]) }))
+      .toEqual(["mailserver:users[0].sendLimitPerHour: must be a whole number"]);
+  });
+});
+
+test("a catch-all (@domain) of a hosted domain is an alias like the others; none by default", () => {
+  expect(parseConfig(base).aliases.some((a) => a.source.startsWith("@"))).toBe(false);
+  const c = parseConfig({ ...base, ...aliases({ source: "@Example.com", destinations: ["alice@example.com"] }) });
+  expect(c.aliases).toContainEqual({ source: "@example.com", destinations: ["alice@example.com"] });
 });

@@ -5,7 +5,7 @@ import { mtaStsId, mtaStsPolicy } from "../../components/core/mta-sts";
 import { nginxString } from "../../components/core/nginx";
 import { clientSettings } from "../../components/core/ports";
 import { planRecords, txtStrings } from "../../components/core/records";
-import { certificateNames } from "../../components/core/web";
+import { certificateNames } from "../../components/core/provision";
 import { MINIMAL_RAW, SECOND_DOMAIN } from "../fixtures/config";
 
 const base = { ...MINIMAL_RAW, ...SECOND_DOMAIN };

@@ -7,7 +7,7 @@ import { parseConfig } from "../../components/core/config";
 import type { RenderedFile } from "../../components/core/files";
 import { renderFiles } from "../../components/core/render";
 import { rawFromStackYaml } from "../../scripts/render";
-import { CAROL_HASH, FIXTURE_PASSWORDS, fixtureDkimKeys, fixtureRaw, fixtureUsers } from "../fixtures/config";
+import { CAROL_HASH, FIXTURE_PASSWORDS, fixtureAliases, fixtureDkimKeys, fixtureRaw, fixtureUsers } from "../fixtures/config";
 
 const GOLDEN = join(__dirname, "..", "fixtures", "golden");
 const render = (over: Record<string, unknown> = {}, keys = fixtureDkimKeys()) =>
@@ -102,6 +102,7 @@ test("rspamd: our thresholds, no signing, verdict headers, greylisting only when
   });
   expect(local("actions.conf", grey)).toMatch(/^reject = 9;\nadd_header = 3;[^]*^greylist = 3;$/m);
   expect(local("greylist.conf", grey)).toContain('enabled = true;\nservers = "127.0.0.1:6379";');
+  expect(local("greylist.conf", grey)).toMatch(/^timeout = 300s;$/m);
   expect(files.every((f) => f.service !== "rspamd" || /^\/etc\/rspamd\/(local|override)\.d\//.test(f.path))).toBe(true);
 });
 
@@ -145,6 +146,21 @@ test("sender logins: own address, aliases that reach the user, the admin for the
   expect(map["sales@example.org"]).toBe("bob@example.org");
   expect(map["noreply@example.com"]).toBe("alice@example.com");
   expect(map["forward@example.org"]).toBe("alice@example.com");
+});
+
+test("a catch-all takes only what no mailbox or alias takes, and owns no sender address", async () => {
+  expect(lines(file(files, "/etc/postfix/virtual_alias_maps").content).some((l) => l.startsWith("@"))).toBe(false);
+  const out = await render({ "mailserver:aliases": JSON.stringify([...fixtureAliases,
+    { source: "@example.org", destinations: ["carol@example.com"] }]) });
+  const aliasMap = lines(file(out, "/etc/postfix/virtual_alias_maps").content);
+  expect(aliasMap).toContain("@example.org carol@example.com");
+  // Every mailbox of example.org maps to itself (Postfix tries user@domain before @domain), none of example.com.
+  const orgUsers = fixtureUsers.map((u) => u.address).filter((a) => a.endsWith("@example.org"));
+  expect(orgUsers.length).toBeGreaterThan(0);
+  expect(aliasMap.filter((l) => /^(\S+) \1$/.exec(l))).toEqual(orgUsers.sort().map((a) => `${a} ${a}`));
+  const logins = lines(file(out, "/etc/postfix/sender_login_maps").content);
+  expect(logins.filter((l) => l.startsWith("@"))).toEqual([]);
+  expect(file(out, "/etc/opendkim/setup.lua").content).not.toContain(`["@example.org"]`);
 });
 
 test("a hostname that is itself a hosted domain stays out of mydestination", async () => {

@@ -9,7 +9,7 @@ import { packagesFor, renderProvisionScript } from "../../components/core/provis
 import { MINIMAL_RAW } from "../fixtures/config";
 
 const TEMPLATES = join(__dirname, "..", "..", "templates", "provision");
-const HELPERS = ["mailserver-stage.sh", "mailserver-apply.sh", "mailserver-secret.sh"];
+const HELPERS = ["mailserver-stage.sh", "mailserver-apply.sh", "mailserver-secret.sh", "mailserver-selfcheck.sh", "mailserver-tls.sh"];
 const END_OF_VALUES = "# ---- end of configuration values ----\n";
 
 let dir: string;

@@ -17,6 +17,15 @@ for a in "$@"; do printf '%s\\t' "$a"; done >> "$PULUMI_LOG"
 printf '\\n' >> "$PULUMI_LOG"
 case "$*" in *"$FAKE_FAIL"*) [ -n "$FAKE_FAIL" ] && exit 1 ;; esac
 [ "$*" = "stack ls --json" ] && printf '%s\\n' "$FAKE_STACKS"
+[ "$1 $2 $3" = "config get gcp:project" ] && echo proj
+exit 0
+`;
+// gcloud logs the same way, its calls starting with "gcloud"; `snapshots list` prints $FAKE_SNAPSHOTS.
+const FAKE_GCLOUD = `#!/bin/sh
+printf 'gcloud\\t' >> "$PULUMI_LOG"
+for a in "$@"; do printf '%s\\t' "$a"; done >> "$PULUMI_LOG"
+printf '\\n' >> "$PULUMI_LOG"
+[ "$1 $2 $3" = "compute snapshots list" ] && [ -n "$FAKE_SNAPSHOTS" ] && printf '%s\\n' $FAKE_SNAPSHOTS
 exit 0
 `;
 
@@ -25,12 +34,14 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "fake-pulumi-"));
   writeFileSync(join(dir, "pulumi"), FAKE_PULUMI);
   chmodSync(join(dir, "pulumi"), 0o755);
+  writeFileSync(join(dir, "gcloud"), FAKE_GCLOUD);
+  chmodSync(join(dir, "gcloud"), 0o755);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Run { status: number | null; stdout: string; stderr: string; calls: string[][] }
 
-function runScript(args: string[], opts: { stacks?: unknown[]; fail?: string; path?: string; viaNpm?: boolean } = {}): Run {
+function runScript(args: string[], opts: { stacks?: unknown[]; fail?: string; path?: string; viaNpm?: boolean; snapshots?: string[] } = {}): Run {
   const log = join(dir, "log");
   writeFileSync(log, "");
   const env = {
@@ -39,6 +50,7 @@ function runScript(args: string[], opts: { stacks?: unknown[]; fail?: string; pa
     PULUMI_LOG: log,
     FAKE_STACKS: JSON.stringify(opts.stacks ?? []),
     FAKE_FAIL: opts.fail ?? "",
+    FAKE_SNAPSHOTS: (opts.snapshots ?? []).join(" "),
   };
   const r = opts.viaNpm
     ? spawnSync("npm", ["run", "--silent", "test-stack", "--", ...args], { cwd: ROOT, env, encoding: "utf8" })
@@ -49,6 +61,11 @@ function runScript(args: string[], opts: { stacks?: unknown[]; fail?: string; pa
 
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
 const LS = ["stack", "ls", "--json"];
+const project = (stack: string) => ["config", "get", "gcp:project", "--stack", stack];
+const listSnapshots = (label: string) => ["gcloud", "compute", "snapshots", "list", "--project", "proj",
+  "--filter", `labels.mailserver-stack=${label}`, "--format", "value(name)"];
+/** What destroying one stack runs: its project, the destroy, the search for its snapshots. */
+const destroyCalls = (stack: string, label: string) => [project(stack), ["destroy", "--yes", "--remove", "--stack", stack], listSnapshots(label)];
 
 describe("up", () => {
   test("creates test-<name> from the dev config, turns protection off, and deploys", () => {
@@ -101,7 +118,14 @@ describe("destroy", () => {
   test("destroys and removes the stack, through npm run test-stack", () => {
     const r = runScript(["destroy", "pr-7"], { stacks: [{ name: "dev" }, { name: "test-pr-7" }], viaNpm: true });
     expect(r.status).toBe(0);
-    expect(r.calls).toEqual([LS, ["destroy", "--yes", "--remove", "--stack", "test-pr-7"]]);
+    expect(r.calls).toEqual([LS, ...destroyCalls("test-pr-7", "test-pr-7")]);
+  });
+
+  test("then deletes the snapshots its schedule took, found by the stack label (they outlive the disk)", () => {
+    const r = runScript(["destroy", "pr-7"], { stacks: [{ name: "test-pr-7" }], snapshots: ["snap-a", "snap-b"] });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([LS, ...destroyCalls("test-pr-7", "test-pr-7"),
+      ["gcloud", "compute", "snapshots", "delete", "--quiet", "--project", "proj", "snap-a", "snap-b"]]);
   });
 
   test("a stack that does not exist is not an error (a pull request without a test stack)", () => {
@@ -175,15 +199,16 @@ describe("gc", () => {
     expect(r.status).toBe(0);
     expect(r.calls).toEqual([
       LS,
-      ["destroy", "--yes", "--remove", "--stack", "test-old"],
-      ["destroy", "--yes", "--remove", "--stack", "acme/mailserver/test-qualified"],
+      ...destroyCalls("test-old", "test-old"),
+      ...destroyCalls("acme/mailserver/test-qualified", "test-qualified"),
     ]);
   });
 
   test("keeps going past a failure and then exits non-zero", () => {
     const r = runScript(["gc", "--older-than", "48"], { stacks, fail: "test-old" });
     expect(r.status).toBe(1);
-    expect(r.calls.slice(1).map((c) => c[4])).toEqual(["test-old", "acme/mailserver/test-qualified"]);
+    expect(r.calls).toContainEqual(project("test-old"));
+    expect(r.calls.filter((c) => c[0] === "destroy").map((c) => c[4])).toEqual(["acme/mailserver/test-qualified"]);
     expect(r.stderr).toContain("could not destroy: test-old");
   });
 

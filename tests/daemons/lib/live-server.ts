@@ -21,7 +21,7 @@ export const CLIENT_IP = "10.77.0.2";
 export const PORTS = [25, 110, 143, 465, 587, 993, 995] as const;
 export type Port = (typeof PORTS)[number];
 
-export const PROGRAMS = ["postfix", "postmap", "newaliases", "dovecot", "opendkim", "rspamd", "openssl", "unshare", "nsenter",
+export const PROGRAMS = ["postfix", "postmap", "newaliases", "dovecot", "opendkim", "rspamd", "policyd-rate-limit", "openssl", "unshare", "nsenter",
   "ip", "ss", "install", "useradd", "groupadd"];
 
 /** LIVE_SERVER_DEBUG=1: trace the setup on stderr and keep the work directory. */
@@ -83,6 +83,9 @@ function setupScript(files: RenderedFile[], work: string, nodeBin: string): stri
     "printf 'dns {\\n  timeout = 0.2s;\\n  retransmits = 1;\\n}\\n' >> /etc/rspamd/override.d/options.inc",
     "install -d -o _rspamd -g _rspamd -m 0755 /run/rspamd",
     "rspamd -c /etc/rspamd/rspamd.conf -u _rspamd -g _rspamd",
+    // The per-login sending limit Postfix asks on submission; its counts go to the tmpfs, not the host's /var/lib.
+    "sed -i 's#/var/lib/policyd-rate-limit/#/run/policyd-rate-limit-db/#' /etc/policyd-rate-limit.yaml",
+    "policyd-rate-limit </dev/null >/dev/null 2>&1 &",
     "dovecot -c /etc/dovecot/dovecot.conf",
     "postfix start 2>\"$W/postfix-start.log\"",
     // Ready when every listener is up (the milters' too: Postfix tempfails mail without them).
@@ -92,7 +95,8 @@ function setupScript(files: RenderedFile[], work: string, nodeBin: string): stri
     "  [ $up = 0 ] || break",
     "  sleep 0.05",
     "done",
-    `test -S /var/spool/postfix/private/dovecot-lmtp && test -S /var/spool/postfix/private/auth`,
+    "for _ in $(seq 200); do [ -S /var/spool/postfix/ratelimit/policy ] && break; sleep 0.05; done",
+    `test -S /var/spool/postfix/private/dovecot-lmtp && test -S /var/spool/postfix/private/auth && test -S /var/spool/postfix/ratelimit/policy`,
     // One forwarder for all ports: Unix socket in the work directory → SERVER_IP:port from CLIENT_IP.
     `${q(nodeBin)} -e ${q(FORWARDER)} "$W" ${SERVER_IP} ${CLIENT_IP} ${PORTS.join(" ")} &`,
     `for _ in $(seq 200); do [ -S "$W/fwd-${PORTS[PORTS.length - 1]}.sock" ] && break; sleep 0.05; done`,
@@ -141,7 +145,7 @@ export async function startLiveServer(files: RenderedFile[]): Promise<LiveServer
   try {
     for (let i = 0; !existsSync(join(work, "ready")); i++) {
       if (child.exitCode !== null) throw new Error(`the namespace setup failed (${child.exitCode}): ${stderr}`);
-      if (i > 400) throw new Error(`the server did not come up in 20 s: ${stderr}`);
+      if (i > 1200) throw new Error(`the server did not come up in 60 s: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     // --fork: the namespace's PID 1 is unshare's only child.

@@ -25,6 +25,11 @@ export interface DeployRecord {
 export async function deployLab(configFile: string): Promise<DeployRecord> {
   const r = await run("npm", ["run", "lab", "--", "deploy", "--config", configFile], { cwd: ROOT, timeoutMs: 30 * 60_000 });
   if (r.code !== 0) throw new Error(`npm run lab -- deploy failed (exit ${r.code}):\n${(r.stdout + r.stderr).slice(-4000)}`);
+  return lastDeploy(configFile);
+}
+
+/** The record of the last deploy, which must be of `configFile`. */
+export function lastDeploy(configFile: string): DeployRecord {
   const record = JSON.parse(readFileSync(join(LAB_DIR, "last-deploy.json"), "utf8")) as DeployRecord;
   if (record.configFile !== configFile) throw new Error(`.lab/last-deploy.json is from ${record.configFile}, not ${configFile}`);
   return record;

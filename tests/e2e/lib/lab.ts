@@ -12,6 +12,8 @@ const labSchema = z.object({
   ip: z.string(),
   hostname: z.string(),
   dnsServer: z.object({ address: z.string(), port: z.number() }),
+  /** The lab's validating resolver (unbound, port 53), trusting the signed lab zones' keys. */
+  resolver: z.string(),
   users: z.array(userSchema),
   relay: z.object({
     host: z.string(),
@@ -27,6 +29,8 @@ const labSchema = z.object({
   ssh: z.string(),
   acmeRoot: z.string(),
   hostAddress: z.string(),
+  /** More outside clients beside hostAddress, which abuseExemptRanges does not name (lab/paths.ts NET.outside). */
+  outsideAddresses: z.array(z.string()).optional(),
   machine: z.string(),
   /** The stack file the lab was deployed with (default lab/stack.yaml). */
   configFile: z.string().optional(),

@@ -217,10 +217,10 @@ export async function plaintextProbe(host: string, port: number, waitMs = 5_000)
 
 export type PortState = "open" | "refused" | "filtered";
 
-/** Plain TCP connect: "refused" (RST), "filtered" (no answer in time) or "open". */
-export function tcpState(host: string, port: number, timeoutMs = 5_000): Promise<PortState> {
+/** Plain TCP connect: "refused" (RST), "filtered" (no answer in time) or "open"; from `localAddress` if given. */
+export function tcpState(host: string, port: number, timeoutMs = 5_000, localAddress?: string): Promise<PortState> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port });
+    const s = net.connect({ host, port, localAddress });
     const t = setTimeout(() => {
       s.destroy();
       resolve("filtered");

@@ -17,8 +17,12 @@ const mainPid: Record<string, string> = {
   dovecot: "systemctl show -p MainPID --value dovecot",
   opendkim: "systemctl show -p MainPID --value opendkim",
   rspamd: "systemctl show -p MainPID --value rspamd",
+  // Submission asks it at every RCPT (the sending limit); fail2ban only watches, but must come back too.
+  "policyd-rate-limit": "systemctl show -p MainPID --value policyd-rate-limit",
+  fail2ban: "systemctl show -p MainPID --value fail2ban",
 };
-const unit: Record<string, string> = { postfix: "postfix@-", dovecot: "dovecot", opendkim: "opendkim", rspamd: "rspamd" };
+const unit: Record<string, string> = { postfix: "postfix@-", dovecot: "dovecot", opendkim: "opendkim", rspamd: "rspamd",
+  "policyd-rate-limit": "policyd-rate-limit", fail2ban: "fail2ban" };
 
 async function pidOf(daemon: string): Promise<number> {
   return Number((await onMachineOk(lab, `${mainPid[daemon]} 2>/dev/null || echo 0`)).trim()) || 0;
@@ -38,7 +42,7 @@ async function submitUntilAccepted(subject: string): Promise<number> {
   }
 }
 
-test.each(["postfix", "dovecot", "opendkim", "rspamd"])("kill -9 of %s during a burst: it comes back by itself and nothing accepted is lost", async (daemon) => {
+test.each(["postfix", "dovecot", "opendkim", "rspamd", "policyd-rate-limit", "fail2ban"])("kill -9 of %s during a burst: it comes back by itself and nothing accepted is lost", async (daemon) => {
   const tag = token(`kill-${daemon}`);
   const before = await pidOf(daemon);
   expect(before).toBeGreaterThan(0);

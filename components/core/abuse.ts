@@ -1,0 +1,28 @@
+// Abuse limits: what fail2ban's jails, Postfix's per-client limits and the per-login sending limit are
+// rendered from (README "Abuse limits").
+import type { MailStackConfig } from "./config";
+import { MAIL_PORTS } from "./ports";
+
+/** ManageSieve: banned with the mail ports, so a password guesser cannot move there. */
+export const MANAGESIEVE_PORT = 4190;
+
+/** The ports a banned address can no longer reach; SSH (22) and ACME (80) are never among them. */
+export const BAN_PORTS: readonly number[] = [...MAIL_PORTS, MANAGESIEVE_PORT];
+
+/** The template values of the abuse limits. */
+export function abuseView(config: MailStackConfig) {
+  const { abuse } = config;
+  const limit = (n: number) => (n === 0 ? [] : [n]);
+  return {
+    banPorts: BAN_PORTS.join(","),
+    banAfterFailures: abuse.banAfterFailures,
+    banMinutes: abuse.banMinutes,
+    exemptRanges: abuse.exemptRanges,
+    sendLimit: limit(abuse.sendLimitPerHour),
+    // Sorted like every other list, so the bytes do not follow the order of users in the config.
+    sendLimitOverrides: config.users
+      .filter((u) => u.sendLimitPerHour !== undefined)
+      .map((u) => ({ address: u.address, limit: limit(u.sendLimitPerHour ?? 0) }))
+      .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)),
+  };
+}

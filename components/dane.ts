@@ -1,0 +1,57 @@
+// DNSSEC on the hosted Cloudflare zones and the DANE TLSA records of the MX host (core/dane.ts decides
+// what; this file only wires resources). Nothing is made unless mailserver:dnssec is on.
+//
+// cloudflare.ZoneDnssec: create and update PATCH /zones/{id}/dnssec with the status, delete is
+// DELETE /zones/{id}/dnssec, which turns signing off (terraform-provider-cloudflare
+// internal/services/zone_dnssec/resource.go). Cloudflare signs from then on; the chain of trust exists only
+// once the registrar publishes the DS record in the parent zone, which is why `ds` is a stack output.
+import * as cloudflare from "@pulumi/cloudflare";
+import * as pulumi from "@pulumi/pulumi";
+import type { MailStackConfig } from "./core/config";
+import { planTlsaRecords, tlsKeyNames } from "./core/dane";
+
+export interface MailDaneArgs {
+  config: MailStackConfig;
+  /** TLS key name → SHA-256 of its SubjectPublicKeyInfo (core/dane.ts spkiSha256), for every published key. */
+  spkiHashes: Record<string, pulumi.Input<string>>;
+}
+
+const PLACEHOLDER_HASH = "0".repeat(64);
+
+export class MailDane extends pulumi.ComponentResource {
+  /** Domain → the DS record to give the registrar (empty without DNSSEC). */
+  public readonly ds: pulumi.Output<Record<string, string>>;
+  public readonly tlsaRecords: cloudflare.DnsRecord[] = [];
+
+  constructor(name: string, args: MailDaneArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mailserver:index:MailDane", name, {}, opts);
+    const c = args.config;
+    const zones = c.dnssec ? c.domains.map((d) => new cloudflare.ZoneDnssec(`${name}-dnssec-${d.name}`, {
+      zoneId: d.zoneId,
+      status: "active",
+    }, { parent: this })) : [];
+    this.ds = pulumi.all(zones.map((z) => z.ds)).apply((ds) => Object.fromEntries(ds.map((record, i) => [c.domains[i].name, record])));
+
+    // One record per key name (not per position): a rollover keeps the next key's record and deletes the old one.
+    const keys = tlsKeyNames(c);
+    const shape = planTlsaRecords(c, Object.fromEntries(keys.map((k) => [k, PLACEHOLDER_HASH])));
+    const actual = pulumi.all(args.spkiHashes).apply((hashes) => planTlsaRecords(c, hashes));
+    shape.forEach((r, i) => {
+      const content = actual.apply((p) => p[i].content);
+      this.tlsaRecords.push(new cloudflare.DnsRecord(`${name}-TLSA-${keys[i]}.${r.name}`, {
+        zoneId: r.zoneId,
+        name: r.name,
+        type: r.type,
+        ttl: r.ttl,
+        proxied: false,
+        comment: `managed by the mailserver stack: DANE, TLS key ${keys[i]}`,
+        // The v6 provider sends TLSA as `data`; the API builds `content` ("3 1 1 <hex>") from it.
+        data: content.apply((t) => {
+          const [usage, selector, matchingType, certificate] = t.split(" ");
+          return { usage: Number(usage), selector: Number(selector), matchingType: Number(matchingType), certificate };
+        }),
+      }, { parent: this, dependsOn: zones }));
+    });
+    this.registerOutputs({ ds: this.ds });
+  }
+}

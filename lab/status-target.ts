@@ -1,0 +1,42 @@
+// The lab as a status target (npm run status -- --lab): addresses and secrets from .lab/lab.json, the
+// configuration from the stack file the lab was deployed with, DNS from the lab's knot only: nothing outside
+// the lab is ever asked.
+import * as fs from "node:fs";
+import { z } from "zod";
+import { parseConfig } from "../components/core/config";
+import type { StatusTarget } from "../components/status/checks";
+import { resolverFor } from "../components/status/dns";
+import { readStackConfig } from "./deploy";
+import { CLIENT_NAME, OUTSIDE_DOMAINS, p } from "./paths";
+import { run } from "./proc";
+
+const labJsonSchema = z.object({
+  ip: z.string(),
+  dnsServer: z.object({ address: z.string(), port: z.number() }),
+  users: z.array(z.object({ address: z.string(), password: z.string() })),
+  ssh: z.string(),
+  acmeRoot: z.string(),
+  configFile: z.string().optional(),
+});
+
+/** `mailbox`: the round trip's mailbox, one of the lab's users (default the first); its password comes from lab.json. */
+export function labTarget(mailbox?: string): StatusTarget {
+  if (!fs.existsSync(p.labJson)) throw new Error(`${p.labJson} is missing: run npm run lab first`);
+  const lab = labJsonSchema.parse(JSON.parse(fs.readFileSync(p.labJson, "utf8")));
+  const config = parseConfig(readStackConfig(lab.configFile ?? p.stackConfig));
+  const user = mailbox === undefined ? lab.users[0] : lab.users.find((u) => u.address === mailbox);
+  const dns = resolverFor([`${lab.dnsServer.address}:${lab.dnsServer.port}`]);
+  return {
+    config,
+    ip: lab.ip,
+    onServer: (script) => run("sh", ["-c", `${lab.ssh} sudo -n bash -s`], { input: `set -euo pipefail\n${script}\n`, allowFail: true }),
+    authoritative: () => Promise.resolve(dns),
+    // knot answers only the lab's zones and refuses the rest: it never recurses to the Internet.
+    resolver: dns,
+    blocklistsSkipped: "not asked: the lab never queries DNS outside itself",
+    tlsCa: fs.readFileSync(lab.acmeRoot, "utf8"),
+    ehloName: CLIENT_NAME,
+    outsideAddress: `status-probe@${OUTSIDE_DOMAINS.genuine}`,
+    mailbox: user ?? { none: `${mailbox} is not a user of the lab (.lab/lab.json)` },
+  };
+}

@@ -1,0 +1,80 @@
+// A deployed Pulumi stack as a status target: the configuration from Pulumi.<stack>.yaml (secrets are not
+// needed and stay encrypted), the IP and the SSH key from `pulumi stack output --json --show-secrets`.
+// The deploy key is written to a 0600 file in a private temporary directory (never on a command line) and
+// removed by `cleanup`.
+import { spawnSync } from "node:child_process";
+import { promises as dnsp } from "node:dns";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { parseConfig } from "../components/core/config";
+import { sshEndpoint } from "../components/core/ports";
+import type { RemoteResult, StatusTarget } from "../components/status/checks";
+import { authoritativeServers, resolverFor } from "../components/status/dns";
+
+const REPO_ROOT = resolve(__dirname, "..");
+/** Stands in for secure: values: no check needs a secret of the stack file. */
+const NOT_NEEDED = "not-needed-by-status";
+
+function withoutSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSecrets);
+  if (typeof value === "object" && value !== null) {
+    if ("secure" in value) return NOT_NEEDED;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutSecrets(v)]));
+  }
+  return value;
+}
+
+/** Secrets the configuration requires but no check uses: they need not be set or decrypted. */
+const UNUSED_SECRETS = ["mailserver:relayPassword", "cloudflare:apiToken"];
+
+function stackOutputs(dir: string, stack: string): Record<string, unknown> {
+  const r = spawnSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { cwd: dir, encoding: "utf8", env: process.env });
+  if (r.error || r.status !== 0) throw new Error(`pulumi stack output --stack ${stack} failed: ${r.error?.message ?? r.stderr.trim()}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+export interface StackOptions {
+  ehloName: string;
+  outsideAddress: string;
+  mailbox: StatusTarget["mailbox"];
+}
+
+/** `dir`: the project directory, holding Pulumi.<stack>.yaml (where the pulumi CLI runs). */
+export function stackTarget(stack: string, o: StackOptions, dir = REPO_ROOT): { target: StatusTarget; sshArgs: string[]; cleanup: () => void } {
+  const file = join(dir, `Pulumi.${stack}.yaml`);
+  if (!existsSync(file)) throw new Error(`${file} does not exist — name a stack of this project (pulumi stack ls)`);
+  const doc = parseYaml(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  const raw = withoutSecrets(doc?.config ?? {}) as Record<string, unknown>;
+  for (const key of UNUSED_SECRETS) raw[key] ??= NOT_NEEDED;
+  const config = parseConfig(Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])));
+  const outputs = stackOutputs(dir, stack);
+  const ip = String(outputs.ip ?? "");
+  const key = outputs.deployPrivateKey;
+  const hostKey = outputs.sshHostKey;
+  if (!ip || typeof key !== "string" || typeof hostKey !== "string") {
+    throw new Error(`stack ${stack} has no ip, deployPrivateKey or sshHostKey output — has it been deployed (pulumi up)?`);
+  }
+  const keys = mkdtempSync(join(tmpdir(), "mailserver-status-"));
+  writeFileSync(join(keys, "key"), key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
+  const { host, port } = sshEndpoint(config, ip);
+  writeFileSync(join(keys, "known_hosts"), `${port === 22 ? host : `[${host}]:${port}`} ${hostKey.trim()}\n`, { mode: 0o600 });
+  const ssh = ["-i", join(keys, "key"), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+    "-o", `UserKnownHostsFile=${join(keys, "known_hosts")}`, "-o", "ConnectTimeout=15", "-p", String(port), `${config.deployUser}@${host}`];
+  const system = new dnsp.Resolver({ timeout: 5_000, tries: 2 });
+  const target: StatusTarget = {
+    config,
+    ip,
+    onServer: (script): Promise<RemoteResult> => {
+      const r = spawnSync("ssh", [...ssh, "sudo -n bash -s"], { input: `set -euo pipefail\n${script}\n`, encoding: "utf8", timeout: 120_000 });
+      return Promise.resolve({ code: r.status, stdout: r.stdout ?? "", stderr: r.stderr || (r.error?.message ?? "") });
+    },
+    authoritative: async (zone) => resolverFor(await authoritativeServers(system, zone)),
+    resolver: system,
+    ehloName: o.ehloName,
+    outsideAddress: o.outsideAddress,
+    mailbox: o.mailbox,
+  };
+  return { target, sshArgs: ssh, cleanup: () => rmSync(keys, { recursive: true, force: true }) };
+}

@@ -1,0 +1,56 @@
+// Issue 13 §4: a per-login sending limit on submission answers 4xx when exceeded, while another login still
+// sends. erin@example.test has sendLimitPerHour 3 of her own (lab/stack.yaml); the lab's default is higher.
+import { labUser, loadLab } from "../lib/lab";
+import { onMachineOk } from "../lib/machine";
+import { Reply, SmtpDialog, submissionDialog } from "../lib/smtp";
+
+const lab = loadLab();
+const erin = labUser(lab, "erin@example.test");
+const bob = labUser(lab, "bob@example.test");
+const recipients = ["alice@example.test", "bob@example.test", "carol@example2.test", "team@example.test"];
+
+/** policyd-rate-limit counts recipients per login over a sliding hour in sqlite: this run starts at zero. */
+async function forgetCounts(address: string): Promise<void> {
+  await onMachineOk(lab, `python3 -c 'import sqlite3, sys; c = sqlite3.connect("/var/lib/policyd-rate-limit/db.sqlite3"); ` +
+    `c.execute("DELETE FROM mail_count WHERE id = ?", (sys.argv[1],)); c.commit()' ${address}`);
+}
+
+async function rcpts(d: SmtpDialog, from: string, to: string[]): Promise<Reply[]> {
+  expect((await d.command(`MAIL FROM:<${from}>`)).code).toBe(250);
+  const replies: Reply[] = [];
+  for (const r of to) replies.push(await d.command(`RCPT TO:<${r}>`));
+  await d.command("RSET");
+  return replies;
+}
+
+beforeAll(() => forgetCounts(erin.address));
+afterAll(() => forgetCounts(erin.address));
+
+test("the recipients within the limit are accepted, across connections; the next gets 450 4.7.1", async () => {
+  const first = await submissionDialog(lab, erin);
+  try {
+    expect((await rcpts(first, erin.address, recipients.slice(0, 2))).map((r) => r.code)).toEqual([250, 250]);
+  } finally {
+    first.close();
+  }
+  const second = await submissionDialog(lab, erin);
+  try {
+    const [third, fourth] = await rcpts(second, erin.address, recipients.slice(2, 4));
+    expect(third.code).toBe(250);
+    expect(fourth.code).toBe(450);
+    expect(fourth.text).toMatch(/4\.7\.1 .*Sending limit of your login reached/);
+    // A new message is held back too: the limit is the login's, not the transaction's.
+    expect((await rcpts(second, erin.address, [recipients[0]])).map((r) => r.code)).toEqual([450]);
+  } finally {
+    second.close();
+  }
+});
+
+test("another login still sends (control: the limit is per login)", async () => {
+  const d = await submissionDialog(lab, bob);
+  try {
+    expect((await rcpts(d, bob.address, recipients)).map((r) => r.code)).toEqual([250, 250, 250, 250]);
+  } finally {
+    d.close();
+  }
+});
