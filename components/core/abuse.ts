@@ -3,11 +3,11 @@
 import type { MailStackConfig } from "./config";
 import { MAIL_PORTS } from "./ports";
 
-/** ManageSieve: banned with the mail ports, so a password guesser cannot move there. */
-export const MANAGESIEVE_PORT = 4190;
-
-/** The ports a banned address can no longer reach; SSH (22) and ACME (80) are never among them. */
-export const BAN_PORTS: readonly number[] = [...MAIL_PORTS, MANAGESIEVE_PORT];
+/**
+ * The ports a banned address can no longer reach: every port with a login (MAIL_PORTS includes ManageSieve,
+ * so a password guesser cannot move there); SSH (22), ACME (80) and the web server (443) are never among them.
+ */
+export const BAN_PORTS: readonly number[] = MAIL_PORTS;
 
 /** The template values of the abuse limits. */
 export function abuseView(config: MailStackConfig) {
