@@ -18,6 +18,7 @@ import { served, txtLookup } from "./dns";
 import { parseDmarc, parseTlsRpt } from "./policy-records";
 import { compareRecord, Served } from "./record-compare";
 import { CheckResult, error, ok, parseSelfcheck, skip } from "./result";
+import { MANAGESIEVE_PORT, sieveStartTls } from "./sieve-probe";
 import { SmtpProbe, TlsOptions, portOpen } from "./smtp-probe";
 import { countSpfLookups, TxtAnswer } from "./spf";
 
@@ -196,6 +197,8 @@ async function tlsCheck(t: StatusTarget, port: number, name = t.config.hostname)
       const r = await probe.startTls(tlsOptions(t, name));
       if (r.code !== 220) return error(id, `STARTTLS refused (${r.text}) — check smtpd_tls_* settings (pulumi up)`);
       socket = probe.tlsSocket;
+    } else if (port === MANAGESIEVE_PORT) {
+      socket = await sieveStartTls(t.ip, port, tlsOptions(t, name), TIMEOUT_MS);
     } else {
       socket = await implicitTls(t.ip, port, tlsOptions(t, name));
     }
