@@ -8,7 +8,7 @@
 // domain or an extra record renames nothing. A second record of the same type and name (an extra TXT
 // at the apex, say) adds a short hash of its content, which is static config.
 //
-// SRV goes to the v6 provider as `data` {priority, weight, port, target} plus the same top-level
+// SRV and CAA go to the v6 provider as `data` (srvData, caaData). SRV: {priority, weight, port, target} plus the same top-level
 // `priority`: the API builds `content` from `data`, and leaving the top-level priority unset shows
 // a change on every preview (terraform-provider-cloudflare#6684, #5383; pulumi-cloudflare v6 wraps it).
 import * as cloudflare from "@pulumi/cloudflare";
@@ -17,6 +17,7 @@ import { createHash } from "node:crypto";
 import { MailStackConfig } from "./core/config";
 import { dkimSelectors } from "./core/dkim";
 import { planRecords, RecordSpec } from "./core/records";
+import { webHosts } from "./core/web";
 
 export interface MailDnsArgs {
   config: MailStackConfig;
@@ -41,6 +42,16 @@ function srvData(r: RecordSpec): cloudflare.types.input.DnsRecordData {
   return { priority: r.priority ?? 0, weight: Number(weight), port: Number(port), target };
 }
 
+/**
+ * CAA goes as `data` {flags, tag, value}, the form the API and provider read back (cloudflare/cf-terraforming
+ * testdata/terraform/cloudflare_record_caa.tf; DnsRecordData in @pulumi/cloudflare's types/input.d.ts).
+ */
+function caaData(r: RecordSpec): cloudflare.types.input.DnsRecordData {
+  const m = /^(\d+)\s+(\S+)\s+"?(.*?)"?$/.exec(r.content);
+  if (!m) throw new Error(`MailDns: CAA content ${r.content} is not: flags tag "value"`);
+  return { flags: Number(m[1]), tag: m[2], value: m[3] };
+}
+
 export class MailDns extends pulumi.ComponentResource {
   /** Every record, in plan order (zone, FQDN, type). */
   public readonly records: pulumi.Output<PlannedRecord[]>;
@@ -50,6 +61,8 @@ export class MailDns extends pulumi.ComponentResource {
   public readonly dnsRecords: cloudflare.DnsRecord[] = [];
   /** The DKIM key records of every selector: the server may sign with a key only once its record exists. */
   public readonly dkimRecords: cloudflare.DnsRecord[] = [];
+  /** The address records of the names served on 443: ACME HTTP-01 validates them before the certificate exists. */
+  public readonly webRecords: cloudflare.DnsRecord[] = [];
 
   constructor(name: string, args: MailDnsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailserver:index:MailDns", name, {}, opts);
@@ -66,6 +79,7 @@ export class MailDns extends pulumi.ComponentResource {
     });
 
     const dkimNames = new Set(args.config.domains.flatMap((d) => dkimSelectors(args.config).map((s) => `${s}._domainkey.${d.name}`)));
+    const webNames = new Set(webHosts(args.config));
     const used = new Set<string>();
     let aRecord: cloudflare.DnsRecord | undefined;
     shape.forEach((r, i) => {
@@ -83,11 +97,13 @@ export class MailDns extends pulumi.ComponentResource {
         proxied: false,
         comment: "managed by the mailserver stack",
         ...(r.priority === undefined ? {} : { priority: r.priority }),
-        ...(r.type === "SRV" ? { data: content.apply(srvData) } : { content: content.apply((c) => c.content) }),
+        ...(r.type === "SRV" ? { data: content.apply(srvData) }
+          : r.type === "CAA" ? { data: content.apply(caaData) } : { content: content.apply((c) => c.content) }),
       }, { parent: this });
       this.dnsRecords.push(record);
       if (r.name === args.config.hostname && r.type === "A") aRecord = record;
       if (r.type === "TXT" && dkimNames.has(r.name)) this.dkimRecords.push(record);
+      if ((r.type === "A" || r.type === "AAAA") && webNames.has(r.name)) this.webRecords.push(record);
     });
     if (!aRecord) throw new Error(`MailDns: no A record for ${args.config.hostname}`);
     this.aRecord = aRecord;

@@ -8,7 +8,7 @@ import type { MailStackConfig } from "./core/config";
 import { DATA_DISK_DEVICE } from "./core/layout";
 import { isTestStack } from "./core/environments";
 import { globalNames, SNAPSHOT_STACK_LABEL, snapshotStackLabel, stackName } from "./core/names";
-import { acmeHttpPorts, IAP_TCP_SOURCE_RANGE, MAIL_PORTS } from "./core/ports";
+import { acmeHttpPorts, IAP_TCP_SOURCE_RANGE, MAIL_PORTS, WEB_PORTS } from "./core/ports";
 
 export { stackName };
 
@@ -100,8 +100,8 @@ export class MailHost extends pulumi.ComponentResource {
       name: names.firewall.mail,
       network: network.id,
       direction: "INGRESS",
-      description: "Inbound mail (25) and client ports (465, 587, 993, 995, 4190)",
-      allows: [{ protocol: "tcp", ports: MAIL_PORTS.map(String) }],
+      description: "Inbound mail (25), client ports (465, 587, 993, 995, 4190), HTTPS for MTA-STS and autoconfig (443)",
+      allows: [{ protocol: "tcp", ports: [...MAIL_PORTS, ...WEB_PORTS].map(String) }],
       sourceRanges: ["0.0.0.0/0"],
       targetTags: [tag],
     }, rule);

@@ -98,7 +98,7 @@ export class MailServer extends pulumi.ComponentResource {
       tls: { keyName: c.tlsKey, privateKeyPem: tlsKeys[c.tlsKey].privateKeyPem, spkiSha256: spkiHashes[c.tlsKey], settings: tlsSettings(c) },
       // ACME validation needs the A record; mail needs the disk; signing with a new DKIM key needs its record.
       // A key serves only once its TLSA record exists.
-      provisionDependsOn: [dns.aRecord, host.dataDisk, ...dns.dkimRecords, ...dane.tlsaRecords],
+      provisionDependsOn: [dns.aRecord, ...dns.webRecords, host.dataDisk, ...dns.dkimRecords, ...dane.tlsaRecords],
     }, parent);
 
     // Alerts need an address outside this server; without one nothing is created (README, "Alerts").

@@ -3,9 +3,11 @@
 
 /** Mail ports that may face the Internet: SMTP, submissions, submission, IMAPS, POP3S, ManageSieve. */
 export const MAIL_PORTS = [25, 465, 587, 993, 995, 4190];
+/** HTTPS for the MTA-STS policy and the client autoconfig document. */
+export const WEB_PORTS = [443];
 /** ACME HTTP-01 validation needs port 80 from anywhere (the acme-http rule exists only when tls = acme). */
 export const ACME_HTTP_PORT = 80;
-export const DEFAULT_WORLD_PORTS = [...MAIL_PORTS, ACME_HTTP_PORT];
+export const DEFAULT_WORLD_PORTS = [...MAIL_PORTS, ...WEB_PORTS, ACME_HTTP_PORT];
 /** Stacks that may leave their data unprotected: `*` at the end matches a prefix. */
 export const DEFAULT_UNPROTECTED_STACKS = ["test-*"];
 

@@ -5,6 +5,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { findAliasLoop } from "./aliases";
 import { ACCEPTED_HASH_SCHEMES, hashScheme } from "./passwords";
+import { MTA_STS_MODES } from "./mta-sts";
 
 export const NAMESPACE = "mailserver";
 
@@ -83,6 +84,10 @@ export interface MailStackConfig {
   mailboxQuotaMb: number;
   deployUser: string;
   gcp: { project: string; region: string; zone: string };
+  /** MTA-STS policy mode and max_age (seconds) for every hosted domain. */
+  mtaSts: { mode: (typeof MTA_STS_MODES)[number]; maxAge: number };
+  /** CAA issuer-domain-name allowed to issue for the hosted domains; ";" when no CA may (self-signed). */
+  caaIssuer: string;
   /** Where snapshots of the data disk are stored: a multi-region (us, eu, asia) or a region. */
   snapshotLocation: string;
   /** The snapshot the data disk was restored from (a restore replaces the disk with one made from it). */
@@ -312,6 +317,10 @@ const schema = z.object({
     message: "must be a Compute Engine zone such as europe-west1-b (pulumi config set gcp:zone ...)",
   }),
   "gcp:region": z.string().regex(/^[a-z]+-[a-z]+\d+$/, { message: "must be a region such as europe-west1" }).optional(),
+  mtaStsMode: oneOf(MTA_STS_MODES).default("testing"),
+  // RFC 8461 §3.2 allows up to a year and advises weeks; Mail-in-a-Box publishes one week.
+  mtaStsMaxAge: int(86400, 31557600).default(604800),
+  caaIssuer: domainName.optional(),
   "cloudflare:apiToken": secret("a Cloudflare API token (pulumi config set --secret cloudflare:apiToken ...)", "the API's Authorization header"),
   snapshotLocation: z.string().regex(/^[a-z]+(-[a-z]+\d+)?$/, {
     message: "must be a Cloud Storage multi-region (us, eu, asia) or a region such as europe-west1",
@@ -463,6 +472,8 @@ function complete(p: Parsed): MailStackConfig {
     },
     mailboxQuotaMb: p.mailboxQuotaMb,
     deployUser: p.deployUser,
+    mtaSts: { mode: p.mtaStsMode, maxAge: p.mtaStsMaxAge },
+    caaIssuer: p.caaIssuer ?? (p.tls === "acme" ? letsEncryptIssuer(p.acmeServer) ?? "" : ";"),
     gcp: {
       project: p["gcp:project"],
       zone: p["gcp:zone"],
@@ -481,6 +492,12 @@ function complete(p: Parsed): MailStackConfig {
       sendLimitPerHour: p.sendLimitPerHour,
     },
   };
+}
+
+/** Let's Encrypt's CAA identifier for its directories (production and staging), else undefined. */
+function letsEncryptIssuer(acmeServer: string): string | undefined {
+  const host = new URL(acmeServer).hostname;
+  return host === "api.letsencrypt.org" || host.endsWith(".api.letsencrypt.org") ? "letsencrypt.org" : undefined;
 }
 
 /**
@@ -598,6 +615,19 @@ function crossCheck(c: MailStackConfig, p: Parsed): string[] {
     }
   });
 
+  // Reports to a hosted address that is neither a mailbox nor an alias would bounce, unseen. A +tag is
+  // delivered to the address without it (the recipient delimiter). A server without users (a fresh test
+  // stack) receives no mail at all: only an address set on purpose is held to this there.
+  const report = c.dmarcReportEmail;
+  const reportBase = report.replace(/\+[^@]*@/, "@");
+  if ((p.dmarcReportEmail !== undefined || c.users.length > 0) && hosted.has(domainOf(report))
+    && !seen.has(reportBase) && !c.aliases.some((a) => a.source === reportBase)) {
+    problems.push(`mailserver:dmarcReportEmail: ${report} is in a hosted domain but is neither a user nor an alias, so DMARC and TLS-RPT reports to it would bounce — add it to mailserver:users or mailserver:aliases, or name an address that receives mail`);
+  }
+
+  if (c.caaIssuer === "") {
+    problems.push(`mailserver:caaIssuer: is required when mailserver:acmeServer (${c.acmeServer}) is not Let's Encrypt — set the CA's CAA identifier from its documentation (e.g. sectigo.com), or the CAA records would forbid it to issue`);
+  }
   // The data disk also holds the Postfix queue: a reserve of more than a tenth of it would refuse mail early.
   if (c.messageSizeLimitMb * QUEUE_MINFREE_FACTOR * 10 > diskMb) {
     problems.push(`mailserver:messageSizeLimitMb: ${c.messageSizeLimitMb} MB needs ${c.messageSizeLimitMb * QUEUE_MINFREE_FACTOR} MB kept free on the data disk ` +

@@ -1,7 +1,7 @@
 // What the renderer produces and the push step installs: one file on the server.
 
 /** The daemon that must reload when the file changes ("none": nothing to reload). */
-export type Service = "postfix" | "dovecot" | "opendkim" | "rspamd" | "fail2ban" | "policyd-rate-limit" | "none";
+export type Service = "postfix" | "dovecot" | "opendkim" | "rspamd" | "nginx" | "fail2ban" | "policyd-rate-limit" | "none";
 
 export interface RenderedFile {
   /** Absolute target path on the server, e.g. /etc/postfix/main.cf. */

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import Mustache from "mustache";
 import type { MailStackConfig } from "./config";
 import type { RenderedFile } from "./files";
+import { webHosts } from "./web";
 import { DATA_DEVICE, DATA_MOUNT, MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CERT, TLS_DIR, TLS_KEY, VMAIL_ID } from "./layout";
 
 const TEMPLATES = join(__dirname, "..", "..", "templates", "provision");
@@ -25,11 +26,14 @@ export function packagesFor(config: MailStackConfig): string[] {
     // sending limit is a Postfix policy service.
     "fail2ban", "python3-systemd", "nftables", "policyd-rate-limit",
     ...(config.tls === "acme" ? ["certbot"] : []),
+    // The MTA-STS policy and client autoconfig on 443. Debian 12's nginx-light is this package plus an
+    // echo module we do not use; Mail-in-a-Box serves the same documents with nginx.
+    "nginx",
   ];
 }
 
 /** The daemons that read our files: the apply step starts and reloads them. */
-export const UNITS = ["postfix", "dovecot", "opendkim", "rspamd", "fail2ban", "policyd-rate-limit"];
+export const UNITS = ["postfix", "dovecot", "opendkim", "rspamd", "nginx", "fail2ban", "policyd-rate-limit"];
 
 /**
  * Daemons that run on Debian's own configuration: provisioning enables and starts them. redis: rspamd's
@@ -37,9 +41,9 @@ export const UNITS = ["postfix", "dovecot", "opendkim", "rspamd", "fail2ban", "p
  */
 export const HELPER_UNITS = ["redis-server"];
 
-/** The names the server's certificate is requested for, the hostname first (its CN). */
-export function certificateNames(config: MailStackConfig): string[] {
-  return [config.hostname];
+/** The names the server's certificate is requested for: the hostname first (its CN), then the web names on 443. */
+export function certificateNames(config: Pick<MailStackConfig, "hostname" | "domains">): string[] {
+  return [config.hostname, ...webHosts(config)];
 }
 
 /**

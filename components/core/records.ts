@@ -11,7 +11,9 @@
 //   `data` (see components/dns.ts).
 import { isIP } from "node:net";
 import { ConfigError, ExtraRecord, MailStackConfig } from "./config";
+import { autoconfigHost } from "./autoconfig";
 import { dkimRecordContent, dkimSelectors } from "./dkim";
+import { mtaStsHost, mtaStsPolicy, mtaStsRecord } from "./mta-sts";
 
 export type RecordType = "A" | "AAAA" | "CNAME" | "MX" | "TXT" | "SRV" | "CAA" | "TLSA";
 
@@ -116,6 +118,13 @@ export function spfRecord(ip: string, all: MailStackConfig["spfAll"]): string {
   return `v=spf1 ${isIP(ip) === 6 ? "ip6" : "ip4"}:${ip} include:mailgun.org ${all}`;
 }
 
+// ---------- CAA ----------
+
+/** CAA content as Cloudflare stores it: flags, tag, quoted value (the shell sends it as `data`). */
+export function caaContent(issuer: string): string {
+  return `0 issue "${issuer}"`;
+}
+
 // ---------- the plan ----------
 
 /**
@@ -148,8 +157,9 @@ export type DkimPublicKeys = Record<string, Record<string, string>>;
 
 /**
  * Every record the mail server needs, in a fixed order: per domain (config order) A (if the hostname
- * is in that zone), MX, SPF, DKIM (current selector, then retired ones), DMARC, TLS-RPT, SRV; then DMARC
- * external-report authorisations; then `extraRecords` as configured.
+ * is in that zone), MX, SPF, DKIM (current selector, then retired ones), DMARC, TLS-RPT, SRV, MTA-STS
+ * (policy host and id), autoconfig host, CAA; then DMARC external-report authorisations; then
+ * `extraRecords` as configured.
  */
 export function planRecords(config: MailStackConfig, ip: string, dkimPublicKeys: DkimPublicKeys): RecordSpec[] {
   if (isIP(ip) === 0) throw new Error(`server IP ${ip} is not an IP address`);
@@ -159,11 +169,13 @@ export function planRecords(config: MailStackConfig, ip: string, dkimPublicKeys:
   if (!hostZone) throw new ConfigError([`mailserver:hostname: ${config.hostname} is not inside a hosted domain`]);
   const report = config.dmarcReportEmail;
   const reportDomain = report.slice(report.lastIndexOf("@") + 1);
+  const address = isIP(ip) === 6 ? "AAAA" : "A";
+  const stsRecord = txtContent(mtaStsRecord(mtaStsPolicy(config)));
 
   for (const d of config.domains) {
     const add = (name: string, type: RecordType, content: string, priority?: number) =>
       records.push({ zoneId: d.zoneId, zone: d.name, name, type, content, ...(priority === undefined ? {} : { priority }), ttl });
-    if (hostZone.name === d.name) add(config.hostname, isIP(ip) === 6 ? "AAAA" : "A", ip);
+    if (hostZone.name === d.name) add(config.hostname, address, ip);
     add(d.name, "MX", config.hostname, 10);
 
     const spf = spfRecord(ip, config.spfAll);
@@ -186,6 +198,12 @@ export function planRecords(config: MailStackConfig, ip: string, dkimPublicKeys:
       const target = s.port === 0 ? "." : config.hostname;
       add(`${s.service}.${d.name}`, "SRV", `${s.port === 0 ? 0 : 1} ${s.port} ${target}`, s.priority);
     }
+
+    add(mtaStsHost(d.name), address, ip);
+    add(`_mta-sts.${d.name}`, "TXT", stsRecord);
+    add(autoconfigHost(d.name), address, ip);
+    // At the apex, CAA covers every name below it (RFC 8659 §3): only the configured CA may issue.
+    add(d.name, "CAA", caaContent(config.caaIssuer));
   }
 
   // RFC 7489 §7.1: reports for another organisation's domain are only sent if that organisation
@@ -236,9 +254,9 @@ function extraRecord(config: MailStackConfig, e: ExtraRecord, i: number, planned
   return { zoneId: zone.zoneId, zone: zone.name, name, type: e.type, content, ...(e.priority === undefined ? {} : { priority: e.priority }), ttl: e.ttl ?? config.dnsTtl };
 }
 
-/** Two TXT records of the same single-record kind (SPF, DKIM, DMARC, TLS-RPT) at one name conflict. */
+/** Two TXT records of the same single-record kind (SPF, DKIM, DMARC, TLS-RPT, MTA-STS) at one name conflict. */
 function sameKind(a: string, b: string): boolean {
-  const kind = (c: string) => /^v=(spf1|DKIM1|DMARC1|TLSRPTv1)\b/i.exec(txtStrings(c).join(""))?.[1].toLowerCase();
+  const kind = (c: string) => /^v=(spf1|DKIM1|DMARC1|TLSRPTv1|STSv1)\b/i.exec(txtStrings(c).join(""))?.[1].toLowerCase();
   return kind(a) !== undefined && kind(a) === kind(b);
 }
 

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import Mustache from "mustache";
 import { domainOf, isCatchAll, queueMinfreeBytes, type MailAlias, type MailStackConfig } from "./config";
 import type { RenderedFile, Service } from "./files";
+import { nginxView } from "./nginx";
 import { abuseView } from "./abuse";
 import { hashPassword } from "./passwords";
 import { MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CERT, TLS_KEY, VMAIL_ID } from "./layout";
@@ -75,6 +76,7 @@ const FILES: Record<string, { template: string } & Meta> = {
   "/etc/postfix/milter_header_checks": { template: "postfix/milter_header_checks.mustache", ...plain("postfix") },
   "/etc/dovecot/sieve/junk.sieve": { template: "dovecot/junk.sieve.mustache", ...plain("dovecot", "sievec") },
   "/etc/dovecot/quota-warning.sh": { template: "dovecot/quota-warning.sh.mustache", ...plain("dovecot"), mode: "0755" },
+  "/etc/nginx/nginx.conf": { template: "nginx/nginx.conf.mustache", ...plain("nginx") },
   // imapsieve: moving mail into or out of Junk teaches rspamd (sieve_pipe_bin_dir holds the one program).
   "/etc/dovecot/sieve/learn-spam.sieve": { template: "dovecot/learn-spam.sieve.mustache", ...plain("dovecot", "sievec") },
   "/etc/dovecot/sieve/learn-ham.sieve": { template: "dovecot/learn-ham.sieve.mustache", ...plain("dovecot", "sievec") },
@@ -264,6 +266,7 @@ export async function renderConfigFiles(config: MailStackConfig): Promise<Render
     vmailId: VMAIL_ID,
     tlsCert: TLS_CERT,
     tlsKey: TLS_KEY,
+    ...nginxView(config),
     ...abuseView(config),
   };
 

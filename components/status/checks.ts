@@ -8,7 +8,8 @@ import { ImapFlow } from "imapflow";
 import nodemailer from "nodemailer";
 import type { MailStackConfig } from "../core/config";
 import { dkimSelectors } from "../core/dkim";
-import { acmeHttpPorts, MAIL_PORTS } from "../core/ports";
+import { mtaStsHost } from "../core/mta-sts";
+import { acmeHttpPorts, MAIL_PORTS, WEB_PORTS } from "../core/ports";
 import { DkimPublicKeys, planRecords, RecordSpec, SPF_MAX_LOOKUPS, zoneFor } from "../core/records";
 import {
   assessBlocklist, assessCertificate, assessForgedProbe, assessHelo, assessPtr, assessRelayProbe, EnvelopeSeen,
@@ -17,6 +18,7 @@ import { served, txtLookup } from "./dns";
 import { parseDmarc, parseTlsRpt } from "./policy-records";
 import { compareRecord, Served } from "./record-compare";
 import { CheckResult, error, ok, parseSelfcheck, skip } from "./result";
+import { MANAGESIEVE_PORT, sieveStartTls } from "./sieve-probe";
 import { SmtpProbe, TlsOptions, portOpen } from "./smtp-probe";
 import { countSpfLookups, TxtAnswer } from "./spf";
 
@@ -57,6 +59,8 @@ export async function runChecks(t: StatusTarget): Promise<CheckResult[]> {
   const results = await Promise.all([
     dnsChecks(t, keys),
     Promise.all(MAIL_PORTS.map((port) => tlsCheck(t, port))),
+    // 443 serves the same certificate; senders fetching the MTA-STS policy check it for mta-sts.<domain>.
+    Promise.all(WEB_PORTS.map((port) => tlsCheck(t, port, mtaStsHost(t.config.domain)))),
     closedPortsCheck(t),
     smtpChecks(t),
     roundTrip(t),
@@ -176,11 +180,12 @@ async function spfCheck(t: StatusTarget, domain: string, ask: (zone: string, nam
 
 // ---------- ports, from outside ----------
 
-function tlsOptions(t: StatusTarget): TlsOptions {
-  return { servername: t.config.hostname, ...(t.tlsCa ? { ca: t.tlsCa } : {}) };
+function tlsOptions(t: StatusTarget, servername: string): TlsOptions {
+  return { servername, ...(t.tlsCa ? { ca: t.tlsCa } : {}) };
 }
 
-async function tlsCheck(t: StatusTarget, port: number): Promise<CheckResult> {
+/** TLS on one port, the certificate checked for `name` (the hostname on the mail ports). */
+async function tlsCheck(t: StatusTarget, port: number, name = t.config.hostname): Promise<CheckResult> {
   const id = `tls:${port}`;
   const starttls = port === 25 || port === 587;
   let probe: SmtpProbe | undefined;
@@ -189,17 +194,19 @@ async function tlsCheck(t: StatusTarget, port: number): Promise<CheckResult> {
     if (starttls) {
       probe = (await SmtpProbe.open(t.ip, port, TIMEOUT_MS)).probe;
       await probe.command(`EHLO ${t.ehloName}`);
-      const r = await probe.startTls(tlsOptions(t));
+      const r = await probe.startTls(tlsOptions(t, name));
       if (r.code !== 220) return error(id, `STARTTLS refused (${r.text}) — check smtpd_tls_* settings (pulumi up)`);
       socket = probe.tlsSocket;
+    } else if (port === MANAGESIEVE_PORT) {
+      socket = await sieveStartTls(t.ip, port, tlsOptions(t, name), TIMEOUT_MS);
     } else {
-      socket = await implicitTls(t.ip, port, tlsOptions(t));
+      socket = await implicitTls(t.ip, port, tlsOptions(t, name));
     }
     if (!socket) return error(id, "no TLS session");
     const cert = socket.getPeerCertificate();
-    const hostnameError = tls.checkServerIdentity(t.config.hostname, cert);
+    const hostnameError = tls.checkServerIdentity(name, cert);
     return assessCertificate({
-      port, hostname: t.config.hostname, validTo: new Date(cert.valid_to), protocol: socket.getProtocol(), now: new Date(),
+      port, hostname: name, validTo: new Date(cert.valid_to), protocol: socket.getProtocol(), now: new Date(),
       ...(socket.authorized ? {} : { authorizationError: String(socket.authorizationError) }),
       ...(hostnameError ? { hostnameError: hostnameError.message } : {}),
     });
@@ -225,7 +232,7 @@ async function closedPortsCheck(t: StatusTarget): Promise<CheckResult> {
   const open = (await Promise.all(ports.map(async (p) => ((await portOpen(t.ip, p, 3_000)) ? p : undefined))))
     .filter((p): p is number => p !== undefined);
   if (open.length === 0) return ok("closed-ports", `${ports.join(", ")} closed`);
-  return error("closed-ports", `${open.join(", ")} answer from outside — only ${[...MAIL_PORTS, ...acmeHttpPorts(t.config.tls)].join(", ")} (and SSH from sshSourceRanges) should; check the firewall rules and what listens (ss -ltnp)`);
+  return error("closed-ports", `${open.join(", ")} answer from outside — only ${[...MAIL_PORTS, ...WEB_PORTS, ...acmeHttpPorts(t.config.tls)].join(", ")} (and SSH from sshSourceRanges) should; check the firewall rules and what listens (ss -ltnp)`);
 }
 
 /** Greeting/EHLO name, the open-relay probe and the forged-sender probe, on port 25 without AUTH. */

@@ -3,7 +3,7 @@
 # line). The relay password is read now, from the Secret Manager version named (mailserver-secret), into the
 # placeholder of the staged sasl_passwd: no deploy input carries it. Checks the staged versions together
 # with the rest of the live configuration, and only if Postfix, Dovecot, OpenDKIM, rspamd, Pigeonhole
-# (sievec), fail2ban and policyd-rate-limit accept them installs the changed files (write beside, then
+# (sievec), nginx, fail2ban and policyd-rate-limit accept them installs the changed files (write beside, then
 # rename), rebuilds maps, removes the files that the previous apply installed and this list no longer holds
 # (a dropped domain's DKIM key), and reloads the daemons whose files changed. On a failed check the live files stay as they were.
 set -euo pipefail
@@ -69,6 +69,10 @@ if [ -f "$CAND/etc/rspamd/rspamd.conf" ]; then
   # Debian's rspamd.conf includes $CONFDIR and $LOCAL_CONFDIR files: point both at the candidate.
   rspamadm --var="CONFDIR=$CAND/etc/rspamd" --var="LOCAL_CONFDIR=$CAND/etc/rspamd" \
     configtest -c "$CAND/etc/rspamd/rspamd.conf" >"$CAND/check.log" 2>&1 || fail "rspamadm configtest"
+fi
+# nginx.conf is the whole web configuration (it includes nothing), so the candidate alone is what is checked.
+if [ -f "$CAND/etc/nginx/nginx.conf" ]; then
+  nginx -t -q -c "$CAND/etc/nginx/nginx.conf" >"$CAND/check.log" 2>&1 || fail "nginx -t"
 fi
 if [ -d "$CAND/etc/fail2ban" ]; then
   # fail2ban's own test of the whole candidate directory (jails, filters, actions).
@@ -145,10 +149,10 @@ printf '%s\n' "${entries[@]}" > "$INSTALLED.new"
 mv -f "$INSTALLED.new" "$INSTALLED"
 
 # Reload what changed; start what is not running (first deploy, or after a failed start).
-# The milters and Dovecot first: Postfix hands mail to them.
+# The milters and Dovecot first: Postfix hands mail to them; nginx serves on its own.
 # policyd-rate-limit before Postfix, which asks it; fail2ban last, when the daemons whose logs it reads run.
 milters_started=
-for service in opendkim rspamd policyd-rate-limit dovecot postfix fail2ban; do
+for service in opendkim rspamd policyd-rate-limit dovecot postfix nginx fail2ban; do
   if ! systemctl is-active --quiet "$service"; then
     systemctl start "$service" && echo "started $service"
     case "$service" in opendkim|rspamd) milters_started=1 ;; esac

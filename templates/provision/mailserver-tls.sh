@@ -65,8 +65,8 @@ reload_if_new() {
   if [ "$fingerprint" != "$(cat /var/lib/mailserver/tls.fingerprint 2>/dev/null)" ]; then
     install -d -m 0700 /var/lib/mailserver
     echo "$fingerprint" > /var/lib/mailserver/tls.fingerprint
-    systemctl try-reload-or-restart postfix dovecot
-    echo "tls: postfix and dovecot reloaded"
+    systemctl try-reload-or-restart postfix dovecot nginx
+    echo "tls: postfix, dovecot and nginx reloaded"
   fi
 }
 

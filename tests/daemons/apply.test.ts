@@ -90,6 +90,10 @@ beforeAll(async () => {
   const changedMain = files.map((f) => (f === mainCf ? { ...f, content: `${f.content}# a changed comment\n` } : f));
   const droppedKey = changedMain.filter((f) => f.path !== "/etc/opendkim/keys/example.org/s1.private");
   const leakyKey = droppedKey.map((f) => (f.path === "/etc/postfix/sasl_passwd" ? { ...f, mode: "0644" } : f));
+  // A web server configuration nginx refuses (a directive it does not know), beside a changed main.cf.
+  const brokenNginx = leakyKey.map((f) => (f.path === "/etc/nginx/nginx.conf"
+    ? { ...f, content: f.content.replace("server_tokens off;", "server_tokens off;\n  serve_everything on;") }
+    : f.path === mainCf.path ? { ...f, content: `${f.content}# changed again\n` } : f));
 
   const script = [
     "set -eu",
@@ -109,12 +113,13 @@ beforeAll(async () => {
     roundScript(2, changedMain, watch),
     roundScript(3, droppedKey, watch),
     roundScript(4, leakyKey, watch),
+    roundScript(5, brokenNginx, watch),
     'kill "$MILTERS"',
   ].join("\n");
   writeFileSync(join(work, "rounds.sh"), `${script}\n`);
   const r = spawnSync("unshare", ["--mount", "--net", "--propagation", "private", "bash", join(work, "rounds.sh")], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`the namespace run failed (${r.status}): ${r.stderr}`);
-  for (let n = 0; n <= 4; n++) rounds.push(readRound(n));
+  for (let n = 0; n <= 5; n++) rounds.push(readRound(n));
 }, 180_000);
 
 afterAll(() => {
@@ -126,7 +131,7 @@ test("first apply: every file installed with the manifest's mode and owner, the 
   expect({ rc: first.rc, out: first.out }).toEqual({ rc: 0, out: expect.stringContaining("installed /etc/postfix/main.cf") });
   for (const f of files) expect({ path: f.path, got: first.installed[f.path] }).toEqual({ path: f.path, got: expected(f) });
   expect(first.actions).toEqual(["start opendkim", "start rspamd", "start policyd-rate-limit", "start dovecot", "start postfix",
-    "start fail2ban"]);
+    "start nginx", "start fail2ban"]);
 });
 
 test("secrets are never world-readable, their postmap .db included", () => {
@@ -158,4 +163,13 @@ test("a file that left the configuration is removed, and its daemon reloaded", (
   expect(fourth.out).toContain("removed /etc/opendkim/keys/example.org/s1.private");
   expect(fourth.installed["/etc/opendkim/keys/example.org/s1.private"]).toBeUndefined();
   expect(fourth.actions).toEqual(["reload opendkim"]);
+});
+
+test("a web server configuration nginx -t refuses installs nothing, not even the other changed files", () => {
+  const sixth = rounds[5];
+  expect(sixth.rc).not.toBe(0);
+  expect(sixth.out).toContain("configuration refused, live files unchanged: nginx -t");
+  expect(sixth.out).toContain("serve_everything");
+  expect(sixth.out).not.toContain("installed ");
+  expect(sixth.actions).toEqual([]);
 });

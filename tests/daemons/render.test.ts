@@ -1,12 +1,12 @@
 // The rendered tree judged by the real programs of Debian 12: postfix check, postconf, doveconf,
-// doveadm pw, opendkim, opendkim-testkey, rspamadm configtest and sievec.
+// doveadm pw, opendkim, opendkim-testkey, rspamadm configtest, sievec and nginx -t.
 //
 // The files reference their real paths (/etc/postfix/…, /etc/mailserver/tls/…), so they are checked
 // there, inside a private mount namespace: /etc is an overlay with the rendered tree on top, and
 // Postfix's queue and data directories are overlays too. Nothing on the host changes, and the bytes
 // checked are exactly the bytes rendered. Needs root (mount namespaces) and the Debian packages:
 // postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve dovecot-managesieved rspamd opendkim
-// opendkim-tools openssl util-linux bsdutils.
+// opendkim-tools openssl util-linux bsdutils nginx.
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,8 +20,8 @@ import { writeTree } from "../../scripts/render";
 import { FIXTURE_PASSWORDS, fixtureDkimKeys, fixtureRaw } from "../fixtures/config";
 
 const PROGRAMS = ["postfix", "postconf", "postmap", "postalias", "newaliases", "doveconf", "doveadm", "opendkim",
-  "opendkim-testkey", "openssl", "unshare", "setpriv", "mount", "script", "rspamadm", "sievec", "sieve-test"];
-const PACKAGES = "postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve dovecot-managesieved rspamd opendkim opendkim-tools openssl util-linux bsdutils";
+  "opendkim-testkey", "openssl", "unshare", "setpriv", "mount", "script", "rspamadm", "sievec", "sieve-test", "nginx"];
+const PACKAGES = "postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve dovecot-managesieved rspamd opendkim opendkim-tools openssl util-linux bsdutils nginx";
 
 /** Mozilla "intermediate" (TLS 1.2 part), strongest first: no CBC, no RSA key exchange, no SHA-1 MACs. */
 const MOZILLA_INTERMEDIATE = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" +
@@ -83,6 +83,9 @@ function script(files: RenderedFile[], tree: string, work: string): string {
     "run sieve-spam sieve-test -c \"$W/sieve-test.conf\" /etc/dovecot/sieve/junk.sieve \"$W/spam.eml\"",
     "run sieve-ham sieve-test -c \"$W/sieve-test.conf\" /etc/dovecot/sieve/junk.sieve \"$W/ham.eml\"",
     "run doveconf-quota doveconf -h plugin/quota_status_overquota",
+    // nginx reads our nginx.conf and nothing else (-T prints every file it read).
+    "run nginx-t nginx -t -q -c /etc/nginx/nginx.conf",
+    "run nginx-T nginx -T -c /etc/nginx/nginx.conf",
     `run opendkim-testkey setpriv --reuid opendkim --regid opendkim --clear-groups opendkim-testkey -x "$W/testkey.conf" -vvv`,
   ];
   // Passwords reach doveadm on stdin, never on its command line.
@@ -251,6 +254,13 @@ test("doveconf -n accepts dovecot.conf", () => {
     rc: 0, err: "",
     out: "ssl = required\nssl_min_protocol = TLSv1.2\ndisable_plaintext_auth = yes\nauth_mechanisms = plain login\n",
   });
+});
+
+test("nginx accepts its configuration, reads no other file and listens on 443 only", () => {
+  expect(result("nginx-t")).toEqual({ rc: 0, out: "", err: "" });
+  const dump = result("nginx-T").out;
+  expect(dump.match(/^# configuration file .*:$/gm)).toEqual(["# configuration file /etc/nginx/nginx.conf:"]);
+  expect([...new Set(dump.match(/^\s*listen .*$/gm)?.map((l) => l.trim().split(/\s+/)[1]))]).toEqual(["443"]);
 });
 
 test("doveadm pw verifies every user's hash against its password", () => {

@@ -1,5 +1,5 @@
 // Issue 11 §3: the usual path to production, self-signed until DNS has propagated, then acme. After the
-// switch every TLS port (25 STARTTLS, 465, 587, 993, 995) serves the ACME stand-in's certificate: the
+// switch every TLS port (25 STARTTLS, 465, 587, 993, 995, and nginx's 443) serves the ACME stand-in's certificate: the
 // provisioning that changed the certificate reloads every daemon that reads it. The switch back to acme is
 // also the return to the standard lab.
 import { X509Certificate } from "node:crypto";
@@ -10,7 +10,7 @@ import { handshake, servedChain, StartTls } from "./lib/openssl";
 const DEPLOY_TIMEOUT = 30 * 60_000;
 const lab = loadLab();
 const configFile = labConfigFile(lab);
-const PORTS: [number, StartTls | undefined][] = [[25, "smtp"], [465, undefined], [587, "smtp"], [993, undefined], [995, undefined]];
+const PORTS: [number, StartTls | undefined][] = [[25, "smtp"], [465, undefined], [587, "smtp"], [993, undefined], [995, undefined], [443, undefined]];
 
 /** The leaf certificate a port serves. */
 async function leaf(port: number, starttls: StartTls | undefined): Promise<X509Certificate> {
@@ -40,6 +40,11 @@ describe("switching tls from self-signed to acme", () => {
     expect(cert).toBeDefined();
     expect(cert!.checkHost(lab.hostname)).toBe(lab.hostname);
     expect(cert!.checkIssued(cert!)).toBe(true);
+  });
+
+  test("before: the self-signed certificate also names mta-sts. and autoconfig. of the primary domain", () => {
+    const domain = lab.hostname.slice(lab.hostname.indexOf(".") + 1);
+    for (const name of [`mta-sts.${domain}`, `autoconfig.${domain}`]) expect(selfSigned.get(443)?.checkHost(name)).toBe(name);
   });
 
   test.each(PORTS)("after: port %d serves the ACME certificate, verified against the ACME root", async (port, starttls) => {

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { generateKeyPairSync } from "node:crypto";
 import { parseConfig } from "../../components/core/config";
 import { dkimPublicKeyBase64, dkimRecordContent, dkimSelectors } from "../../components/core/dkim";
+import { mtaStsPolicy, mtaStsRecord } from "../../components/core/mta-sts";
 import { txtStrings } from "../../components/core/records";
 import { MINIMAL_RAW, SECOND_DOMAIN } from "../fixtures/config";
 
@@ -49,7 +50,7 @@ async function deploy(name: string, rawConfig: Record<string, unknown>) {
 test("two domains: every record with its name, type, zone and content; none proxied; no TXT chunk over 255", async () => {
   const { dns, records } = await deploy("mail", twoDomains);
   expect(created.find((c) => c.name === "mail")?.type).toBe("mailserver:index:MailDns");
-  expect(records).toHaveLength(1 + 2 * 11 + 1 + 1);
+  expect(records).toHaveLength(1 + 2 * 15 + 1 + 1);
   expect(records.every((r) => r.inputs.proxied === false && r.inputs.ttl === 300)).toBe(true);
 
   const one = (type: string, name: string) => {
@@ -77,6 +78,15 @@ test("two domains: every record with its name, type, zone and content; none prox
       expect(srv.data).toEqual({ priority: 0, weight: 0, port: 0, target: "." });
       expect(srv.content).toBeUndefined();
     }
+    expect(one("A", `mta-sts.${domain}`)).toMatchObject({ zoneId, content: IP });
+    expect(one("A", `autoconfig.${domain}`)).toMatchObject({ zoneId, content: IP });
+    const sts = txtStrings(String(one("TXT", `_mta-sts.${domain}`).content)).join("");
+    expect(sts).toBe(mtaStsRecord(mtaStsPolicy(parseConfig(twoDomains))));
+    expect(sts).toMatch(/^v=STSv1; id=[0-9a-f]{20}$/);
+    // CAA as `data` {flags, tag, value}, the form the provider reads back; no content.
+    const caa = one("CAA", domain);
+    expect(caa).toMatchObject({ zoneId, data: { flags: 0, tag: "issue", value: "letsencrypt.org" } });
+    expect(caa.content).toBeUndefined();
   }
   expect(one("TXT", "example.org._report._dmarc.example.com").content).toBe('"v=DMARC1"');
   for (const r of records.filter((x) => x.inputs.type === "TXT")) {
@@ -89,6 +99,12 @@ test("two domains: every record with its name, type, zone and content; none prox
   const listed = await settled(dns.records);
   expect(listed).toHaveLength(records.length);
   expect(listed[0]).toEqual({ zone: "example.com", name: "mail.example.com", type: "A" });
+});
+
+test("the web names' address records are known to the component: provisioning (ACME HTTP-01) waits for them", async () => {
+  const { dns } = await deploy("web", twoDomains);
+  const names = await Promise.all(dns.webRecords.map((r) => settled(r.name)));
+  expect(names).toEqual(["mta-sts.example.com", "autoconfig.example.com", "mta-sts.example.org", "autoconfig.example.org"]);
 });
 
 test("resource names come from type and record name: adding a domain renames nothing", async () => {

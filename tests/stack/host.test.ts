@@ -18,12 +18,12 @@ const one = (type: string, name: string): Recorded => {
 
 interface Rule { allows: { protocol: string; ports: string[] }[]; sourceRanges: string[]; targetTags: string[]; direction: string; network: string }
 
-test("opens exactly 25/465/587/993/995/4190 to the world and 22 to the admin ranges, on the stack's own network", () => {
+test("opens exactly 25/443/465/587/993/995/4190 to the world and 22 to the admin ranges, on the stack's own network", () => {
   const rules = byType(run, "gcp:compute/firewall:Firewall").map((r) => r.inputs as unknown as Rule);
   expect(rules.every((r) => r.direction === "INGRESS" && r.targetTags.join() === "mail-test" && r.network === "mail-net-id")).toBe(true);
   const world = rules.filter((r) => r.sourceRanges.includes("0.0.0.0/0"));
   expect(world.flatMap((r) => r.allows.flatMap((a) => a.ports.map((p) => `${a.protocol}/${p}`))).sort())
-    .toEqual(["tcp/25", "tcp/4190", "tcp/465", "tcp/587", "tcp/993", "tcp/995"]);
+    .toEqual(["tcp/25", "tcp/4190", "tcp/443", "tcp/465", "tcp/587", "tcp/993", "tcp/995"]);
   const ssh = rules.filter((r) => r.allows.some((a) => a.ports.includes("22")));
   expect(ssh).toHaveLength(1);
   expect(ssh[0].sourceRanges).toEqual(["203.0.113.4/32", "198.51.100.0/24"]);
@@ -36,7 +36,7 @@ test("ACME opens port 80 as well, and only then", async () => {
   const rules = byType(acme, "gcp:compute/firewall:Firewall").map((r) => r.inputs as unknown as Rule);
   const ports = rules.filter((r) => r.sourceRanges.includes("0.0.0.0/0"))
     .flatMap((r) => r.allows.flatMap((a) => a.ports)).sort();
-  expect(ports).toEqual(["25", "4190", "465", "587", "80", "993", "995"]);
+  expect(ports).toEqual(["25", "4190", "443", "465", "587", "80", "993", "995"]);
 });
 
 test("the VM: pinned Debian 12 image, shielded, deploy user key, data disk attached by device name", () => {

@@ -208,7 +208,7 @@ test("accepted: the characters each use allows", () => {
     ...base,
     ...users({ address: "first.last-2_x@example.com", password: "x" }),
     ...aliases({ source: "o'brien@example.com", destinations: ["first.last-2_x@example.com", "a+tag!{x}@elsewhere.org"] }),
-    "mailserver:dmarcReportEmail": "dmarc+reports@example.com",
+    "mailserver:dmarcReportEmail": "first.last-2_x+reports@example.com",
     "mailserver:acmeEmail": "ops.team_1@example.com",
     "mailserver:dnsTtl": "1",
     "mailserver:extraRecords": JSON.stringify([{ zoneId: "zone-com", name: "www", type: "A", content: "192.0.2.9", ttl: 1 }]),

@@ -1,6 +1,6 @@
 // Each policy of the pack, called as the Pulumi engine calls it, on a violating and a compliant resource.
 import type { PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { MAIL_PORTS as PROGRAM_MAIL_PORTS } from "../../components/core/ports";
+import { MAIL_PORTS as PROGRAM_MAIL_PORTS, WEB_PORTS as PROGRAM_WEB_PORTS } from "../../components/core/ports";
 import {
   TYPES, dataDiskProtected, mailRecordsNotProxied, noSshFromWorld, onlyMailPortsPublic, policies, relaySecretIsSecret,
 } from "../../policy/policies";
@@ -98,7 +98,7 @@ describe("only-mail-ports-public", () => {
 
   test("the pack's port list is the program's (guards against drift)", () => {
     expect(MAIL_PORTS).toEqual([...PROGRAM_MAIL_PORTS]);
-    expect(DEFAULT_WORLD_PORTS).toEqual([...PROGRAM_MAIL_PORTS, 80]);
+    expect(DEFAULT_WORLD_PORTS).toEqual([...PROGRAM_MAIL_PORTS, ...PROGRAM_WEB_PORTS, 80]);
   });
 });
 

@@ -29,9 +29,9 @@ test("the deployed lab: every check ok; only the PTR (ptr off) and the blocklist
   // The checks that matter are all there, for both hosted domains.
   const ids = results.map((r) => r.id);
   for (const id of ["dns:MX:example.test", "dns:TXT:_dmarc.example2.test", "dns:SRV:_imaps._tcp.example.test", "dkim:example.test",
-    "spf:example2.test", "dmarc:example.test", "tls-rpt:example2.test", "tls:25", "tls:465", "tls:587", "tls:993", "tls:995",
+    "spf:example2.test", "dmarc:example.test", "tls-rpt:example2.test", "tls:25", "tls:465", "tls:587", "tls:993", "tls:995", "tls:4190", "tls:443", "dns:CAA:example.test", "dns:CAA:example2.test",
     "closed-ports", "helo", "open-relay", "forged-sender", "round-trip", "server:daemon:postfix", "server:daemon:dovecot",
-    "server:daemon:opendkim", "server:daemon:rspamd", "server:queue", "server:disk:data", "server:disk:boot",
+    "server:daemon:opendkim", "server:daemon:rspamd", "server:daemon:nginx", "server:queue", "server:disk:data", "server:disk:boot",
     "server:tls-certificate", "server:tls-renewal", "server:relay"]) {
     expect(ids).toContain(id);
   }
@@ -52,6 +52,19 @@ test("dovecot stopped: an error for it (and for IMAPS/POP3S), exit 1; ok again o
   const { code, results } = await status();
   expect(notOk(results)).toEqual(["skip ptr", "skip blocklists"]);
   expect(code).toBe(0);
+});
+
+test("nginx stopped: an error for it and for 443 (the MTA-STS policy's port), the mail ports still ok, exit 1", async () => {
+  await onMachineOk(lab, "systemctl stop nginx");
+  try {
+    const { code, results } = await status();
+    expect(byId(results, "server:daemon:nginx")).toMatchObject({ status: "error", message: expect.stringContaining("systemctl restart nginx") });
+    expect(byId(results, "tls:443")?.status).toBe("error");
+    expect(byId(results, "tls:25")?.status).toBe("ok");
+    expect(code).toBe(1);
+  } finally {
+    await onMachineOk(lab, "systemctl start nginx");
+  }
 });
 
 test("a DNS record changed outside Pulumi (the DMARC policy in the lab's zone): an error naming it, exit 1", async () => {
@@ -140,5 +153,9 @@ test("the daily self-check (its systemd unit): silent when all is ok; with rspam
     expect(text).toMatch(/^DKIM-Signature: .*d=example\.test/m);
   } finally {
     await onMachineOk(lab, "systemctl start rspamd");
+    // Until its milter listens, Postfix answers every command on 25 with a tempfail (milter_default_action):
+    // the next test file's STARTTLS would get that instead of a handshake.
+    await waitFor("rspamd's milter to listen", async () =>
+      ((await onMachineOk(lab, "ss -Hltn 'sport = :11332'")).trim() !== "" ? true : undefined), { timeoutMs: 60_000 });
   }
 });
