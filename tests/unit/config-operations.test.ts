@@ -1,17 +1,7 @@
 // Operations keys (issue 14): alerting address, snapshot location, restore from a snapshot, and the queue's
 // free-space reserve. One test per rule.
-import { ConfigError, parseConfig, queueMinfreeBytes } from "../../components/core/config";
-import { MINIMAL_RAW } from "../fixtures/config";
-
-function problems(over: Record<string, unknown>): string[] {
-  try {
-    parseConfig({ ...MINIMAL_RAW, ...over });
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { parseConfig, queueMinfreeBytes } from "../../components/core/config";
+import { MINIMAL_RAW, problems } from "../fixtures/config";
 
 test("defaults: no alerting, no restore, snapshots in the multi-region of the VM's region", () => {
   const c = parseConfig(MINIMAL_RAW);

@@ -2,19 +2,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { CONFIG_KEYS, ConfigError, parseConfig } from "../../components/core/config";
-import { MINIMAL_RAW } from "../fixtures/config";
+import { MINIMAL_RAW, problems } from "../fixtures/config";
 
 const base = MINIMAL_RAW;
-
-function problems(over: Record<string, unknown>): string[] {
-  try {
-    parseConfig({ ...base, ...over });
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 test("defaults", () => {
   const c = parseConfig(base);

@@ -148,6 +148,20 @@ test("sender logins: own address, aliases that reach the user, the admin for the
   expect(map["forward@example.org"]).toBe("alice@example.com");
 });
 
+test("submission refuses a sender the login does not own, before it permits the login (587 and 465)", () => {
+  // Postfix applies reject_sender_login_mismatch only where clients log in: on 587 and 465, through
+  // mua_sender_restrictions (on port 25 it would be a silent no-op). e2e trust/submission-identity attacks it.
+  const main = lines(file(files, "/etc/postfix/main.cf").content);
+  const mua = main.find((l) => l.startsWith("mua_sender_restrictions ="))?.split("=")[1].split(",").map((r) => r.trim()) ?? [];
+  expect(mua.indexOf("reject_sender_login_mismatch")).toBeGreaterThanOrEqual(0);
+  expect(mua.indexOf("reject_sender_login_mismatch")).toBeLessThan(mua.indexOf("permit_sasl_authenticated"));
+  expect(main).toContain("smtpd_sender_login_maps = hash:$config_directory/sender_login_maps");
+  const master = file(files, "/etc/postfix/master.cf").content;
+  const services = master.split(/\n(?=\S)/).filter((b) => /^submissions? inet/.test(b));
+  expect(services).toHaveLength(2);
+  for (const s of services) expect(s).toContain("-o smtpd_sender_restrictions=$mua_sender_restrictions");
+});
+
 test("a catch-all takes only what no mailbox or alias takes, and owns no sender address", async () => {
   expect(lines(file(files, "/etc/postfix/virtual_alias_maps").content).some((l) => l.startsWith("@"))).toBe(false);
   const out = await render({ "mailserver:aliases": JSON.stringify([...fixtureAliases,

@@ -3,7 +3,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { Lab, LabUser } from "./lab";
-import { labTls } from "./smtp";
+import { labTls, upgradeToTls } from "./smtp";
 import { Wakeup } from "./wait";
 
 export const MANAGESIEVE_PORT = 4190;
@@ -106,13 +106,7 @@ export class ManageSieve {
   async starttls(options: tls.ConnectionOptions): Promise<SieveResponse> {
     const r = await this.command("STARTTLS");
     if (r.status !== "OK") throw new Error(`STARTTLS refused: ${r.line}`);
-    this.socket.removeAllListeners("data");
-    this.socket.removeAllListeners("close");
-    const plain = this.socket;
-    this.socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
-      const s = tls.connect({ socket: plain, ...options }, () => resolve(s));
-      s.once("error", reject);
-    });
+    this.socket = await upgradeToTls(this.socket, options);
     this.buffer = Buffer.alloc(0);
     this.attach(this.socket);
     const greeting = await this.read();

@@ -32,13 +32,7 @@ export class SmtpDialog {
       const s = net.connect({ host, port, localAddress: opts.localAddress }, () => resolve(s));
       s.once("error", reject);
     });
-    if (opts.tls) {
-      const plain = socket;
-      socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
-        const s = tls.connect({ socket: plain, ...opts.tls }, () => resolve(s));
-        s.once("error", reject);
-      });
-    }
+    if (opts.tls) socket = await upgradeToTls(socket, opts.tls);
     const d = new SmtpDialog(socket);
     d.greeting = await d.read(opts.timeoutMs ?? 15_000);
     return d;
@@ -93,13 +87,7 @@ export class SmtpDialog {
   async starttls(options: tls.ConnectionOptions): Promise<void> {
     const r = await this.command("STARTTLS");
     if (r.code !== 220) throw new Error(`STARTTLS refused: ${r.text}`);
-    this.socket.removeAllListeners("data");
-    this.socket.removeAllListeners("close");
-    const plain = this.socket;
-    this.socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
-      const s = tls.connect({ socket: plain, ...options }, () => resolve(s));
-      s.once("error", reject);
-    });
+    this.socket = await upgradeToTls(this.socket, options);
     this.closed = false;
     this.attach(this.socket);
   }
@@ -235,5 +223,18 @@ export function tcpState(host: string, port: number, timeoutMs = 5_000, localAdd
       if (e.code === "ECONNREFUSED") resolve("refused");
       else reject(e);
     });
+  });
+}
+
+/**
+ * TLS on a plain socket: at once (implicit TLS, 465) or after the server said yes to STARTTLS (SMTP,
+ * ManageSieve). Its listeners go, and the TLS socket is returned once the handshake is done.
+ */
+export async function upgradeToTls(plain: net.Socket, options: tls.ConnectionOptions): Promise<tls.TLSSocket> {
+  plain.removeAllListeners("data");
+  plain.removeAllListeners("close");
+  return new Promise<tls.TLSSocket>((resolve, reject) => {
+    const s = tls.connect({ socket: plain, ...options }, () => resolve(s));
+    s.once("error", reject);
   });
 }
