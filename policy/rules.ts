@@ -3,7 +3,7 @@
 
 /** Mail ports that may face the Internet: SMTP, submissions, submission, IMAPS, POP3S, ManageSieve. */
 export const MAIL_PORTS = [25, 465, 587, 993, 995, 4190];
-/** HTTPS for the MTA-STS policy and the client autoconfig document. */
+/** HTTPS for the MTA-STS policy and the client configuration documents (autoconfig, autodiscover). */
 export const WEB_PORTS = [443];
 /** ACME HTTP-01 validation needs port 80 from anywhere (the acme-http rule exists only when tls = acme). */
 export const ACME_HTTP_PORT = 80;

@@ -3,6 +3,7 @@
 // document root that could serve anything else.
 import type { MailStackConfig } from "./config";
 import { AUTOCONFIG_PATH, autoconfigHost, autoconfigXml } from "./autoconfig";
+import { AUTODISCOVER_PATH, autodiscoverHost, autodiscoverXml } from "./autodiscover";
 import { MTA_STS_POLICY_PATH, mtaStsHost, mtaStsPolicy } from "./mta-sts";
 
 /**
@@ -22,5 +23,9 @@ export function nginxView(config: MailStackConfig) {
     autoconfigHosts: config.domains.map((d) => autoconfigHost(d.name)).join(" "),
     autoconfigPath: AUTOCONFIG_PATH,
     autoconfigXml: nginxString(autoconfigXml(config)),
+    autodiscoverHosts: config.domains.map((d) => autodiscoverHost(d.name)).join(" "),
+    // A case-insensitive exact match (~*), the dots escaped: Outlook spells the path in either case.
+    autodiscoverPathPattern: `^${AUTODISCOVER_PATH.replaceAll(".", "\\.")}$`,
+    autodiscoverXml: nginxString(autodiscoverXml(config)),
   };
 }

@@ -7,7 +7,7 @@ import type { MailStackConfig } from "./config";
  */
 export const MAIL_PORTS = [25, 465, 587, 993, 995, 4190] as const;
 
-/** Open to the world: 443 (HTTPS: the MTA-STS policy and the client autoconfig document, nothing else). */
+/** Open to the world: 443 (HTTPS: the MTA-STS policy and the client configuration documents, nothing else). */
 export const WEB_PORTS = [443] as const;
 
 /** ACME HTTP-01 needs port 80 while certbot validates; a self-signed certificate needs nothing. */

@@ -12,6 +12,7 @@
 import { isIP } from "node:net";
 import { ConfigError, ExtraRecord, MailStackConfig } from "./config";
 import { autoconfigHost } from "./autoconfig";
+import { autodiscoverHost } from "./autodiscover";
 import { dkimRecordContent, dkimSelectors } from "./dkim";
 import { mtaStsHost, mtaStsPolicy, mtaStsRecord } from "./mta-sts";
 
@@ -158,7 +159,7 @@ export type DkimPublicKeys = Record<string, Record<string, string>>;
 /**
  * Every record the mail server needs, in a fixed order: per domain (config order) A (if the hostname
  * is in that zone), MX, SPF, DKIM (current selector, then retired ones), DMARC, TLS-RPT, SRV, MTA-STS
- * (policy host and id), autoconfig host, CAA; then DMARC external-report authorisations; then
+ * (policy host and id), autoconfig and autodiscover hosts, CAA; then DMARC external-report authorisations; then
  * `extraRecords` as configured.
  */
 export function planRecords(config: MailStackConfig, ip: string, dkimPublicKeys: DkimPublicKeys): RecordSpec[] {
@@ -202,6 +203,7 @@ export function planRecords(config: MailStackConfig, ip: string, dkimPublicKeys:
     add(mtaStsHost(d.name), address, ip);
     add(`_mta-sts.${d.name}`, "TXT", stsRecord);
     add(autoconfigHost(d.name), address, ip);
+    add(autodiscoverHost(d.name), address, ip);
     // At the apex, CAA covers every name below it (RFC 8659 §3): only the configured CA may issue.
     add(d.name, "CAA", caaContent(config.caaIssuer));
   }

@@ -3,6 +3,7 @@
 // refusal has a control that the same test would see pass, so a test that cannot fail does not hide here.
 // Needs root and the Debian packages: postfix dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
 // opendkim openssl iproute2 util-linux passwd.
+import * as https from "node:https";
 import { dkimVerify } from "mailauth";
 import { parseConfig } from "../../components/core/config";
 import { dkimPublicKeyBase64, dkimRecordContent } from "../../components/core/dkim";
@@ -213,10 +214,54 @@ describe("SMTP smuggling", () => {
   });
 });
 
+describe("443 (nginx): each document on its own names, nothing else", () => {
+  interface Answer { status: number; type: string | undefined; body: string }
+  /** One HTTPS request through the forwarder as `host` (SNI and Host:); the certificate is the setup's self-signed one. */
+  function web(host: string, path: string, method = "GET", body?: string): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const req = https.request({ socketPath: server.socket(443), servername: host, headers: { host }, path, method, rejectUnauthorized: false, agent: false },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (b: Buffer) => chunks.push(b));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, type: res.headers["content-type"], body: Buffer.concat(chunks).toString() }));
+        });
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+  const outlook = '<?xml version="1.0"?><Autodiscover><Request><EMailAddress>eve@example.org</EMailAddress></Request></Autodiscover>';
+
+  test.each([
+    ["the MTA-STS policy", "mta-sts.example.org", "/.well-known/mta-sts.txt", "GET", "text/plain", /^version: STSv1\nmode: testing\nmx: mail\.example\.com\n/],
+    ["Thunderbird's autoconfig", "autoconfig.example.org", "/mail/config-v1.1.xml", "GET", "application/xml", /<clientConfig version="1\.1">/],
+    ["Outlook's autodiscover (POST)", "autodiscover.example.org", "/autodiscover/autodiscover.xml", "POST", "application/xml", /<AccountType>email<\/AccountType>/],
+    ["Outlook's autodiscover, spelt with capitals", "autodiscover.example.com", "/Autodiscover/Autodiscover.xml", "POST", "application/xml", /<Type>IMAP<\/Type>/],
+  ])("served: %s", async (_label, host, path, method, type, content) => {
+    const r = await web(host, path, method, method === "POST" ? outlook : undefined);
+    expect([r.status, r.type]).toEqual([200, type]);
+    expect(r.body).toMatch(content);
+    expect(r.body).not.toContain("eve@");
+  });
+
+  test.each([
+    ["a neighbour of the autodiscover document", "autodiscover.example.org", "/autodiscover/autodiscover.xml.bak", "POST"],
+    ["a prefix of the autodiscover document", "autodiscover.example.org", "/autodiscover/autodiscover.xm", "POST"],
+    ["the autodiscover document on the autoconfig host", "autoconfig.example.org", "/autodiscover/autodiscover.xml", "POST"],
+    ["the autoconfig document on the autodiscover host", "autodiscover.example.org", "/mail/config-v1.1.xml", "GET"],
+    ["the policy on the autodiscover host", "autodiscover.example.org", "/.well-known/mta-sts.txt", "GET"],
+    ["the autodiscover document on the mail hostname", "mail.example.com", "/autodiscover/autodiscover.xml", "POST"],
+    ["the autodiscover document for a domain we do not host", "autodiscover.example.net", "/autodiscover/autodiscover.xml", "POST"],
+  ])("not served: %s", async (_label, host, path, method) => {
+    const r = await web(host, path, method, method === "POST" ? outlook : undefined);
+    expect(r.status).toBe(404);
+    expect(r.body).not.toMatch(/STSv1|clientConfig|Autodiscover/);
+  });
+});
+
 describe("listeners and TLS", () => {
-  test("exactly the expected ports listen: 25, 465, 587, 993, 995, 4190; the milters and rspamd's controller on loopback only", () => {
+  test("exactly the expected ports listen: 25, 443, 465, 587, 993, 995, 4190; the milters and rspamd's controller on loopback only", () => {
     const listening = server.exec(["ss", "-Hltn"]).out.split("\n").filter(Boolean).map((l) => l.split(/\s+/)[3]).sort();
-    expect(listening).toEqual(["0.0.0.0:25", "0.0.0.0:465", "0.0.0.0:587", "0.0.0.0:993", "0.0.0.0:995", "0.0.0.0:4190", "127.0.0.1:8891",
+    expect(listening).toEqual(["0.0.0.0:25", "0.0.0.0:443", "0.0.0.0:465", "0.0.0.0:587", "0.0.0.0:993", "0.0.0.0:995", "0.0.0.0:4190", "127.0.0.1:8891",
       "127.0.0.1:11332", "127.0.0.1:11334"].sort());
   });
 

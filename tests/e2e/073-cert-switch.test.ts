@@ -42,9 +42,9 @@ describe("switching tls from self-signed to acme", () => {
     expect(cert!.checkIssued(cert!)).toBe(true);
   });
 
-  test("before: the self-signed certificate also names mta-sts. and autoconfig. of the primary domain", () => {
+  test("before: the self-signed certificate also names mta-sts., autoconfig. and autodiscover. of the primary domain", () => {
     const domain = lab.hostname.slice(lab.hostname.indexOf(".") + 1);
-    for (const name of [`mta-sts.${domain}`, `autoconfig.${domain}`]) expect(selfSigned.get(443)?.checkHost(name)).toBe(name);
+    for (const name of [`mta-sts.${domain}`, `autoconfig.${domain}`, `autodiscover.${domain}`]) expect(selfSigned.get(443)?.checkHost(name)).toBe(name);
   });
 
   test.each(PORTS)("after: port %d serves the ACME certificate, verified against the ACME root", async (port, starttls) => {

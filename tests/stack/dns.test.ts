@@ -50,7 +50,7 @@ async function deploy(name: string, rawConfig: Record<string, unknown>) {
 test("two domains: every record with its name, type, zone and content; none proxied; no TXT chunk over 255", async () => {
   const { dns, records } = await deploy("mail", twoDomains);
   expect(created.find((c) => c.name === "mail")?.type).toBe("mailserver:index:MailDns");
-  expect(records).toHaveLength(1 + 2 * 15 + 1 + 1);
+  expect(records).toHaveLength(1 + 2 * 16 + 1 + 1);
   expect(records.every((r) => r.inputs.proxied === false && r.inputs.ttl === 300)).toBe(true);
 
   const one = (type: string, name: string) => {
@@ -80,6 +80,7 @@ test("two domains: every record with its name, type, zone and content; none prox
     }
     expect(one("A", `mta-sts.${domain}`)).toMatchObject({ zoneId, content: IP });
     expect(one("A", `autoconfig.${domain}`)).toMatchObject({ zoneId, content: IP });
+    expect(one("A", `autodiscover.${domain}`)).toMatchObject({ zoneId, content: IP });
     const sts = txtStrings(String(one("TXT", `_mta-sts.${domain}`).content)).join("");
     expect(sts).toBe(mtaStsRecord(mtaStsPolicy(parseConfig(twoDomains))));
     expect(sts).toMatch(/^v=STSv1; id=[0-9a-f]{20}$/);
@@ -104,7 +105,8 @@ test("two domains: every record with its name, type, zone and content; none prox
 test("the web names' address records are known to the component: provisioning (ACME HTTP-01) waits for them", async () => {
   const { dns } = await deploy("web", twoDomains);
   const names = await Promise.all(dns.webRecords.map((r) => settled(r.name)));
-  expect(names).toEqual(["mta-sts.example.com", "autoconfig.example.com", "mta-sts.example.org", "autoconfig.example.org"]);
+  expect(names).toEqual(["mta-sts.example.com", "autoconfig.example.com", "autodiscover.example.com",
+    "mta-sts.example.org", "autoconfig.example.org", "autodiscover.example.org"]);
 });
 
 test("resource names come from type and record name: adding a domain renames nothing", async () => {

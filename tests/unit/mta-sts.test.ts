@@ -1,6 +1,7 @@
-// MTA-STS policy and id, Thunderbird's autoconfig document, CAA and the web server's strings: pure, from config.
+// MTA-STS policy and id, Thunderbird's autoconfig and Outlook's autodiscover documents, CAA and the web server's strings: pure, from config.
 import { parseConfig } from "../../components/core/config";
 import { autoconfigXml } from "../../components/core/autoconfig";
+import { autodiscoverXml } from "../../components/core/autodiscover";
 import { mtaStsId, mtaStsPolicy } from "../../components/core/mta-sts";
 import { nginxString } from "../../components/core/nginx";
 import { clientSettings } from "../../components/core/ports";
@@ -58,9 +59,25 @@ test("CAA: one issue record per hosted domain, at the apex, naming the configure
   expect(caa({ "mailserver:tls": "self-signed" })).toEqual(['example.com example.com 0 issue ";"', 'example.org example.org 0 issue ";"']);
 });
 
-test("the certificate covers the hostname, then mta-sts. and autoconfig. of every domain", () => {
-  expect(certificateNames(parseConfig(base))).toEqual([
-    "mail.example.com", "mta-sts.example.com", "autoconfig.example.com", "mta-sts.example.org", "autoconfig.example.org"]);
+test("the certificate covers the hostname, then mta-sts., autoconfig. and autodiscover. of every domain", () => {
+  expect(certificateNames(parseConfig(base))).toEqual(["mail.example.com",
+    "mta-sts.example.com", "autoconfig.example.com", "autodiscover.example.com",
+    "mta-sts.example.org", "autoconfig.example.org", "autodiscover.example.org"]);
+});
+
+test("the autodiscover document offers the port table's implicit-TLS servers, IMAP first, no SPA, no login name", () => {
+  const config = parseConfig(base);
+  const xml = autodiscoverXml(config);
+  const entries = [...xml.matchAll(/<Protocol>\s*<Type>(\w+)<\/Type>\s*<Server>([^<]+)<\/Server>\s*<Port>(\d+)<\/Port>([\s\S]*?)<\/Protocol>/g)]
+    .map((m) => `${m[1]} ${m[2]}:${m[3]}${m[4].replace(/\s+/g, "")}`);
+  const s = clientSettings(config.hostname);
+  const flags = "<DomainRequired>off</DomainRequired><SPA>off</SPA><SSL>on</SSL><AuthRequired>on</AuthRequired>";
+  const implicit = s.smtp.filter((o) => o.security === "SSL/TLS");
+  expect(implicit).toHaveLength(1);
+  expect(entries).toEqual([
+    `IMAP ${s.imap.host}:${s.imap.port}${flags}`, `POP3 ${s.pop3.host}:${s.pop3.port}${flags}`, `SMTP ${implicit[0].host}:${implicit[0].port}${flags}`]);
+  expect(xml).toContain("<AccountType>email</AccountType>\n      <Action>settings</Action>");
+  expect(xml).not.toContain("LoginName");
 });
 
 test("the autoconfig document offers exactly the port table's servers, for every hosted domain", () => {

@@ -43,7 +43,7 @@ test("every record of both domains, each in its own zone", () => {
     return found[0];
   };
   expect(one("A", "mail.example.com")).toEqual({ zoneId: "zone-com", zone: "example.com", name: "mail.example.com", type: "A", content: IP, ttl: 300 });
-  expect(records.filter((r) => r.type === "A" && !/^(mta-sts|autoconfig)\./.test(r.name))).toHaveLength(1);
+  expect(records.filter((r) => r.type === "A" && !/^(mta-sts|autoconfig|autodiscover)\./.test(r.name))).toHaveLength(1);
   for (const [domain, zoneId] of [["example.com", "zone-com"], ["example.org", "zone-org"]]) {
     const inZone = (r: RecordSpec) => expect([r.zone, r.zoneId]).toEqual([domain, zoneId]);
     const mx = one("MX", domain);
@@ -69,7 +69,7 @@ test("every record of both domains, each in its own zone", () => {
     expect(srv("_pop3s._tcp")).toEqual([10, "1 995 mail.example.com"]);
     expect(srv("_imap._tcp")).toEqual([0, "0 0 ."]);
     expect(srv("_pop3._tcp")).toEqual([0, "0 0 ."]);
-    for (const host of [`mta-sts.${domain}`, `autoconfig.${domain}`]) {
+    for (const host of [`mta-sts.${domain}`, `autoconfig.${domain}`, `autodiscover.${domain}`]) {
       const a = one("A", host);
       expect(a.content).toBe(IP);
       inZone(a);
@@ -83,7 +83,7 @@ test("every record of both domains, each in its own zone", () => {
   }
   // example.org reports to example.com, so example.com authorises it (RFC 7489 §7.1).
   expect(one("TXT", "example.org._report._dmarc.example.com")).toMatchObject({ zone: "example.com", content: '"v=DMARC1"' });
-  expect(records).toHaveLength(1 + 2 * 15 + 1);
+  expect(records).toHaveLength(1 + 2 * 16 + 1);
 });
 
 test("deterministic order and content", () => {
@@ -223,7 +223,7 @@ test("DKIM rotation: the new selector's key and every retired selector's key are
     expect(text(dkim[0])).toBe(dkimRecordContent(keys[d]));
     expect(text(dkim[1])).toBe(dkimRecordContent(oldKeys[d]));
   }
-  expect(records).toHaveLength(1 + 2 * 17 + 1);
+  expect(records).toHaveLength(1 + 2 * 18 + 1);
   // Dropping a retired selector drops its record and nothing else.
   const after = plan({ "mailserver:dkimSelector": "s3", "mailserver:dkimRetiredSelectors": JSON.stringify(["s2"]) });
   expect(records.filter((r) => !after.some((a) => JSON.stringify(a) === JSON.stringify(r))).map((r) => r.name))

@@ -1,4 +1,4 @@
-// The rendered configuration run by the real Postfix, Dovecot and OpenDKIM, in namespaces of its own:
+// The rendered configuration run by the real Postfix, Dovecot, OpenDKIM, rspamd and nginx, in namespaces of its own:
 // a mount namespace where /etc is an overlay with the rendered tree on top (Postfix's queue and data
 // directories are overlays too, /srv and /run are tmpfs), a network namespace where the server listens on
 // 10.77.0.1 and "outside" clients come from 10.77.0.2 (not in mynetworks), and a PID namespace whose end
@@ -18,10 +18,10 @@ import { writeTree } from "../../../scripts/render";
 export const SERVER_IP = "10.77.0.1";
 export const CLIENT_IP = "10.77.0.2";
 /** Ports the forwarder exposes; 143 and 110 too, so that a test can see they are closed. */
-export const PORTS = [25, 110, 143, 465, 587, 993, 995] as const;
+export const PORTS = [25, 110, 143, 443, 465, 587, 993, 995] as const;
 export type Port = (typeof PORTS)[number];
 
-export const PROGRAMS = ["postfix", "postmap", "newaliases", "dovecot", "opendkim", "rspamd", "policyd-rate-limit", "openssl", "unshare", "nsenter",
+export const PROGRAMS = ["postfix", "postmap", "newaliases", "dovecot", "opendkim", "rspamd", "policyd-rate-limit", "nginx", "openssl", "unshare", "nsenter",
   "ip", "ss", "install", "useradd", "groupadd"];
 
 /** LIVE_SERVER_DEBUG=1: trace the setup on stderr and keep the work directory. */
@@ -58,6 +58,7 @@ function setupScript(files: RenderedFile[], work: string, nodeBin: string): stri
     "overlay /var/lib/postfix /var/lib/postfix",
     "[ ! -d /var/lib/dovecot ] || overlay /var/lib/dovecot /var/lib/dovecot",
     "overlay /var/lib/rspamd /var/lib/rspamd",
+    "overlay /var/log/nginx /var/log/nginx",
     // /run: Dovecot's and OpenDKIM's sockets and pid files; no syslog there, so nothing reaches the host's journal.
     "mount -t tmpfs -o mode=0755 tmpfs /run",
     "mount -t tmpfs -o mode=0755 tmpfs /srv",
@@ -87,11 +88,12 @@ function setupScript(files: RenderedFile[], work: string, nodeBin: string): stri
     "sed -i 's#/var/lib/policyd-rate-limit/#/run/policyd-rate-limit-db/#' /etc/policyd-rate-limit.yaml",
     "policyd-rate-limit </dev/null >/dev/null 2>&1 &",
     "dovecot -c /etc/dovecot/dovecot.conf",
+    "nginx -c /etc/nginx/nginx.conf",
     "postfix start 2>\"$W/postfix-start.log\"",
     // Ready when every listener is up (the milters' too: Postfix tempfails mail without them).
     "for _ in $(seq 200); do",
     "  open=$(ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -un | tr '\\n' ' ')",
-    "  up=1; for p in 25 465 587 993 995 8891 11332; do case \" $open\" in *\" $p \"*) ;; *) up=0 ;; esac; done",
+    "  up=1; for p in 25 443 465 587 993 995 8891 11332; do case \" $open\" in *\" $p \"*) ;; *) up=0 ;; esac; done",
     "  [ $up = 0 ] || break",
     "  sleep 0.05",
     "done",

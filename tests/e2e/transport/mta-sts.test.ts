@@ -1,8 +1,9 @@
 // Issue 15 §1, §3, §4, §5: inbound transport security and client setup, as outside tools see it.
 // An independent MTA-STS client (mailauth's mta-sts module) fetches each lab domain's policy over HTTPS,
 // trusting only the lab CA and resolving only through the lab DNS, and checks our MX against it; port 443
-// serves that policy and Thunderbird's autoconfig and nothing else; the CAA records name the lab's CA; the
-// report addresses in DMARC and TLS-RPT receive mail.
+// serves that policy, Thunderbird's autoconfig and Outlook's autodiscover and nothing else, and a client
+// that follows the autodiscover answer logs in; the CAA records name the lab's CA; the report addresses in
+// DMARC and TLS-RPT receive mail.
 import { X509Certificate } from "node:crypto";
 import * as https from "node:https";
 import * as net from "node:net";
@@ -10,6 +11,8 @@ import * as tls from "node:tls";
 import { readFileSync } from "node:fs";
 import { XMLParser } from "fast-xml-parser";
 import { getPolicy, validateMx } from "mailauth/lib/mta-sts";
+import { ImapFlow } from "imapflow";
+import nodemailer from "nodemailer";
 import { parse as parseYaml } from "yaml";
 import { clientSettings } from "../../../components/core/ports";
 import { labConfigFile } from "../lib/deploy";
@@ -28,7 +31,7 @@ const domains = [String(stack["mailserver:domain"]),
 interface Fetched { status: number; type: string | undefined; body: string; cert: X509Certificate }
 
 /** One HTTPS request to the server's 443 as `name`, trusting only the lab CA. */
-function get(name: string, path: string, method = "GET"): Promise<Fetched> {
+function get(name: string, path: string, method = "GET", body?: string): Promise<Fetched> {
   return new Promise((resolve, reject) => {
     const req = https.request({ host: lab.ip, port: 443, servername: name, headers: { host: name }, path, method, ca: labCa(lab), agent: false },
       (res) => {
@@ -38,7 +41,8 @@ function get(name: string, path: string, method = "GET"): Promise<Fetched> {
         res.on("end", () => resolve({ status: res.statusCode ?? 0, type: res.headers["content-type"], body: Buffer.concat(chunks).toString(), cert }));
       });
     req.on("error", reject);
-    req.end();
+    if (body !== undefined) req.setHeader("content-type", "text/xml");
+    req.end(body);
   });
 }
 
@@ -84,14 +88,15 @@ describe.each(domains)("MTA-STS for %s", (domain) => {
   });
 });
 
-describe("port 443 serves the policy, the autoconfig document and nothing else", () => {
+describe("port 443 serves the policy, the client documents and nothing else", () => {
   const mtaSts = `mta-sts.${domains[0]}`;
   const autoconfig = `autoconfig.${domains[0]}`;
+  const autodiscover = `autodiscover.${domains[0]}`;
 
-  test("the certificate verifies against the lab CA for every mta-sts. and autoconfig. name", async () => {
+  test("the certificate verifies against the lab CA for every mta-sts., autoconfig. and autodiscover. name", async () => {
     const { cert } = await get(mtaSts, "/.well-known/mta-sts.txt");
     for (const d of domains) {
-      for (const name of [`mta-sts.${d}`, `autoconfig.${d}`]) expect({ name, match: cert.checkHost(name) }).toEqual({ name, match: name });
+      for (const name of [`mta-sts.${d}`, `autoconfig.${d}`, `autodiscover.${d}`]) expect({ name, match: cert.checkHost(name) }).toEqual({ name, match: name });
     }
     expect(cert.checkHost(lab.hostname)).toBe(lab.hostname);
     // Control: a name the certificate was not issued for does not match.
@@ -109,6 +114,9 @@ describe("port 443 serves the policy, the autoconfig document and nothing else",
     ["a neighbour of the policy", () => get(mtaSts, "/.well-known/mta-sts.txt.bak"), 404],
     ["the policy on the autoconfig host", () => get(autoconfig, "/.well-known/mta-sts.txt"), 404],
     ["the autoconfig document on the policy host", () => get(mtaSts, "/mail/config-v1.1.xml"), 404],
+    ["the autodiscover document on the autoconfig host", () => get(autoconfig, "/autodiscover/autodiscover.xml", "POST", outlookRequest("alice")), 404],
+    ["the policy on the autodiscover host", () => get(autodiscover, "/.well-known/mta-sts.txt"), 404],
+    ["a neighbour of the autodiscover document", () => get(autodiscover, "/autodiscover/autodiscover.xml.bak", "POST", outlookRequest("alice")), 404],
     ["the mail hostname", () => get(lab.hostname, "/.well-known/mta-sts.txt"), 404],
     ["nginx's status page", () => get(mtaSts, "/nginx_status"), 404],
     // nginx refuses a path that climbs above / before any location is matched.
@@ -116,7 +124,7 @@ describe("port 443 serves the policy, the autoconfig document and nothing else",
   ])("not served: %s", async (_label, fetch, status) => {
     const r = await fetch();
     expect(r.status).toBe(status);
-    expect(r.body).not.toMatch(/STSv1|clientConfig|root:/);
+    expect(r.body).not.toMatch(/STSv1|clientConfig|Autodiscover|root:/);
   });
 
   test("port 80 is closed (certbot opens it only while it validates)", async () => {
@@ -151,6 +159,79 @@ describe("Thunderbird autoconfig", () => {
 });
 
 interface Entry { type: string; hostname: string; port: number; socketType: string; authentication: string; username: string }
+
+/** The request Outlook POSTs ([MS-OXDSCLI] 2.2.3: EMailAddress and the response schema it accepts). */
+function outlookRequest(address: string): string {
+  return [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    '<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">',
+    `  <Request><EMailAddress>${address}</EMailAddress>`,
+    "  <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>",
+    "  </Request>",
+    "</Autodiscover>",
+  ].join("\n");
+}
+
+interface Protocol { Type: string; Server: string; Port: number; SSL: string; SPA: string; AuthRequired: string; LoginName?: string }
+
+describe("Outlook autodiscover", () => {
+  const alice = labUser(lab, `alice@${domains[0]}`);
+
+  test.each(domains.flatMap((d) => ["/autodiscover/autodiscover.xml", "/Autodiscover/Autodiscover.xml"].map((p) => [d, p])))(
+    "autodiscover.%s%s: the port table's implicit-TLS servers, IMAP first, for any address", async (domain, path) => {
+      // Outlook's third try (after Active Directory and the bare domain): autodiscover.<domain>, by DNS.
+      expect(await labResolver(lab).resolve4(`autodiscover.${domain}`)).toEqual([lab.ip]);
+      const r = await get(`autodiscover.${domain}`, path, "POST", outlookRequest(`someone@${domain}`));
+      expect([r.status, r.type]).toEqual([200, "application/xml"]);
+      const protocols = discovered(r.body);
+      const s = clientSettings(lab.hostname);
+      const smtp = s.smtp.filter((o) => o.security === "SSL/TLS");
+      expect(protocols.map((p) => `${p.Type} ${p.Server}:${p.Port} SSL=${p.SSL} SPA=${p.SPA} auth=${p.AuthRequired}`)).toEqual([
+        `IMAP ${s.imap.host}:${s.imap.port} SSL=on SPA=off auth=on`,
+        `POP3 ${s.pop3.host}:${s.pop3.port} SSL=on SPA=off auth=on`,
+        ...smtp.map((o) => `SMTP ${o.host}:${o.port} SSL=on SPA=off auth=on`),
+      ]);
+      // No login name: the request is not echoed, Outlook logs in with the address typed.
+      expect(protocols.every((p) => p.LoginName === undefined)).toBe(true);
+      expect(r.body).not.toContain("someone@");
+    });
+
+  test("a client that follows the answer (server by DNS, TLS from the first byte, the address as login) reads and sends mail", async () => {
+    const protocols = discovered((await get(`autodiscover.${domains[0]}`, "/autodiscover/autodiscover.xml", "POST", outlookRequest(alice.address))).body);
+    const use = (type: string) => {
+      const p = protocols.find((x) => x.Type === type);
+      if (p === undefined) throw new Error(`no ${type} in the autodiscover answer`);
+      return p;
+    };
+    const imap = use("IMAP");
+    const [imapIp] = await labResolver(lab).resolve4(imap.Server);
+    const client = new ImapFlow({
+      host: imapIp, port: imap.Port, secure: imap.SSL === "on", servername: imap.Server,
+      auth: { user: alice.address, pass: alice.password }, tls: { ca: labCa(lab), rejectUnauthorized: true }, logger: false,
+    });
+    await client.connect();
+    expect(client.authenticated).toBeTruthy();
+    await client.logout();
+
+    const smtp = use("SMTP");
+    const [smtpIp] = await labResolver(lab).resolve4(smtp.Server);
+    const transport = nodemailer.createTransport({
+      host: smtpIp, port: smtp.Port, secure: smtp.SSL === "on", auth: { user: alice.address, pass: alice.password },
+      tls: { ca: labCa(lab), servername: smtp.Server, rejectUnauthorized: true },
+    });
+    const subject = token("autodiscover");
+    await transport.sendMail({ from: alice.address, to: alice.address, subject, text: "sent with the autodiscovered settings\n" });
+    await waitForInbox(lab, alice, subject);
+  });
+});
+
+function discovered(body: string): Protocol[] {
+  const doc = new XMLParser({ isArray: (n) => n === "Protocol" }).parse(body) as
+    { Autodiscover: { Response: { Account: { AccountType: string; Action: string; Protocol: Protocol[] } } } };
+  const account = doc.Autodiscover.Response.Account;
+  expect([account.AccountType, account.Action]).toEqual(["email", "settings"]);
+  return account.Protocol;
+}
 
 describe("report addresses receive mail", () => {
   test.each(domains)("the rua of _dmarc and _smtp._tls of %s is delivered to a mailbox", async (domain) => {
