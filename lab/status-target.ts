@@ -21,8 +21,11 @@ const labJsonSchema = z.object({
   configFile: z.string().optional(),
 });
 
-/** `mailbox`: the round trip's mailbox, one of the lab's users (default the first); its password comes from lab.json. */
-export function labTarget(mailbox?: string): StatusTarget {
+/**
+ * `mailbox`: the round trip's mailbox, one of the lab's users (default the first); its password comes from lab.json.
+ * `resolver`: the resolver asked about the TLSA record's validation (default the lab's validating one).
+ */
+export function labTarget(mailbox?: string, resolver?: string): StatusTarget {
   if (!fs.existsSync(p.labJson)) throw new Error(`${p.labJson} is missing: run npm run lab first`);
   const lab = labJsonSchema.parse(JSON.parse(fs.readFileSync(p.labJson, "utf8")));
   const config = parseConfig(readStackConfig(lab.configFile ?? p.stackConfig));
@@ -41,7 +44,7 @@ export function labTarget(mailbox?: string): StatusTarget {
     outsideAddress: `status-probe@${OUTSIDE_DOMAINS.genuine}`,
     mailbox: user ?? { none: `${mailbox} is not a user of the lab (.lab/lab.json)` },
     // unbound, trusting the keys of the zones knot signs (lab/resolver.ts).
-    validatingResolver: [lab.resolver],
+    validatingResolver: [resolver ?? lab.resolver],
     tlsaPlanned: labTlsaRecords(),
   };
 }

@@ -7,7 +7,7 @@
 //
 // With mailserver:dnssec, the TLSA records of _25._tcp.<hostname> are compared with the key port 25 presents
 // and the stack's tlsaRecords output, and --resolver (a validating resolver, "address[:port]"; default the
-// system's) is asked whether it authenticates them (AD). The lab uses its own validating resolver.
+// system's; in the lab, the lab's) is asked whether it authenticates them (AD).
 //
 // The round trip's mailbox: --mailbox <address>, its password in MAILSERVER_STATUS_PASSWORD (never on the
 // command line). In the lab it defaults to the first lab user, whose password lab.json holds.
@@ -36,7 +36,7 @@ async function main(): Promise<number> {
   let target: StatusTarget;
   let cleanup: () => void = () => undefined;
   if (values.lab) {
-    target = labTarget(values.mailbox);
+    target = labTarget(values.mailbox, values.resolver);
   } else {
     const password = process.env.MAILSERVER_STATUS_PASSWORD;
     const mailbox: StatusTarget["mailbox"] = values.mailbox === undefined
