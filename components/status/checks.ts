@@ -1,10 +1,10 @@
 // Runs every status check against one deployed server: DNS from its authoritative servers, the ports from
 // outside, the server itself over SSH. The same checks for a Pulumi stack and for the lab; only the target
 // (how to reach it) differs.
+import { X509Certificate } from "node:crypto";
 import { promises as dnsp } from "node:dns";
 import { isIPv4 } from "node:net";
 import * as tls from "node:tls";
-import { X509Certificate } from "node:crypto";
 import { ImapFlow } from "imapflow";
 import nodemailer from "nodemailer";
 import type { MailStackConfig } from "../core/config";

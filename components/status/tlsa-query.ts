@@ -2,7 +2,6 @@
 // §5). The servers are given as Node's resolvers list them ("192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]:53").
 import { randomInt } from "node:crypto";
 import * as dgram from "node:dgram";
-import { isIPv6 } from "node:net";
 import * as net from "node:net";
 import * as packet from "dns-packet";
 import { readTlsaAnswer, TlsaAnswer, tlsaQuestion } from "./tlsa";
@@ -10,7 +9,7 @@ import { readTlsaAnswer, TlsaAnswer, tlsaQuestion } from "./tlsa";
 export function parseServer(server: string): { host: string; port: number } {
   const bracketed = /^\[(.+)\](?::(\d+))?$/.exec(server);
   if (bracketed) return { host: bracketed[1], port: Number(bracketed[2] ?? 53) };
-  if (isIPv6(server)) return { host: server, port: 53 };
+  if (net.isIPv6(server)) return { host: server, port: 53 };
   const [host, port] = server.split(":");
   return { host, port: Number(port ?? 53) };
 }
@@ -34,7 +33,7 @@ export async function queryTlsa(servers: string[], name: string, timeoutMs: numb
 
 function overUdp(host: string, port: number, question: Buffer, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket(isIPv6(host) ? "udp6" : "udp4");
+    const socket = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4");
     let finished = false;
     const done = (e: Error | undefined, answer?: Buffer) => {
       if (finished) return;
