@@ -22,6 +22,8 @@ export class MailDane extends pulumi.ComponentResource {
   /** Domain → the DS record to give the registrar (empty without DNSSEC). */
   public readonly ds: pulumi.Output<Record<string, string>>;
   public readonly tlsaRecords: cloudflare.DnsRecord[] = [];
+  /** The published TLSA contents ("3 1 1 <hex>"), for npm run status to compare with what DNS serves. */
+  public readonly tlsa: pulumi.Output<string[]>;
 
   constructor(name: string, args: MailDaneArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailserver:index:MailDane", name, {}, opts);
@@ -52,6 +54,7 @@ export class MailDane extends pulumi.ComponentResource {
         }),
       }, { parent: this, dependsOn: zones }));
     });
-    this.registerOutputs({ ds: this.ds });
+    this.tlsa = actual.apply((p) => p.map((r) => r.content));
+    this.registerOutputs({ ds: this.ds, tlsa: this.tlsa });
   }
 }

@@ -42,6 +42,8 @@ export class MailServer extends pulumi.ComponentResource {
   public readonly sshHostKey: pulumi.Output<string>;
   /** Domain → the DS record to give the registrar (mailserver:dnssec). */
   public readonly dnssecDs: pulumi.Output<Record<string, string>>;
+  /** The TLSA records of _25._tcp.<hostname> ("3 1 1 <hex>"; none without mailserver:dnssec). */
+  public readonly tlsaRecords: pulumi.Output<string[]>;
 
   constructor(name: string, args: MailServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailserver:index:MailServer", name, {}, opts);
@@ -121,6 +123,7 @@ export class MailServer extends pulumi.ComponentResource {
     this.applied = push.applied;
     this.sshHostKey = host.hostKey;
     this.dnssecDs = dane.ds;
+    this.tlsaRecords = dane.tlsa;
     this.registerOutputs({ ip: this.ip, sshCommand: this.sshCommand, dnsRecords: this.dnsRecords });
   }
 }

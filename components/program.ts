@@ -20,6 +20,7 @@ export async function program() {
     dnsRecords: server.dnsRecords,
     lastApply: server.applied,
     dnssecDs: server.dnssecDs,
+    tlsaRecords: server.tlsaRecords,
     stack: pulumi.getStack(),
   };
 }

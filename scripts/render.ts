@@ -3,7 +3,8 @@
 //   [--ip <address>]                              server IP for the zone files (default 192.0.2.10)
 //
 // Writes every server file at <dir>/<target path> (e.g. <dir>/etc/postfix/main.cf), <dir>/manifest.json
-// (path, mode, owner, group, service, secret, rebuild) and the planned DNS zones in <dir>/dns/.
+// (path, mode, owner, group, service, secret, rebuild) and the planned DNS zones in <dir>/dns/ (with
+// mailserver:dnssec, the TLSA records of _25._tcp.<hostname> too).
 //
 // `secure:` values need the Pulumi CLI to decrypt; they become visible placeholders unless these
 // environment variables supply them:
@@ -12,12 +13,17 @@
 //   MAILSERVER_USER_PASSWORDS    JSON {"alice@example.com": "password", …} for users whose password is secure
 // DKIM keys: production keys live in Pulumi state (tls.PrivateKey). Here a fresh 2048-bit key per domain and selector
 // is generated into <dir>/dkim/<selector>._domainkey.<domain>.pem unless one is already there, so reruns keep their keys.
+// TLS keys (with mailserver:dnssec, for the TLSA records of _25._tcp.<hostname> in <dir>/dns/): likewise, one
+// ECDSA P-256 key per name of mailserver:tlsKey and tlsNextKey in <dir>/tls/<name>.pem, generated unless there.
+// The file may hold a public key only: to render the production record, put the key port 25 presents there
+// (openssl s_client -starttls smtp -connect <hostname>:25 </dev/null | openssl x509 -pubkey -noout > <dir>/tls/k1.pem).
 import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { NAMESPACE, parseConfig, type MailStackConfig } from "../components/core/config";
+import { planTlsaRecords, spkiSha256, tlsKeyNames } from "../components/core/dane";
 import { dkimPublicKeyBase64, dkimSelectors } from "../components/core/dkim";
 import type { RenderedFile } from "../components/core/files";
 import { planRecords } from "../components/core/records";
@@ -128,6 +134,54 @@ function localDkimKeys(config: MailStackConfig, out: string): { keys: Record<str
   return { keys, generated };
 }
 
+/**
+ * TLS key name → SHA-256 of its SubjectPublicKeyInfo, from <out>/tls/<name>.pem (a public or private PEM);
+ * missing keys are generated as the stack makes them (ECDSA P-256), so reruns keep their records. None
+ * without mailserver:dnssec, which publishes no TLSA record.
+ */
+export function localTlsKeys(config: MailStackConfig, out: string): { spkiHashes: Record<string, string>; generated: string[] } {
+  if (!config.dnssec) return { spkiHashes: {}, generated: [] };
+  const dir = join(out, "tls");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const spkiHashes: Record<string, string> = {};
+  const generated: string[] = [];
+  for (const name of tlsKeyNames(config)) {
+    const file = join(dir, `${name}.pem`);
+    if (!existsSync(file)) {
+      const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+      writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+      generated.push(file);
+    }
+    spkiHashes[name] = spkiSha256(readFileSync(file, "utf8"));
+  }
+  return { spkiHashes, generated };
+}
+
+export interface Rendered {
+  files: RenderedFile[];
+  /** Key files made by this run (DKIM, then TLS): local stand-ins for the keys in Pulumi state. */
+  generated: { dkim: string[]; tls: string[] };
+}
+
+/** Renders a stack file into `out`: every server file, manifest.json, and the planned zones in dns/. */
+export async function renderStack(stackFile: string, out: string, ip = "192.0.2.10"): Promise<Rendered> {
+  const config = parseConfig(rawFromStackYaml(readFileSync(stackFile, "utf8")));
+  const { keys, generated } = localDkimKeys(config, out);
+  const signing = Object.fromEntries(Object.entries(keys).map(([d, bySelector]) => [d, bySelector[config.dkimSelector]]));
+  const files = await renderFiles({ config, dkimPrivateKeys: signing });
+  writeTree(files, out);
+
+  const publicKeys = Object.fromEntries(Object.entries(keys).map(([d, bySelector]) => [d, Object.fromEntries(
+    Object.entries(bySelector).map(([s, pem]) => [s, dkimPublicKeyBase64(pem)]))]));
+  const tls = localTlsKeys(config, out);
+  mkdirSync(join(out, "dns"), { recursive: true });
+  for (const z of zoneFiles([...planRecords(config, ip, publicKeys), ...planTlsaRecords(config, tls.spkiHashes)])) {
+    writeFileSync(join(out, "dns", `${z.zone}.zone`), z.bind);
+    writeFileSync(join(out, "dns", `${z.zone}.json`), z.json);
+  }
+  return { files, generated: { dkim: generated, tls: tls.generated } };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { stack: { type: "string" }, config: { type: "string" }, out: { type: "string" }, ip: { type: "string" } },
@@ -137,23 +191,14 @@ async function main(): Promise<void> {
   }
   const stackFile = values.config ? resolve(values.config) : join(REPO_ROOT, `Pulumi.${values.stack}.yaml`);
   const out = resolve(values.out);
-  const config = parseConfig(rawFromStackYaml(readFileSync(stackFile, "utf8")));
-  const { keys, generated } = localDkimKeys(config, out);
-  const signing = Object.fromEntries(Object.entries(keys).map(([d, bySelector]) => [d, bySelector[config.dkimSelector]]));
-  const files = await renderFiles({ config, dkimPrivateKeys: signing });
-  writeTree(files, out);
-
-  const publicKeys = Object.fromEntries(Object.entries(keys).map(([d, bySelector]) => [d, Object.fromEntries(
-    Object.entries(bySelector).map(([s, pem]) => [s, dkimPublicKeyBase64(pem)]))]));
-  mkdirSync(join(out, "dns"), { recursive: true });
-  for (const z of zoneFiles(planRecords(config, values.ip ?? "192.0.2.10", publicKeys))) {
-    writeFileSync(join(out, "dns", `${z.zone}.zone`), z.bind);
-    writeFileSync(join(out, "dns", `${z.zone}.json`), z.json);
-  }
+  const { files, generated } = await renderStack(stackFile, out, values.ip);
 
   console.log(`Rendered ${files.length} files from ${stackFile} into ${out} (see manifest.json).`);
-  if (generated.length > 0) {
-    console.log(`Generated local DKIM keys (production keys come from Pulumi state): ${generated.join(", ")}`);
+  if (generated.dkim.length > 0) {
+    console.log(`Generated local DKIM keys (production keys come from Pulumi state): ${generated.dkim.join(", ")}`);
+  }
+  if (generated.tls.length > 0) {
+    console.log(`Generated local TLS keys for the TLSA records (production keys come from Pulumi state): ${generated.tls.join(", ")}`);
   }
   const placeholders = files.filter((f) => f.content.includes("<secret ")).map((f) => f.path);
   if (placeholders.length > 0) {

@@ -39,6 +39,15 @@ export interface StackOptions {
   ehloName: string;
   outsideAddress: string;
   mailbox: StatusTarget["mailbox"];
+  /** The validating resolver asked about the TLSA record; the system's (resolv.conf) when absent. */
+  resolver?: string;
+}
+
+/** The TLSA records the stack published, from its output (absent in stacks deployed before it existed). */
+export function plannedTlsa(outputs: Record<string, unknown>): StatusTarget["tlsaPlanned"] {
+  const records = outputs.tlsaRecords;
+  if (Array.isArray(records) && records.every((r) => typeof r === "string")) return records as string[];
+  return { unknown: "the stack has no tlsaRecords output yet: run pulumi up" };
 }
 
 /** `dir`: the project directory, holding Pulumi.<stack>.yaml (where the pulumi CLI runs). */
@@ -75,6 +84,8 @@ export function stackTarget(stack: string, o: StackOptions, dir = REPO_ROOT): { 
     ehloName: o.ehloName,
     outsideAddress: o.outsideAddress,
     mailbox: o.mailbox,
+    validatingResolver: o.resolver === undefined ? system.getServers() : [o.resolver],
+    tlsaPlanned: plannedTlsa(outputs),
   };
   return { target, sshArgs: ssh, cleanup: () => rmSync(keys, { recursive: true, force: true }) };
 }

@@ -1,12 +1,14 @@
 // Runs every status check against one deployed server: DNS from its authoritative servers, the ports from
 // outside, the server itself over SSH. The same checks for a Pulumi stack and for the lab; only the target
 // (how to reach it) differs.
+import { X509Certificate } from "node:crypto";
 import { promises as dnsp } from "node:dns";
 import { isIPv4 } from "node:net";
 import * as tls from "node:tls";
 import { ImapFlow } from "imapflow";
 import nodemailer from "nodemailer";
 import type { MailStackConfig } from "../core/config";
+import { spkiSha256, tlsaName } from "../core/dane";
 import { dkimSelectors } from "../core/dkim";
 import { mtaStsHost } from "../core/mta-sts";
 import { acmeHttpPorts, MAIL_PORTS, WEB_PORTS } from "../core/ports";
@@ -21,6 +23,8 @@ import { CheckResult, error, ok, parseSelfcheck, skip } from "./result";
 import { MANAGESIEVE_PORT, sieveStartTls } from "./sieve-probe";
 import { SmtpProbe, TlsOptions, portOpen } from "./smtp-probe";
 import { countSpfLookups, TxtAnswer } from "./spf";
+import { assessTlsa, assessTlsaValidation, daneSkipped } from "./tlsa";
+import { queryTlsa } from "./tlsa-query";
 
 export interface RemoteResult {
   code: number | null;
@@ -47,6 +51,10 @@ export interface StatusTarget {
   outsideAddress: string;
   /** The mailbox of the round trip, or why there is none. */
   mailbox: { address: string; password: string } | { none: string };
+  /** A validating resolver ("address" or "address:port"), asked whether it authenticates the TLSA record (AD). */
+  validatingResolver: string[];
+  /** The TLSA records the stack published ("3 1 1 <hex>"), or why they are not known here. */
+  tlsaPlanned: string[] | { unknown: string };
 }
 
 const TIMEOUT_MS = 10_000;
@@ -56,11 +64,14 @@ export const BLOCKLISTS = ["zen.spamhaus.org", "bl.spamcop.net", "b.barracudacen
 
 export async function runChecks(t: StatusTarget): Promise<CheckResult[]> {
   const keys = await serverDkimKeys(t);
+  const mailTls = Promise.all(MAIL_PORTS.map((port) => tlsCheck(t, port)));
   const results = await Promise.all([
     dnsChecks(t, keys),
-    Promise.all(MAIL_PORTS.map((port) => tlsCheck(t, port))),
+    // Port 25's key, as the TLS check saw it, against its TLSA records.
+    mailTls.then((seen) => daneChecks(t, seen[MAIL_PORTS.indexOf(25)].spki)),
+    mailTls.then((seen) => seen.map((s) => s.result)),
     // 443 serves the same certificate; senders fetching the MTA-STS policy check it for mta-sts.<domain>.
-    Promise.all(WEB_PORTS.map((port) => tlsCheck(t, port, mtaStsHost(t.config.domain)))),
+    Promise.all(WEB_PORTS.map(async (port) => (await tlsCheck(t, port, mtaStsHost(t.config.domain))).result)),
     closedPortsCheck(t),
     smtpChecks(t),
     roundTrip(t),
@@ -161,6 +172,21 @@ function policyCheck(id: string, s: Served, kind: RegExp, parse: (record: string
   return "problem" in parsed ? error(id, `${parsed.problem} — ${fix}`) : ok(id, parsed.found);
 }
 
+/** The TLSA records of port 25 (DANE), when mailserver:dnssec is on: from the authoritative servers, then validated. */
+async function daneChecks(t: StatusTarget, presented: Presented): Promise<CheckResult[]> {
+  const name = tlsaName(t.config.hostname);
+  if (!t.config.dnssec) return daneSkipped(name);
+  const zone = zoneFor(t.config, t.config.hostname);
+  const authoritative: Served = zone
+    ? await t.authoritative(zone.name).then((r) => served(r, name, "TLSA"), (e: Error) => ({ failed: e.message }))
+    : { failed: `no hosted zone holds ${t.config.hostname}` };
+  const validated = await queryTlsa(t.validatingResolver, name, TIMEOUT_MS).catch((e: Error) => ({ failed: e.message }));
+  return [
+    assessTlsa({ name, served: authoritative, presented, planned: t.tlsaPlanned }),
+    assessTlsaValidation(name, t.validatingResolver.join(", "), validated),
+  ];
+}
+
 async function spfCheck(t: StatusTarget, domain: string, ask: (zone: string, name: string, type: "TXT") => Promise<Served>): Promise<CheckResult> {
   const outside = txtLookup(t.resolver);
   // Names in the hosted zones are asked of their authoritative servers; the rest (includes) of the resolver.
@@ -184,9 +210,13 @@ function tlsOptions(t: StatusTarget, servername: string): TlsOptions {
   return { servername, ...(t.tlsCa ? { ca: t.tlsCa } : {}) };
 }
 
+/** The SHA-256 of the SubjectPublicKeyInfo of the certificate a port presented, or why there is none. */
+type Presented = { spki: string } | { failed: string };
+
 /** TLS on one port, the certificate checked for `name` (the hostname on the mail ports). */
-async function tlsCheck(t: StatusTarget, port: number, name = t.config.hostname): Promise<CheckResult> {
+async function tlsCheck(t: StatusTarget, port: number, name = t.config.hostname): Promise<{ result: CheckResult; spki: Presented }> {
   const id = `tls:${port}`;
+  const failed = (result: CheckResult) => ({ result, spki: { failed: result.message } });
   const starttls = port === 25 || port === 587;
   let probe: SmtpProbe | undefined;
   let socket: tls.TLSSocket | undefined;
@@ -195,23 +225,24 @@ async function tlsCheck(t: StatusTarget, port: number, name = t.config.hostname)
       probe = (await SmtpProbe.open(t.ip, port, TIMEOUT_MS)).probe;
       await probe.command(`EHLO ${t.ehloName}`);
       const r = await probe.startTls(tlsOptions(t, name));
-      if (r.code !== 220) return error(id, `STARTTLS refused (${r.text}) — check smtpd_tls_* settings (pulumi up)`);
+      if (r.code !== 220) return failed(error(id, `STARTTLS refused (${r.text}) — check smtpd_tls_* settings (pulumi up)`));
       socket = probe.tlsSocket;
     } else if (port === MANAGESIEVE_PORT) {
       socket = await sieveStartTls(t.ip, port, tlsOptions(t, name), TIMEOUT_MS);
     } else {
       socket = await implicitTls(t.ip, port, tlsOptions(t, name));
     }
-    if (!socket) return error(id, "no TLS session");
+    if (!socket) return failed(error(id, "no TLS session"));
     const cert = socket.getPeerCertificate();
     const hostnameError = tls.checkServerIdentity(name, cert);
-    return assessCertificate({
+    const result = assessCertificate({
       port, hostname: name, validTo: new Date(cert.valid_to), protocol: socket.getProtocol(), now: new Date(),
       ...(socket.authorized ? {} : { authorizationError: String(socket.authorizationError) }),
       ...(hostnameError ? { hostnameError: hostnameError.message } : {}),
     });
+    return { result, spki: { spki: spkiSha256(String(new X509Certificate(cert.raw).publicKey.export({ type: "spki", format: "pem" }))) } };
   } catch (e) {
-    return error(id, `no TLS on port ${port} (${(e as Error).message}) — check that the daemon runs and the firewall lets ${port} in`);
+    return failed(error(id, `no TLS on port ${port} (${(e as Error).message}) — check that the daemon runs and the firewall lets ${port} in`));
   } finally {
     probe?.close();
     socket?.destroy();

@@ -3,11 +3,15 @@ import { promises as dnsp } from "node:dns";
 import type { RecordType } from "../core/records";
 import { caaValue, mxValue, Served, srvValue, txtValue } from "./record-compare";
 import type { TxtAnswer } from "./spf";
+import { servedTlsa } from "./tlsa";
+import { queryTlsa } from "./tlsa-query";
 
 /** "no such name" and "no record of that type" are answers; anything else is a failure to ask. */
 const ABSENT = new Set(["ENOTFOUND", "ENODATA"]);
 
-export function resolverFor(servers: string[], timeoutMs = 3_000): dnsp.Resolver {
+const QUERY_TIMEOUT_MS = 3_000;
+
+export function resolverFor(servers: string[], timeoutMs = QUERY_TIMEOUT_MS): dnsp.Resolver {
   const r = new dnsp.Resolver({ timeout: timeoutMs, tries: 2 });
   r.setServers(servers);
   return r;
@@ -28,12 +32,11 @@ export async function served(resolver: dnsp.Resolver, name: string, type: Record
           return caaValue(c.critical, tag, String(value));
         }),
       };
-      // TLSA records come from the stack's TLS key (components/dane.ts), not the planned records checked here;
-      // Node 20's resolver has no TLSA query. posttls-finger checks DANE (README "DNSSEC and DANE").
-      case "TLSA": return { failed: "TLSA is not asked by the status command (Node 20 has no TLSA query)" };
+      // Node's resolver has no TLSA query: asked of the same servers with a message of our own.
+      case "TLSA": return servedTlsa(await queryTlsa(resolver.getServers(), name, QUERY_TIMEOUT_MS));
     }
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     return ABSENT.has(code) ? { missing: code === "ENOTFOUND" ? "no such name" : `no ${type} record` } : { failed: code };
   }
 }

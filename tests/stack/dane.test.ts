@@ -22,6 +22,7 @@ test("without dnssec: no ZoneDnssec, no TLSA record, an empty DS output; the ser
   expect(byType(r, ZONE_DNSSEC)).toHaveLength(0);
   expect(tlsa(r)).toHaveLength(0);
   expect(r.outputs.dnssecDs.value).toEqual({});
+  expect(r.outputs.tlsaRecords.value).toEqual([]);
   expect(named(r, "mail-tls-k1").inputs).toMatchObject({ algorithm: "ECDSA", ecdsaCurve: "P256" });
   expect(named(r, "mail-tls")).toBeDefined();
 });
@@ -49,6 +50,8 @@ describe("with dnssec", () => {
     expect(unwrap(cmd.inputs.stdin)).toBe(key);
     expect(String(cmd.inputs.create)).toContain(`mailserver-tls install 'k1' # key spki sha256 ${spkiHex(key)}`);
     expect(String(cmd.inputs.create)).not.toMatch(/PRIVATE KEY/);
+    // The record's content is a plain stack output, for npm run status to compare with what DNS serves.
+    expect(r.outputs.tlsaRecords).toEqual({ value: [`3 1 1 ${spkiHex(key)}`], secret: false });
   });
 
   test("the server gets a key only after its TLSA record exists (provision, then the TLS command, waits for it)", () => {
@@ -60,6 +63,7 @@ describe("with dnssec", () => {
     expect(tlsa(next).map((x) => x.name)).toEqual(["mail-TLSA-k1._25._tcp.mail.example.com", "mail-TLSA-k2._25._tcp.mail.example.com"]);
     expect(tlsa(next).map((x) => (x.inputs.data as { certificate: string }).certificate))
       .toEqual([spkiHex(mockPrivateKeyPem("mail-tls-k1")), spkiHex(mockPrivateKeyPem("mail-tls-k2"))]);
+    expect(next.outputs.tlsaRecords.value).toEqual([`3 1 1 ${spkiHex(mockPrivateKeyPem("mail-tls-k1"))}`, `3 1 1 ${spkiHex(mockPrivateKeyPem("mail-tls-k2"))}`]);
     expect(unwrap(named(next, "mail-tls").inputs.stdin)).toBe(mockPrivateKeyPem("mail-tls-k1"));
     // The switch: k2 serves and keeps its record (same resource name), k1's record and key are gone.
     const switched = await program({ "mailserver:dnssec": "true", "mailserver:tlsKey": "k2" });

@@ -3,7 +3,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stackTarget } from "../../scripts/status-stack";
+import { plannedTlsa, stackTarget } from "../../scripts/status-stack";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n";
 let dir: string;
@@ -43,6 +43,18 @@ test("config from the stack file (secrets not needed), IP and keys from the outp
   expect(readFileSync(known, "utf8")).toBe("[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIStandIn\n");
   cleanup();
   expect(existsSync(keyFile)).toBe(false);
+});
+
+test("TLSA: the planned records from the tlsaRecords output; the validating resolver is --resolver, else the system's", () => {
+  expect(plannedTlsa({ tlsaRecords: [`3 1 1 ${"a".repeat(64)}`] })).toEqual([`3 1 1 ${"a".repeat(64)}`]);
+  expect(plannedTlsa({})).toEqual({ unknown: "the stack has no tlsaRecords output yet: run pulumi up" });
+  const system = stackTarget("dev", options, dir);
+  expect(system.target.tlsaPlanned).toEqual({ unknown: "the stack has no tlsaRecords output yet: run pulumi up" });
+  expect(system.target.validatingResolver.length).toBeGreaterThan(0);
+  system.cleanup();
+  const given = stackTarget("dev", { ...options, resolver: "192.0.2.53:5353" }, dir);
+  expect(given.target.validatingResolver).toEqual(["192.0.2.53:5353"]);
+  given.cleanup();
 });
 
 test("a stack without outputs is refused with the fix", () => {

@@ -41,6 +41,15 @@ export async function replaceRecords(zone: string, owner: string, type: string, 
   await flushResolver(zone);
 }
 
+/** Adds a record beside the name's others in the lab DNS (knot signs the change), until restoreZone. */
+export async function addRecord(zone: string, owner: string, type: string, rdata: string): Promise<void> {
+  const knotc = (...args: string[]) => runOk("knotc", ["-c", KNOT_CONF, ...args]);
+  await knotc("zone-begin", zone);
+  await knotc("zone-set", zone, `${owner}.`, "300", type, ...rdata.split(" "));
+  await knotc("zone-commit", zone);
+  await flushResolver(zone);
+}
+
 /** The zone as the last deploy published it (knot reads its zone file again). */
 export async function restoreZone(zone: string): Promise<void> {
   await runOk("knotc", ["-c", KNOT_CONF, "zone-reload", zone]);

@@ -30,6 +30,7 @@ test("the deployed lab: every check ok; only the PTR (ptr off) and the blocklist
   const ids = results.map((r) => r.id);
   for (const id of ["dns:MX:example.test", "dns:TXT:_dmarc.example2.test", "dns:SRV:_imaps._tcp.example.test", "dkim:example.test",
     "spf:example2.test", "dmarc:example.test", "tls-rpt:example2.test", "tls:25", "tls:465", "tls:587", "tls:993", "tls:995", "tls:4190", "tls:443", "dns:CAA:example.test", "dns:CAA:example2.test",
+    "dane:_25._tcp.mail.example.test", "dnssec:_25._tcp.mail.example.test",
     "closed-ports", "helo", "open-relay", "forged-sender", "round-trip", "server:daemon:postfix", "server:daemon:dovecot",
     "server:daemon:opendkim", "server:daemon:rspamd", "server:daemon:nginx", "server:queue", "server:disk:data", "server:disk:boot",
     "server:tls-certificate", "server:tls-renewal", "server:relay"]) {
