@@ -34,16 +34,7 @@ export async function queryTlsa(servers: string[], name: string, timeoutMs: numb
 function overUdp(host: string, port: number, question: Buffer, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4");
-    let finished = false;
-    const done = (e: Error | undefined, answer?: Buffer) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      socket.close();
-      if (e) reject(e);
-      else resolve(answer as Buffer);
-    };
-    const timer = setTimeout(() => done(new Error(`no answer over UDP within ${timeoutMs / 1000} s`)), timeoutMs);
+    const done = settleOnce(resolve, reject, () => socket.close(), timeoutMs, "UDP");
     // Only a message from the server asked, and only once: the caller checks that it answers our id.
     socket.on("message", (m, from) => { if (from.address === host && from.port === port) done(undefined, m); });
     socket.on("error", (e) => done(e));
@@ -55,16 +46,7 @@ function overTcp(host: string, port: number, question: Buffer, timeoutMs: number
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
     let received = Buffer.alloc(0);
-    let finished = false;
-    const done = (e: Error | undefined, answer?: Buffer) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (e) reject(e);
-      else resolve(answer as Buffer);
-    };
-    const timer = setTimeout(() => done(new Error(`no answer over TCP within ${timeoutMs / 1000} s`)), timeoutMs);
+    const done = settleOnce(resolve, reject, () => socket.destroy(), timeoutMs, "TCP");
     // `question` is length-prefixed (streamEncode); so is the answer (RFC 1035 §4.2.2).
     socket.on("connect", () => socket.write(question));
     socket.on("data", (chunk: Buffer) => {
@@ -74,4 +56,19 @@ function overTcp(host: string, port: number, question: Buffer, timeoutMs: number
     socket.on("error", (e) => done(e));
     socket.on("close", () => done(new Error("connection closed before the answer")));
   });
+}
+
+/** The first of answer, error or timeout settles the promise and closes the socket; later events are ignored. */
+function settleOnce(resolve: (answer: Buffer) => void, reject: (e: Error) => void, close: () => void, timeoutMs: number, transport: string) {
+  let finished = false;
+  const done = (e: Error | undefined, answer?: Buffer) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    close();
+    if (e) reject(e);
+    else resolve(answer as Buffer);
+  };
+  const timer = setTimeout(() => done(new Error(`no answer over ${transport} within ${timeoutMs / 1000} s`)), timeoutMs);
+  return done;
 }
