@@ -11,8 +11,9 @@ const lab = loadLab();
 const [attacker, bystander] = outsideAddresses(lab);
 const alice = labUser(lab, "alice@example.test");
 const wrong = (u: LabUser): LabUser => ({ ...u, password: `${u.password}-wrong` });
-/** lab/stack.yaml keeps fail2ban's default: banAfterFailures 5. */
+/** lab/stack.yaml keeps the defaults: banAfterFailures 5, banMinutes 60. */
 const FAILURES = 5;
+const BAN_SECONDS = 60 * 60;
 const MAIL_PORTS = [25, 465, 587, 993, 995];
 
 function outsideAddresses(l: Lab): [string, string] {
@@ -44,6 +45,12 @@ describe.each([
     for (const port of MAIL_PORTS) expect([port, await tcpState(lab.ip, port, 5_000, attacker)]).toEqual([port, "refused"]);
     // SSH is never banned.
     expect(await tcpState(lab.ip, 22, 5_000, attacker)).toBe("open");
+  });
+
+  test("the ban ends after banMinutes: fail2ban records exactly that duration for it", async () => {
+    // "<ip> \t<start> + <seconds> = <end>": fail2ban's own record of the ban, from which it unbans.
+    const held = await onMachineOk(lab, `fail2ban-client get ${jail} banip --with-time`);
+    expect(held).toMatch(new RegExp(`^${attacker.replace(/\./g, "\\.")}\\s.* \\+ ${BAN_SECONDS} = `, "m"));
   });
 
   test("another address still logs in (control: the ban is per address, and the right password works)", async () => {
