@@ -152,7 +152,8 @@ export async function swapDisk(deviceName: string, oldLoop: string, newLoop: str
     `mknod -m 0660 ${newLoop} b ${major} ${minor}`,
     `mknod -m 0660 ${byId} b ${major} ${minor}`,
   ].join("\n");
-  await run("nsenter", ["-t", String(machineInit()), "-m", "--", "sh", "-c", script]);
+  // Its pid namespace too: umount reads /proc/self/mountinfo, which the machine's /proc has only for its own.
+  await run("nsenter", ["-t", String(machineInit()), "-m", "-p", "--", "sh", "-c", script]);
 }
 
 function sshBanner(): Promise<boolean> {
