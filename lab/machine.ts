@@ -147,7 +147,7 @@ export async function swapDisk(deviceName: string, oldLoop: string, newLoop: str
   const [major, minor] = fs.readFileSync(`/sys/class/block/${path.basename(newLoop)}/dev`, "utf8").trim().split(":");
   const script = [
     "set -eu",
-    // nspawn bound both nodes in at boot (bootMachine); a node made here is a plain file of the tmpfs.
+    // nspawn bound both nodes in at boot (bootMachine): unmount them (a node made here by mknod is no mount).
     `for n in ${byId} ${oldLoop}; do while umount "$n" 2>/dev/null; do :; done; rm -f "$n"; done`,
     `mknod -m 0660 ${newLoop} b ${major} ${minor}`,
     `mknod -m 0660 ${byId} b ${major} ${minor}`,
