@@ -179,7 +179,8 @@ export class MailHost extends pulumi.ComponentResource {
     // terraform-provider-google google/services/compute/resource_compute_disk.go): production's protect
     // refuses that; shrinking means a new disk and copying the mail over by hand.
     // A restore (README, "Backups and restore") sets dataDiskSnapshot: `snapshot` is ForceNew, so the disk is
-    // replaced by one made from the snapshot (created first, the VM switched over, then the old one deleted;
+    // replaced by one made from the snapshot (created first, swapped in on the running VM, which MailPush then
+    // provisions again to mount it, then the old one deleted;
     // production's protect refuses until the admin unprotects it for that one update). Removing the key later
     // must not replace the restored disk with an empty one: without the key the old value is kept (ignoreChanges).
     this.dataDisk = new gcp.compute.Disk(`${name}-data`, {

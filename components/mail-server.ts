@@ -97,6 +97,7 @@ export class MailServer extends pulumi.ComponentResource {
       provisionScript: renderProvisionScript(c),
       files: [...args.files, ...keyFiles],
       dataDiskSizeGb: c.dataDiskSizeGb,
+      dataDiskId: host.dataDisk.id,
       tls: { keyName: c.tlsKey, privateKeyPem: tlsKeys[c.tlsKey].privateKeyPem, spkiSha256: spkiHashes[c.tlsKey], settings: tlsSettings(c) },
       // ACME validation needs the A record; mail needs the disk; signing with a new DKIM key needs its record.
       // A key serves only once its TLSA record exists.

@@ -32,6 +32,8 @@ export interface MailPushArgs {
   relaySecretVersion: pulumi.Input<string>;
   /** The data disk's size: a larger disk re-runs the online filesystem grow. */
   dataDiskSizeGb: number;
+  /** The data disk: a new one (a restore, a smaller size) attached to the same VM re-runs provisioning, which mounts it. */
+  dataDiskId: pulumi.Input<string>;
   /** The serving TLS key (made by the stack, core/dane.ts) and what its certificate depends on (core/provision.ts tlsSettings). */
   tls: { keyName: string; privateKeyPem: pulumi.Input<string>; spkiSha256: pulumi.Input<string>; settings: string };
   /** What provisioning needs first (the data disk, the DNS records the ACME validation resolves). */
@@ -86,18 +88,25 @@ export class MailPush extends pulumi.ComponentResource {
       create: onInstance("sudo systemctl is-system-running --wait || true"),
     }, { parent: this, dependsOn: [waitSsh] });
 
+    // A new data disk keeps the VM: GCE detaches the old disk and attaches the new one to the running
+    // instance (terraform-provider-google google/services/compute/resource_compute_instance.go: attached_disk
+    // changes are detachDisk/attachDisk calls, without a stop). Nothing on the VM mounts it by itself, so the
+    // disk's id in the line re-runs provisioning, which formats it if it is empty and mounts it in the old
+    // one's place (templates/provision/provision.sh.mustache, step 3). An Update runs `create` again
+    // (pulumi-command provider/pkg/provider/remote/commandController.go, Update).
     const provision = new command.remote.Command(`${name}-provision`, {
       ...common,
-      create: onInstance("sudo bash -s"),
+      create: pulumi.interpolate`sudo bash -s # data disk ${args.dataDiskId} # instance ${args.instanceId}`,
       stdin: args.provisionScript,
     }, { parent: this, dependsOn: [waitBoot, ...(args.provisionDependsOn ?? [])] });
 
     // GCE grows a disk in place (terraform-provider-google: compute/resource_compute_disk.go, "size" is
     // updatable, force-new only when it shrinks); the filesystem must follow. resize2fs grows a mounted ext4
-    // online and says "Nothing to do" when it already fills the disk. The size in the line re-runs it.
+    // online and says "Nothing to do" when it already fills the disk. The size in the line re-runs it, and so
+    // does a new disk (one made from a snapshot may be larger than the snapshot's filesystem).
     new command.remote.Command(`${name}-grow-data`, {
       ...common,
-      create: onInstance(`sudo resize2fs ${shellQuote(DATA_DEVICE)} # data disk ${args.dataDiskSizeGb} GB`),
+      create: pulumi.interpolate`sudo resize2fs ${shellQuote(DATA_DEVICE)} # data disk ${args.dataDiskId}, ${args.dataDiskSizeGb} GB # instance ${args.instanceId}`,
     }, { parent: this, dependsOn: [provision] });
 
     // No `delete`: a destroy must not need the VM (it may be gone, stopped or out of reach). A file that

@@ -11,7 +11,7 @@ import type { Diff, Inputs } from "./engine/diff";
 import { Engine, keyOf, LabProvider, NO_OPTS, ResourceOpts } from "./engine/engine";
 import type { StoredResource } from "./engine/state";
 import { generateKey } from "./keys";
-import { bootMachine, ensureUser, machineDown, machineHostKey, machineRunning, machineStop, prepareRoot } from "./machine";
+import { bootMachine, ensureUser, machineDown, machineHostKey, machineRunning, machineStop, prepareRoot, swapDisk } from "./machine";
 import { MACHINE_NAME, NET, p } from "./paths";
 import { info, run, RunResult } from "./proc";
 import { Connection, runRemote, sshArgs } from "./ssh";
@@ -269,17 +269,29 @@ export class LabResources implements LabProvider {
   }
 
   /**
-   * In place: metadata (the guest agent adds users), and what GCE changes only on a stopped VM (machine
-   * type, service account, shielded config, attached disks: allow_stopping_for_update): stop, then start.
+   * In place: metadata (the guest agent adds users); a new attached disk (a replaced data disk) is detached
+   * and attached on the running VM; what GCE changes only on a stopped VM (machine type, service account,
+   * shielded config: allow_stopping_for_update) stops it, then starts it. terraform-provider-google
+   * google/services/compute/resource_compute_instance.go, resourceComputeInstanceUpdate: attached_disk
+   * changes are detachDisk/attachDisk calls, and needToStopInstanceBeforeUpdating does not list them.
    */
   private async updateInstance(old: StoredResource, inputs: Inputs, diff: Diff): Promise<Inputs> {
     await this.metadataUsers(inputs);
     this.serviceAccount(inputs);
-    const needsStop = ["machineType", "serviceAccount", "shieldedInstanceConfig", "attachedDisks"];
+    const needsStop = ["machineType", "serviceAccount", "shieldedInstanceConfig"];
     if (diff.changed.some((c) => needsStop.some((s) => c === s || c.startsWith(`${s}.`)))) {
       info(`stopping and starting the lab machine for: ${diff.changed.join(", ")}`);
       await machineStop();
       await bootMachine(this.attachedDisks(inputs));
+    } else if (diff.changed.some((c) => c.startsWith("attachedDisks."))) {
+      const before = this.attachedDisks(old.inputs);
+      for (const disk of this.attachedDisks(inputs)) {
+        const was = before.find((d) => d.deviceName === disk.deviceName);
+        if (was === undefined) throw new Error(`attached disk ${disk.deviceName} is new: the lab replaces attached disks, it does not add them`);
+        if (was.loop === disk.loop) continue;
+        info(`detaching ${was.loop} and attaching ${disk.loop} as ${disk.deviceName} on the running machine`);
+        await swapDisk(disk.deviceName, was.loop, disk.loop);
+      }
     }
     return { ...old.outputs, ...inputs, networkInterfaces: old.outputs.networkInterfaces };
   }

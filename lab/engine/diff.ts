@@ -56,7 +56,7 @@ export const RULES: Record<string, Rule & { source: string }> = {
   },
   // The boot disk's initialize_params, the zone, the name and the interface's network are ForceNew;
   // machine type, metadata, tags, service account, attached disks, shielded config update (stopping the VM
-  // where needed, with allow_stopping_for_update).
+  // where needed, with allow_stopping_for_update; attached disks are detached and attached on the running VM).
   "gcp:compute/instance:Instance": {
     forceNew: ["name", "zone", "project", "hostname", "bootDisk.initializeParams", "bootDisk.deviceName", "bootDisk.source",
       "bootDisk.diskEncryptionKeyRaw", "bootDisk.kmsKeySelfLink", "networkInterfaces.*.network", "networkInterfaces.*.subnetwork",

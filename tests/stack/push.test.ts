@@ -3,7 +3,8 @@
 import { createPrivateKey } from "node:crypto";
 import * as tls from "@pulumi/tls";
 import { RELAY_PASSWORD_PLACEHOLDER } from "../../components/core/layout";
-import { MailPush, PushFile } from "../../components/push";
+import { MailPush, MailPushArgs, PushFile } from "../../components/push";
+import { diffResource } from "../../lab/engine/diff";
 import { byType, isSecretValue, runProgram, RunResult, strings, TEST_HOST_KEY, unwrap } from "./harness";
 import { RELAY_MARKER, stackConfig, USER_MARKER } from "./config";
 
@@ -58,21 +59,29 @@ test("the apply's triggers hold every staged file's stage line: path, content ha
   expect(paths).toEqual(manifest);
 });
 
-/** The apply's triggers for one file pushed with these attributes and this content. */
-async function applyTriggers(file: Partial<PushFile>): Promise<string[]> {
-  const spec: PushFile = { path: "/etc/postfix/main.cf", mode: "0644", owner: "root", group: "root", secret: false, service: "postfix", content: "a = b\n", ...file };
+const MAIN_CF: PushFile = { path: "/etc/postfix/main.cf", mode: "0644", owner: "root", group: "root", secret: false, service: "postfix", content: "a = b\n" };
+
+/** MailPush alone, with these arguments changed from a fixed set. */
+async function runPush(changes: Partial<MailPushArgs>): Promise<RunResult> {
   const r = await runProgram({}, {
     program: async () => {
       const push = new MailPush("mail", {
         host: "192.0.2.1", port: 22, user: "deploy", privateKey: "key", instanceId: "vm-1", provisionScript: "true",
-        files: [spec], dataDiskSizeGb: 20, hostKey: "ssh-ed25519 AAAA", relaySecretVersion: "projects/p/secrets/s/versions/1",
+        files: [MAIN_CF], dataDiskSizeGb: 20, dataDiskId: "projects/p/zones/z/disks/mail-data-1", hostKey: "ssh-ed25519 AAAA",
+        relaySecretVersion: "projects/p/secrets/s/versions/1",
         tls: { keyName: "k1", privateKeyPem: "key", spkiSha256: "0".repeat(64), settings: "self-signed mail.example.com" },
+        ...changes,
       });
       return { applied: push.applied };
     },
   });
   if (r.error) throw r.error;
-  return triggerLines(r);
+  return r;
+}
+
+/** The apply's triggers for one file pushed with these attributes and this content. */
+async function applyTriggers(file: Partial<PushFile>): Promise<string[]> {
+  return triggerLines(await runPush({ files: [{ ...MAIN_CF, ...file }] }));
 }
 
 test("any change to a staged file re-runs the apply: content, mode, owner or group; nothing else does", async () => {
@@ -85,10 +94,30 @@ test("any change to a staged file re-runs the apply: content, mode, owner or gro
 
 test("a bigger data disk re-runs the online filesystem grow", async () => {
   const grow = named("mail-grow-data");
-  expect(String(grow.inputs.create)).toMatch(/^sudo resize2fs '\/dev\/disk\/by-id\/google-maildata' # data disk 20 GB/);
+  expect(String(grow.inputs.create)).toMatch(/^sudo resize2fs '\/dev\/disk\/by-id\/google-maildata' # data disk mail-data-id, 20 GB #/);
   expect(grow.dependsOn).toEqual(["mail-provision"]);
   const bigger = await runProgram(stackConfig({ "mailserver:dataDiskSizeGb": "40" }));
-  expect(String(bigger.resources.find((c) => c.name === "mail-grow-data")!.inputs.create)).toContain("# data disk 40 GB");
+  expect(String(bigger.resources.find((c) => c.name === "mail-grow-data")!.inputs.create)).toContain("# data disk mail-data-id, 40 GB");
+});
+
+/** What the engine does with each remote command of `next` after `previous` was deployed (the lab engine's diff rules). */
+function commandOps(previous: RunResult, next: RunResult): Record<string, string> {
+  return Object.fromEntries(byType(next, "command:remote:Command").map((c) => {
+    const old = previous.resources.find((r) => r.type === c.type && r.name === c.name);
+    return [c.name, diffResource(c.type, old?.inputs, c.inputs, { ignoreChanges: [], replaceOnChanges: [] }).op];
+  }));
+}
+
+test("a new data disk on the same VM re-runs provisioning (which mounts it) and the grow; a deploy with no change runs nothing", async () => {
+  expect(String(named("mail-provision").inputs.create)).toBe("sudo bash -s # data disk mail-data-id # instance mail-vm-id");
+  const first = await runPush({});
+  const same = await runPush({});
+  const newDisk = await runPush({ dataDiskId: "projects/p/zones/z/disks/mail-data-2" });
+  expect(Object.values(commandOps(first, same)).filter((op) => op !== "same")).toEqual([]);
+  const ops = commandOps(first, newDisk);
+  expect(Object.keys(ops).filter((name) => ops[name] !== "same").sort()).toEqual(["mail-grow-data", "mail-provision"]);
+  // An update, which runs `create` again on the same VM (no delete, no new instance).
+  expect([ops["mail-provision"], ops["mail-grow-data"]]).toEqual(["update", "update"]);
 });
 
 test("every remote command runs as the deploy user with sudo, never as root", () => {

@@ -1,0 +1,95 @@
+// A new data disk on the same VM: a smaller dataDiskSizeGb replaces the disk with an empty one (GCE cannot
+// shrink a disk), which the lab engine attaches to the running machine as GCE does (detachDisk, attachDisk).
+// The next deploy must leave the new disk formatted and mounted on /srv/mail with the Postfix queue on it,
+// and mail delivered afterwards must land on it (not on the boot disk or the old disk, where it would be lost
+// with the next VM); the VM is kept, and a deploy after that changes nothing. The lab's size is 10, the
+// smallest the config takes, so the disk first grows to 11 (in place) and then goes back to the lab's 10.
+import { configCopy, dataDisk, deployLab, DeployRecord, labConfigFile, stateOutputs } from "../lib/deploy";
+import { findInInbox, waitForInbox } from "../lib/imap";
+import { loadLab, labUser, token } from "../lib/lab";
+import { mailStoreFilesWith, onMachineOk, shellQuote } from "../lib/machine";
+import { submission } from "../lib/smtp";
+
+const DEPLOY_TIMEOUT = 30 * 60_000;
+const DEVICE = "/dev/disk/by-id/google-maildata";
+const lab = loadLab();
+const alice = labUser(lab, "alice@example.test");
+const bob = labUser(lab, "bob@example.test");
+const configFile = labConfigFile(lab);
+
+const diskName = () => String(stateOutputs("gcp:compute/disk:Disk", "mail-data").name);
+const instanceLink = () => String(stateOutputs("gcp:compute/instance:Instance", "mail-vm").selfLink);
+/** PID 1's start time: another boot has another one. */
+const initStart = async () => (await onMachineOk(lab, "cut -d' ' -f22 /proc/1/stat")).trim();
+/** major:minor of the attached data disk, and of the file systems that /srv/mail and the queue are on. */
+async function devices(): Promise<{ disk: string; mount: string; spool: string }> {
+  const [disk = "", mount = "", spool = ""] = (await onMachineOk(lab, `
+    mountpoint -x ${DEVICE}
+    mountpoint -d /srv/mail
+    mountpoint -d /var/spool/postfix
+  `)).trim().split("\n");
+  return { disk, mount, spool };
+}
+const ran = (d: DeployRecord) => d.commands.map((c) => c.name);
+const planned = (d: DeployRecord, name: string) => d.plan?.find((s) => s.name === name && !s.original);
+
+describe("an empty new data disk on the same VM", () => {
+  const before = token("on-old-disk");
+  const after = token("on-new-disk");
+  let grown: DeployRecord;
+  let replaced: DeployRecord;
+  let again: DeployRecord;
+  let old: { name: string; uuid: string; vm: string; boot: string };
+
+  beforeAll(async () => {
+    await deployLab(configFile);
+    grown = await deployLab(configCopy(configFile, "disk-11", { "mailserver:dataDiskSizeGb": 11 }));
+    await submission(lab, alice, 587).sendMail({ from: alice.address, to: bob.address, subject: before, text: "on the old disk\n" });
+    await waitForInbox(lab, bob, before);
+    old = { name: diskName(), uuid: (await dataDisk(lab)).uuid, vm: instanceLink(), boot: await initStart() };
+
+    replaced = await deployLab(configFile);
+    await submission(lab, alice, 587).sendMail({ from: alice.address, to: bob.address, subject: after, text: "on the new disk\n" });
+    await waitForInbox(lab, bob, after);
+    again = await deployLab(configFile);
+  }, DEPLOY_TIMEOUT);
+
+  test("a larger size grows the same disk and does not provision again", () => {
+    expect(planned(grown, "mail-data")?.op).toBe("update");
+    expect(ran(grown)).toEqual(["mail-grow-data"]);
+  });
+
+  test("a smaller size replaces the disk, the VM keeps running with it, and provisioning runs again", async () => {
+    expect(planned(replaced, "mail-data")?.op).toBe("replace");
+    expect(planned(replaced, "mail-data")?.replaceBecause).toEqual(["size"]);
+    expect(planned(replaced, "mail-vm")?.op).toBe("update");
+    expect(diskName()).not.toBe(old.name);
+    expect(instanceLink()).toBe(old.vm);
+    expect(await initStart()).toBe(old.boot);
+    expect(ran(replaced)).toEqual(expect.arrayContaining(["mail-provision", "mail-grow-data"]));
+  });
+
+  test("the new disk got a file system of its own and is mounted on /srv/mail, with the queue on it", async () => {
+    const d = await devices();
+    expect(d.disk).toMatch(/^\d+:\d+$/);
+    expect(d).toEqual({ disk: d.disk, mount: d.disk, spool: d.disk });
+    const uuid = (await dataDisk(lab)).uuid;
+    expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(uuid).not.toBe(old.uuid);
+    // Empty: the mail of the old disk stayed there (README: copy it over by hand, or restore a snapshot).
+    expect(await findInInbox(lab, bob, before)).toBeUndefined();
+  });
+
+  test("mail delivered afterwards is stored on the new disk", async () => {
+    expect(await findInInbox(lab, bob, after)).toContain("on the new disk");
+    const files = await mailStoreFilesWith(lab, after);
+    expect(files).toHaveLength(1);
+    const on = (await onMachineOk(lab, `stat -c '%Hd:%Ld' ${shellQuote(files[0])}`)).trim();
+    expect(on).toBe((await devices()).disk);
+  });
+
+  test("deploying again changes nothing", () => {
+    expect(again.operations).toEqual([]);
+    expect(again.remoteCommands).toBe(0);
+  });
+});
