@@ -64,6 +64,11 @@ test.each(["postfix", "dovecot", "opendkim", "rspamd", "policyd-rate-limit", "fa
     return pid > 0 && pid !== before && active === "active" ? Date.now() : undefined;
   }, { timeoutMs: 60_000, intervalMs: 500 });
   process.stderr.write(`${daemon}: running again at most ${Math.round((back - killedAt) / 1000)} s after kill -9\n`);
+  // Back means staying back: a restart that fails again (a socket still held by the killed process's
+  // children) shows as a new main process that is gone a moment later.
+  const settled = await pidOf(daemon);
+  await sleep(3_000);
+  expect([await pidOf(daemon), (await onMachineOk(lab, `systemctl is-active ${unit[daemon]} || true`)).trim()]).toEqual([settled, "active"]);
 
   // Deliveries deferred while a daemon was away wait for the queue's next retry (minutes): ask for it now.
   await onMachineOk(lab, "postqueue -f");
