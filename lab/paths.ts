@@ -31,9 +31,9 @@ export const NET = {
   /**
    * More clients from the Internet's side, on the host end of the veth beside `host` (which stays the
    * primary address, so everything else still comes from it): tests/e2e/abuse gets one banned while
-   * another still logs in.
+   * another still logs in, and spends the third's connection rate.
    */
-  outside: [`10.${octet}.0.3`, `10.${octet}.0.4`],
+  outside: [`10.${octet}.0.3`, `10.${octet}.0.4`, `10.${octet}.0.5`],
   prefix: 24,
 } as const;
 /** The lab network of instance 0, which lab/stack.yaml names in sshSourceRanges and abuseExemptRanges. */
