@@ -77,7 +77,7 @@ export class MailPush extends pulumi.ComponentResource {
 
     // Each command line names the instance, so a new VM re-runs every step below. (Remote `environment`
     // would need AcceptEnv on the server.)
-    const onInstance = (cmd: string) => pulumi.interpolate`${cmd} # instance ${args.instanceId}`;
+    const onInstance = (cmd: pulumi.Input<string>) => pulumi.interpolate`${cmd} # instance ${args.instanceId}`;
 
     // Unless this is off, pulumi-command 1.x asks SSH to Setenv PULUMI_COMMAND_STDOUT/STDERR on every update,
     // which Debian's sshd refuses without AcceptEnv (provider/pkg/provider/remote/commandOutputs.go, v1.2.1).
@@ -96,7 +96,7 @@ export class MailPush extends pulumi.ComponentResource {
     // (pulumi-command provider/pkg/provider/remote/commandController.go, Update).
     const provision = new command.remote.Command(`${name}-provision`, {
       ...common,
-      create: pulumi.interpolate`sudo bash -s # data disk ${args.dataDiskId} # instance ${args.instanceId}`,
+      create: onInstance(pulumi.interpolate`sudo bash -s # data disk ${args.dataDiskId}`),
       stdin: args.provisionScript,
     }, { parent: this, dependsOn: [waitBoot, ...(args.provisionDependsOn ?? [])] });
 
@@ -106,7 +106,7 @@ export class MailPush extends pulumi.ComponentResource {
     // does a new disk (one made from a snapshot may be larger than the snapshot's filesystem).
     new command.remote.Command(`${name}-grow-data`, {
       ...common,
-      create: pulumi.interpolate`sudo resize2fs ${shellQuote(DATA_DEVICE)} # data disk ${args.dataDiskId}, ${args.dataDiskSizeGb} GB # instance ${args.instanceId}`,
+      create: onInstance(pulumi.interpolate`sudo resize2fs ${shellQuote(DATA_DEVICE)} # data disk ${args.dataDiskId}, ${args.dataDiskSizeGb} GB`),
     }, { parent: this, dependsOn: [provision] });
 
     // No `delete`: a destroy must not need the VM (it may be gone, stopped or out of reach). A file that

@@ -110,6 +110,15 @@ export function writeTree(files: RenderedFile[], out: string): void {
   writeFileSync(join(out, "manifest.json"), `${JSON.stringify(manifestOf(files), null, 2)}\n`);
 }
 
+/** The PEM in `file`; when there is none, `make`'s key is written there first (0600) and the file listed in `generated`. */
+function keptOrGenerated(file: string, generated: string[], make: () => string | Buffer): string {
+  if (!existsSync(file)) {
+    writeFileSync(file, make(), { mode: 0o600 });
+    generated.push(file);
+  }
+  return readFileSync(file, "utf8");
+}
+
 /**
  * Domain → selector → private key, from <out>/dkim/<selector>._domainkey.<domain>.pem; existing keys
  * are kept, missing ones are generated (local preview only).
@@ -122,13 +131,8 @@ function localDkimKeys(config: MailStackConfig, out: string): { keys: Record<str
   for (const { name } of config.domains) {
     keys[name] = {};
     for (const selector of dkimSelectors(config)) {
-      const file = join(dir, `${selector}._domainkey.${name}.pem`);
-      if (!existsSync(file)) {
-        const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-        writeFileSync(file, privateKey.export({ type: "pkcs1", format: "pem" }), { mode: 0o600 });
-        generated.push(file);
-      }
-      keys[name][selector] = readFileSync(file, "utf8");
+      keys[name][selector] = keptOrGenerated(join(dir, `${selector}._domainkey.${name}.pem`), generated, () =>
+        generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }));
     }
   }
   return { keys, generated };
@@ -146,13 +150,8 @@ export function localTlsKeys(config: MailStackConfig, out: string): { spkiHashes
   const spkiHashes: Record<string, string> = {};
   const generated: string[] = [];
   for (const name of tlsKeyNames(config)) {
-    const file = join(dir, `${name}.pem`);
-    if (!existsSync(file)) {
-      const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-      writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
-      generated.push(file);
-    }
-    spkiHashes[name] = spkiSha256(readFileSync(file, "utf8"));
+    spkiHashes[name] = spkiSha256(keptOrGenerated(join(dir, `${name}.pem`), generated, () =>
+      generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" })));
   }
   return { spkiHashes, generated };
 }

@@ -23,7 +23,7 @@ import { CheckResult, error, ok, parseSelfcheck, skip } from "./result";
 import { MANAGESIEVE_PORT, sieveStartTls } from "./sieve-probe";
 import { SmtpProbe, TlsOptions, portOpen } from "./smtp-probe";
 import { countSpfLookups, TxtAnswer } from "./spf";
-import { assessTlsa, assessTlsaValidation, daneSkipped } from "./tlsa";
+import { assessTlsa, assessTlsaValidation, daneSkipped, Presented } from "./tlsa";
 import { queryTlsa } from "./tlsa-query";
 
 export interface RemoteResult {
@@ -209,9 +209,6 @@ async function spfCheck(t: StatusTarget, domain: string, ask: (zone: string, nam
 function tlsOptions(t: StatusTarget, servername: string): TlsOptions {
   return { servername, ...(t.tlsCa ? { ca: t.tlsCa } : {}) };
 }
-
-/** The SHA-256 of the SubjectPublicKeyInfo of the certificate a port presented, or why there is none. */
-type Presented = { spki: string } | { failed: string };
 
 /** TLS on one port, the certificate checked for `name` (the hostname on the mail ports). */
 async function tlsCheck(t: StatusTarget, port: number, name = t.config.hostname): Promise<{ result: CheckResult; spki: Presented }> {

@@ -62,13 +62,16 @@ export function daneSkipped(name: string): CheckResult[] {
   return [skip(tlsaCheckId(name), why), skip(dnssecCheckId(name), why)];
 }
 
+/** SHA-256 of the SubjectPublicKeyInfo of the certificate a port presented, or why there is none. */
+export type Presented = { spki: string } | { failed: string };
+
 export interface TlsaSeen {
   /** _25._tcp.<hostname> */
   name: string;
   /** The TLSA records the authoritative servers serve. */
   served: Served;
-  /** SHA-256 of the SubjectPublicKeyInfo of the certificate port 25 presents after STARTTLS. */
-  presented: { spki: string } | { failed: string };
+  /** What port 25 presents after STARTTLS. */
+  presented: Presented;
   /** The records the stack published ("3 1 1 <hex>"), or why they are not known here. */
   planned: string[] | { unknown: string };
 }
