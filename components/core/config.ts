@@ -200,16 +200,16 @@ const address = (use: AddressUse) => z.string().transform(lower).superRefine(pro
 const nonEmpty = (what: string) => z.string().trim().min(1, { message: `is empty — set ${what}` });
 /** A secret: kept byte for byte; refused (never repaired) when its carrier cannot hold it. */
 const secret = (what: string, carrier: string) => z.string().min(1, { message: `is empty — set ${what}` })
-  .superRefine(problemCheck((s: string) => secretProblem(s, carrier)));
+  .superRefine(problemCheck((s: string) => secretProblem(s, carrier))).meta({ secret: true });
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { message: `must be one of ${values.join(", ")}` });
 const int = (min: number, max: number) =>
   z.coerce.number({ message: "must be a number" }).int({ message: "must be a whole number" })
     .min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` });
 /** Cloudflare accepts 1 (automatic) or 60..86400 seconds. */
-const ttl = z.coerce.number({ message: "must be a number" }).refine((t) => t === 1 || (Number.isInteger(t) && t >= 60 && t <= 86400), {
-  message: "must be 1 (automatic) or 60–86400 seconds, as Cloudflare requires — e.g. 300",
-});
+const TTL_RANGE = "must be 1 (automatic) or 60–86400 seconds, as Cloudflare requires — e.g. 300";
+const ttl = z.coerce.number({ message: "must be a number" }).int({ message: TTL_RANGE })
+  .refine((t) => t === 1 || (t >= 60 && t <= 86400), { message: TTL_RANGE });
 const bool = z.preprocess(
   (v) => (v === "true" ? true : v === "false" ? false : v),
   z.boolean({ message: "must be true or false" }),
@@ -344,12 +344,21 @@ const schema = z.object({
 });
 
 type Parsed = z.infer<typeof schema>;
+/** A key of the schema: `name` for the project's own keys (`mailserver:name`), `provider:name` for a provider's. */
+export type ConfigKeyName = keyof typeof schema.shape;
+/** The schema, for scripts/generate-config.ts (Pulumi.yaml's `config:` block and docs/configuration.md). */
+export const CONFIG_SCHEMA = schema;
+/** A key as the stack file names it. */
+export const fullKey = (k: string): string => (k.includes(":") ? k : `${NAMESPACE}:${k}`);
+/** Keys whose schema says secret: the CLI must hold them encrypted. */
+export const SECRET_KEYS: string[] = Object.entries(schema.shape)
+  .filter(([, s]) => (s.meta() as { secret?: boolean } | undefined)?.secret === true).map(([k]) => fullKey(k));
 
 /** The keys of the schema that hold lists or objects: the Pulumi runtime hands them over as JSON text. */
 const STRUCTURED = new Set(["extraDomains", "users", "aliases", "dkimRetiredSelectors", "extraRecords", "sshSourceRanges",
   "abuseExemptRanges"]);
 /** Every key, as `namespace:key`, that the program reads. */
-export const CONFIG_KEYS: string[] = Object.keys(schema.shape).map((k) => (k.includes(":") ? k : `${NAMESPACE}:${k}`));
+export const CONFIG_KEYS: string[] = Object.keys(schema.shape).map(fullKey);
 
 function keyPath(path: PropertyKey[]): string {
   const [head, ...rest] = path;
@@ -423,7 +432,7 @@ function crossCheckDespite(input: Record<string, unknown>, failed: Set<string>):
 }
 
 function requiredHint(key: string): string {
-  const secret = ["mailserver:relayPassword", "cloudflare:apiToken"].includes(key) ? "--secret " : "";
+  const secret = SECRET_KEYS.includes(key) ? "--secret " : "";
   return `set it with pulumi config set ${secret}${key} <value>`;
 }
 
