@@ -69,7 +69,7 @@ describe("fail2ban", () => {
       expect(dump).toContain(`['add', '${jail}', 'systemd']`);
       expect(dump).toContain(`['set', '${jail}', 'maxretry', 5]`);
       expect(dump).toContain(`['set', '${jail}', 'bantime', '60m']`);
-      expect(dump).toContain(`['set', '${jail}', 'addignoreip', '127.0.0.0/8', '198.51.100.0/24']`);
+      expect(dump).toContain(`['set', '${jail}', 'addignoreip', '127.0.0.0/8', '198.51.100.0/24', '2001:db8:1::/48']`);
     }
     // Every ban action names exactly the mail ports (and ManageSieve): never 22.
     const ports = [...dump.matchAll(/\['port', '([^']*)'\]/g)].map((m) => m[1]);
