@@ -16,14 +16,15 @@ import { LAB, MACHINE_NAME, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_P
 import { daemonPid, failureReport, info, ok, run, step } from "./proc";
 import { canConnect, relayDown, relayUp } from "./relay";
 import { gcpDown, gcpUp } from "./gcp";
+import { tryCommands } from "./try";
 
 /** Host tools the lab needs, and the Debian package of each. */
 const TOOLS: [string, string][] = [
   ["debootstrap", "debootstrap"], ["systemd-nspawn", "systemd-container"], ["knotd", "knot"], ["pebble", "pebble"],
   ["apt-cacher-ng", "apt-cacher-ng"], ["openssl", "openssl"], ["ssh", "openssh-client"], ["losetup", "mount"],
   ["ip", "iproute2"], ["nsenter", "util-linux"], ["unbound", "unbound"], ["keymgr", "knot"], ["kdig", "knot-dnsutils"],
-  // For the commands printed at the end (send with swaks, read with curl's IMAP).
-  ["swaks", "swaks"], ["curl", "curl"],
+  // For the commands printed at the end (lab/try.ts: curl sends over SMTP and reads over IMAP).
+  ["curl", "curl"],
 ];
 
 async function ensurePackages(): Promise<void> {
@@ -105,16 +106,14 @@ function printUsage(hostname: string, ssh: string, users: { address: string; pas
   info(`details:  ${p.labJson}; tests: npm run test:e2e; remove: npm run lab -- down`);
   const [from, to] = users;
   if (!from || !to) return;
-  const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  const commands = tryCommands({ hostname, ip: NET.machine, caFile: acmeRootPem(), from, to });
   step("try it");
-  info("send a message (submission on 587, STARTTLS, login):");
-  info(`  swaks --server ${NET.machine}:587 --tls --auth-user ${from.address} --auth-password ${q(from.password)} ` +
-    `--from ${from.address} --to ${to.address} --header 'Subject: hello from the lab'`);
-  info("read the newest message in its INBOX (IMAPS 993, the certificate checked against the lab's ACME root):");
-  info(`  curl --cacert ${acmeRootPem()} --resolve ${hostname}:993:${NET.machine} --user ${q(`${to.address}:${to.password}`)} ` +
-    `'imaps://${hostname}/INBOX;MAILINDEX=1'`);
+  info("send a message (submission on 587, STARTTLS, login, the certificate checked against the lab's ACME root):");
+  info(`  ${commands.send}`);
+  info("read the newest message in the recipient's INBOX (IMAPS 993):");
+  info(`  ${commands.read}`);
   info("check the whole server from outside and inside:");
-  info("  npm run status -- --lab");
+  info(`  ${commands.status}`);
 }
 
 async function up(args: string[]): Promise<void> {
