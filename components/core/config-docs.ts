@@ -46,7 +46,8 @@ export const KEY_GROUPS = [
           "`sendLimitPerHour` overrides `sendLimitPerHour` (0: unlimited). The address is also the IMAP/POP3/SMTP login, so " +
           "its local part may hold only what Dovecot's `auth_username_chars` accepts: letters, digits, `.`, `-`, `_` (no `+`, " +
           "which is the recipient delimiter: `alice+tag@` is delivered to `alice@`), and must start with a letter or digit. " +
-          "A plain password (set it with `pulumi config set --secret --path 'mailserver:users[0].password'`) is hashed by " +
+          "A plain password (set it with `pulumi config set --secret --path 'mailserver:users[0].password'`; the list itself " +
+          "stays plain, since the CLI refuses a whole list set as one secret string for this list-typed key) is hashed by " +
           "us (ARGON2ID) and never reaches the server; it is used exactly as given, never trimmed. A `passwordHash` must be " +
           "`{ARGON2ID}`, `{ARGON2I}`, `{SHA512-CRYPT}` or `{BLF-CRYPT}` (e.g. from `doveadm pw -s ARGON2ID`) and hold no `:` or whitespace.",
         example: [{ address: "alice@example.com", passwordHash: "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$…", quotaMb: 4096 }],
