@@ -197,6 +197,8 @@ export function sameOrganisation(a: string, b: string): boolean {
 
 /** RFC 1035 §2.3.4 as text: 255 octets on the wire are 253 characters without the final dot. */
 export const MAX_DNS_NAME = 253;
+/** The longest fixed prefixes we publish under a domain (records.ts SRV_SERVICES) and under the hostname (dane.ts). */
+const SRV_PREFIX = "_submissions._tcp.";
 const TLSA_PREFIX = "_25._tcp.";
 
 // ---------- schema ----------
@@ -326,7 +328,7 @@ const schema = z.object({
   deployUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,30}$/, { message: "must be a Linux user name" })
     .refine((u) => u !== "root", { message: "must not be root — pick an unprivileged name such as deploy" })
     // The guest agent gives this user the deploy key and passwordless sudo, even when the account exists.
-    .refine((u) => u === "root" || !isSystemAccount(u), {
+    .refine((u) => u === "root" /* its own message above */ || !isSystemAccount(u), {
       message: "is an account the VM's system or one of its daemons uses (www-data, vmail, postfix, _rspamd …): it would get the deploy key and passwordless sudo — pick a name of your own such as deploy",
     })
     .default("deploy"),
@@ -680,11 +682,11 @@ function crossCheck(c: MailStackConfig, p: Parsed): string[] {
 
   // Every name we publish must fit DNS (RFC 1035: 253 characters): the longest under a domain are
   // <selector>._domainkey.<domain> and _submissions._tcp.<domain> (records.ts), under the hostname _25._tcp.<hostname> (dane.ts).
-  const prefix = Math.max("_submissions._tcp.".length, ...dkimSelectors(c).map((s) => `${s}._domainkey.`.length));
+  const prefix = Math.max(SRV_PREFIX.length, ...dkimSelectors(c).map((s) => `${s}._domainkey.`.length));
   c.domains.forEach((d, i) => {
     if (d.name.length + prefix > MAX_DNS_NAME) {
       const key = i === 0 ? "mailserver:domain" : `mailserver:extraDomains[${i - 1}].name`;
-      problems.push(`${key}: ${d.name} is ${d.name.length} characters, too long for the names published under it (DNS allows ${MAX_DNS_NAME}, and ${prefix} go to prefixes such as _submissions._tcp.) — use a domain of at most ${MAX_DNS_NAME - prefix} characters${prefix > 18 ? " or shorter DKIM selectors" : ""}`);
+      problems.push(`${key}: ${d.name} is ${d.name.length} characters, too long for the names published under it (DNS allows ${MAX_DNS_NAME}, and ${prefix} go to prefixes such as _submissions._tcp.) — use a domain of at most ${MAX_DNS_NAME - prefix} characters${prefix > SRV_PREFIX.length ? " or shorter DKIM selectors" : ""}`);
     }
   });
   // RFC 7489 §7.1: a report address in another hosted domain needs <domain>._report._dmarc.<its domain> (records.ts).
