@@ -7,6 +7,7 @@ import { parse } from "yaml";
 import { namespaceCalls } from "../../scripts/test-stack";
 import { byType, RunResult, runProgram, strings, unwrap } from "./harness";
 import { stackConfig } from "./config";
+import { applyCalls } from "../fixtures/config-calls";
 
 type Raw = Record<string, unknown>;
 const ROOT = join(__dirname, "../..");
@@ -15,29 +16,6 @@ const ROOT = join(__dirname, "../..");
 function devRaw(): Raw {
   const { config } = parse(readFileSync(join(ROOT, "Pulumi.dev.yaml"), "utf8")) as { config: Raw };
   return { ...config, "mailserver:relayPassword": "relay-secret", "cloudflare:apiToken": "cf-token" };
-}
-
-/** What `pulumi config set [--path] key value` and `pulumi config rm key` do to a stack's config. */
-function applyCalls(raw: Raw, calls: string[][]): Raw {
-  const out: Raw = structuredClone(raw);
-  for (const call of calls) {
-    const args = call.slice(2, call.indexOf("--stack"));
-    if (call[1] === "rm") {
-      delete out[args[0]];
-      continue;
-    }
-    const path = args[0] === "--path";
-    const [key, value] = path ? args.slice(1) : args;
-    if (!path) {
-      out[key] = value;
-      continue;
-    }
-    const [top, ...steps] = key.split(/\.|\[|\]\.?/).filter((s) => s !== "");
-    let at = out[top] as Record<string, unknown>;
-    steps.slice(0, -1).forEach((s) => { at = at[s] as Record<string, unknown>; });
-    at[steps[steps.length - 1]] = value;
-  }
-  return out;
 }
 
 const asCli = (raw: Raw): Record<string, string> =>

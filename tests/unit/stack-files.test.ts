@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { namespaceCalls } from "../../scripts/test-stack";
+import { applyCalls } from "../fixtures/config-calls";
 import { validateStack, type Project } from "../../upstream/pulumi-cli";
 
 const ROOT = join(__dirname, "../..");
@@ -23,37 +24,6 @@ function asUserSetsIt(file: string): Record<string, unknown> {
   const secrets = [...text.matchAll(/^#.*pulumi config set (?:--stack \S+ )?--secret ([a-z]+:[A-Za-z]+)\b/gm)].map((m) => m[1]);
   expect(secrets).toContain("mailserver:relayPassword");
   return { ...config, ...Object.fromEntries(secrets.map((k) => [k, encrypt("a-secret")])) };
-}
-
-/** `pulumi config set [--path] key value` and `pulumi config rm key` on a config map (pkg/cmd/pulumi/config). */
-function applyCalls(config: Record<string, unknown>, calls: string[][]): Record<string, unknown> {
-  const out = structuredClone(config);
-  for (const call of calls) {
-    const args = call.filter((a, i) => a !== "--stack" && call[i - 1] !== "--stack");
-    if (args[1] === "rm") {
-      delete out[args[2]];
-      continue;
-    }
-    const path = args[2] === "--path";
-    const [key, value] = path ? args.slice(3) : args.slice(2);
-    if (!path) {
-      out[key] = value; // top-level entries are always strings
-      continue;
-    }
-    const [, top, rest] = /^([^[.]+)(.*)$/.exec(key) ?? [];
-    const steps = [...rest.matchAll(/\[(\d+)\]|\.([^[.]+)/g)].map((m) => (m[1] !== undefined ? Number(m[1]) : m[2]));
-    // Under --path, "true"/"false" are booleans and integers are numbers; everything else is a string.
-    const typed: unknown = value === "true" ? true : value === "false" ? false : /^-?\d+$/.test(value) ? Number(value) : value;
-    let node = out as Record<string | number, unknown>;
-    let at: string | number = top;
-    for (const step of steps) {
-      node[at] ??= typeof step === "number" ? [] : {};
-      node = node[at] as Record<string | number, unknown>;
-      at = step;
-    }
-    node[at] = typed;
-  }
-  return out;
 }
 
 test("the repository's stack files are Pulumi.dev.yaml only (the lab's config lives in lab/stack.yaml)", () => {
