@@ -15,6 +15,8 @@ export interface Recorded {
   retainOnDelete: boolean;
   deleteBeforeReplace: boolean;
   dependsOn: string[];
+  /** The resource option additionalSecretOutputs: outputs the engine stores and shows as secrets. */
+  additionalSecretOutputs: string[];
 }
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -154,7 +156,10 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
   pulumi.runtime.setMocks({
     newResource: (args) => {
       const { secretOutputs = [], ...opts } = options.get(`${args.type}::${args.name}`) ?? {};
-      resources.push({ type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [], ...opts });
+      resources.push({
+        type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [],
+        ...opts, additionalSecretOutputs: secretOutputs,
+      });
       return { id: `${args.name}-id`, state: markSecrets(fakeState(args.type, args.name, args.inputs), secretOutputs) };
     },
     call: (args) => {
