@@ -119,8 +119,9 @@ export class SmtpProbe {
         resolve: (r) => { clearTimeout(timer); resolve(r); },
         reject: (e) => { clearTimeout(timer); reject(e); },
       };
-      if (this.failure) this.waiting.reject(this.failure);
-      else this.deliver();
+      // A reply that arrived whole before the connection closed is still read.
+      this.deliver();
+      if (this.waiting && this.failure) this.waiting.reject(this.failure);
     });
   }
 }
