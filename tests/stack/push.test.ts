@@ -169,8 +169,9 @@ test("only the files that hold a secret travel as secrets; the others stay reada
     "mail-file-etc-dovecot-users",
     "mail-file-etc-opendkim-keys-example.com-s1.private", "mail-file-etc-opendkim-keys-example.org-s1.private",
   ]);
+  // Their output stays readable too (the SDK itself keeps `connection`, which holds the deploy key, secret).
   for (const r of fileCommands(run).filter((c) => !isSecretValue(c.inputs.stdin))) {
-    expect([r.name, r.inputs.logging, r.additionalSecretOutputs]).toEqual([r.name, undefined, []]);
+    expect([r.name, r.inputs.logging, r.additionalSecretOutputs]).toEqual([r.name, undefined, ["connection"]]);
   }
   const mainCf = named("mail-file-etc-postfix-main.cf").inputs.stdin;
   expect(typeof mainCf).toBe("string");
