@@ -14,7 +14,7 @@ import { applyManifest, shellQuote } from "./core/provision";
 export type PushFile = Omit<RenderedFile, "content"> & { content: pulumi.Input<string> };
 
 /** What a command reads on stdin: text anyone may see in a preview, or a secret. */
-export type Stdin = { plain: pulumi.Input<string> } | { secret: pulumi.Input<string> };
+type Stdin = { plain: pulumi.Input<string> } | { secret: pulumi.Input<string> };
 
 /**
  * The one rule for a command that carries a secret on stdin: the stdin is a Pulumi secret (encrypted in the
@@ -22,7 +22,7 @@ export type Stdin = { plain: pulumi.Input<string> } | { secret: pulumi.Input<str
  * read), and its stdout and stderr are secret outputs. Every remote command is made through `remoteCommand`,
  * which applies it; tests/stack/push.test.ts finds any command that breaks it.
  */
-export function stdinArgs(stdin: Stdin | undefined): {
+function stdinArgs(stdin: Stdin | undefined): {
   args: Pick<command.remote.CommandArgs, "stdin" | "logging">;
   opts: Pick<pulumi.CustomResourceOptions, "additionalSecretOutputs">;
 } {
