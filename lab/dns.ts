@@ -3,6 +3,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { CLOUDFLARE_CAA_RECORDS } from "../components/status/record-compare";
 import {
   ACME_NAME, CLIENT_NAME, CLIENT_ZONE, LAB_ZONE, METADATA_IP, METADATA_NAME, NET, OUTSIDE_DKIM_SELECTOR, OUTSIDE_DOMAINS,
   RELAY_NAME, SECRET_MANAGER_NAME, p,
@@ -87,8 +88,15 @@ function zoneFile(zone: string, records: DnsRecordState[], serial: number): stri
     `@ SOA ns.${LAB_ZONE}. hostmaster.${LAB_ZONE}. ${serial} 3600 600 86400 60`,
     `@ NS ns.${LAB_ZONE}.`,
   ];
-  for (const r of records.filter((x) => x.zone === zone)) {
+  const inZone = records.filter((x) => x.zone === zone);
+  for (const r of inZone) {
     lines.push(`${r.name}. ${r.ttl === 1 ? 300 : r.ttl} ${r.type} ${rdata(r)}`);
+  }
+  // Cloudflare with Universal SSL on serves its own CAA issuers beside any CAA record of a zone.
+  const caa = inZone.filter((r) => r.type === "CAA");
+  for (const name of new Set(caa.map((r) => r.name))) {
+    const own = caa.filter((r) => r.name === name).map((r) => rdata(r));
+    for (const c of CLOUDFLARE_CAA_RECORDS.map((x) => `${x.flags} ${x.tag} "${x.value}"`).filter((x) => !own.includes(x))) lines.push(`${name}. 300 CAA ${c}`);
   }
   return lines.join("\n") + "\n";
 }

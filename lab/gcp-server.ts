@@ -1,6 +1,6 @@
 // The Google Cloud stand-ins the VM itself talks to, as one process: the metadata server's token endpoint
-// (plain HTTP, reached from the machine as 169.254.169.254 / metadata.google.internal through a DNAT in its
-// namespace) and Secret Manager's `versions/*:access` (HTTPS, secretmanager.googleapis.com in the lab DNS).
+// (plain HTTP, reached from the machine as 169.254.169.254 / metadata.google.internal through a DNAT on the
+// host end of its veth, lab/network.ts) and Secret Manager's `versions/*:access` (HTTPS, secretmanager.googleapis.com in the lab DNS).
 // Both read the lab's cloud store (lab/cloud-store.ts) on every request, so a deploy's changes apply at once.
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";

@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import { labTarget } from "../lab/status-target";
 import { runChecks, StatusTarget } from "../components/status/checks";
-import { exitCode, formatJson, formatLines, summary } from "../components/status/result";
+import { exitCode, formatJson, formatLines, printable, summary } from "../components/status/result";
 import { stackTarget } from "./status-stack";
 
 async function main(): Promise<number> {
@@ -56,6 +56,6 @@ async function main(): Promise<number> {
 }
 
 main().then((code) => process.exit(code), (e: Error) => {
-  console.error(e.message);
+  console.error(printable(e.message));
   process.exit(2);
 });

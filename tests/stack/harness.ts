@@ -17,6 +17,8 @@ export interface Recorded {
   dependsOn: string[];
   /** The resources whose outputs its inputs use (the engine's implicit dependencies), as "type::name". */
   inputDeps: string[];
+  /** The resource option additionalSecretOutputs: outputs the engine stores and shows as secrets. */
+  additionalSecretOutputs: string[];
 }
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -173,7 +175,10 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
   pulumi.runtime.setMocks({
     newResource: (args) => {
       const { secretOutputs = [], ...opts } = options.get(`${args.type}::${args.name}`) ?? {};
-      resources.push({ type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [], inputDeps: [], ...opts });
+      resources.push({
+        type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [], inputDeps: [],
+        ...opts, additionalSecretOutputs: secretOutputs,
+      });
       return { id: `${args.name}-id`, state: markSecrets(fakeState(args.type, args.name, args.inputs), secretOutputs) };
     },
     call: (args) => {
