@@ -67,7 +67,8 @@ export interface DeployRun {
  */
 export async function runProgram(config: Record<string, string>, preview: boolean): Promise<DeployRun> {
   const options = new Map<string, ResourceOpts>();
-  const mocks = new LabMocks({ zones: zonesOf(config), hostname: hostnameOf(config), preview, options });
+  const triggers = new Map<string, pulumi.Output<unknown>>();
+  const mocks = new LabMocks({ zones: zonesOf(config), hostname: hostnameOf(config), preview, options, triggers });
   const unhandled: Error[] = [];
   const onUnhandled = (e: unknown) => { unhandled.push(e instanceof Error ? e : new Error(String(e))); };
   process.on("unhandledRejection", onUnhandled);
@@ -78,7 +79,12 @@ export async function runProgram(config: Record<string, string>, preview: boolea
     const program = require(path.join(REPO, "index")) as () => Promise<Record<string, unknown>>;
     const outputs: Record<string, unknown> = {};
     await pulumi.runtime.runInPulumiStack(async () => {
-      pulumi.runtime.registerStackTransformation((t) => { options.set(keyOf(t.type, t.name), optionsOf(t.opts)); return undefined; });
+      pulumi.runtime.registerStackTransformation((t) => {
+        options.set(keyOf(t.type, t.name), optionsOf(t.opts));
+        const trigger = (t.opts as pulumi.CustomResourceOptions).replacementTrigger;
+        if (trigger !== undefined) triggers.set(keyOf(t.type, t.name), pulumi.output(trigger));
+        return undefined;
+      });
       Object.assign(outputs, await program());
       return undefined;
     });
@@ -105,6 +111,7 @@ function optionsOf(o: pulumi.CustomResourceOptions): ResourceOpts {
   const deps = o.dependsOn === undefined ? [] : Array.isArray(o.dependsOn) ? o.dependsOn : [o.dependsOn];
   return {
     deleteBeforeReplace: o.deleteBeforeReplace === true,
+    retainOnDelete: o.retainOnDelete === true,
     ignoreChanges: o.ignoreChanges ?? [],
     replaceOnChanges: o.replaceOnChanges ?? [],
     // The SDK keeps a resource's name in __name; dependsOn may hold Inputs, whose names are not known here.
