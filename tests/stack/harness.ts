@@ -15,6 +15,8 @@ export interface Recorded {
   retainOnDelete: boolean;
   deleteBeforeReplace: boolean;
   dependsOn: string[];
+  /** The resources whose outputs its inputs use (the engine's implicit dependencies), as "type::name". */
+  inputDeps: string[];
   /** The replacementTrigger option's value, resolved after the run (undefined: none). */
   replacementTrigger?: unknown;
 }
@@ -48,6 +50,23 @@ const secretValue = (value: unknown) => ({ [SIG_KEY]: SECRET_SIG, value });
  */
 function markSecrets(state: Record<string, unknown>, secretOutputs: string[]): Record<string, unknown> {
   return Object.fromEntries(Object.entries(state).map(([k, v]) => [k, secretOutputs.includes(k) ? secretValue(v) : v]));
+}
+
+/**
+ * The resources behind every Output in a resource's inputs: what the engine records as its property
+ * dependencies. Output.resources() is the SDK's own bookkeeping (sdk/nodejs/output.ts), not in its .d.ts.
+ */
+function outputResources(v: unknown, seen = new Set<unknown>()): string[] {
+  if (typeof v !== "object" || v === null || seen.has(v)) return [];
+  seen.add(v);
+  if (pulumi.Output.isInstance(v)) {
+    const tracked = (v as unknown as { resources(): Set<pulumi.Resource> }).resources();
+    return [...tracked].map((r) => {
+      const { __pulumiType: type, __name: name } = r as unknown as { __pulumiType: string; __name: string };
+      return `${type}::${name}`;
+    });
+  }
+  return Object.values(v).flatMap((x) => outputResources(x, seen));
 }
 
 /** A scratch server root for the real mailserver-stage script (its state lives under /var/lib/mailserver). */
@@ -170,12 +189,12 @@ export interface RunOptions {
 export async function runProgram(config: Record<string, string>, run: RunOptions = {}): Promise<RunResult> {
   const resources: Recorded[] = [];
   const calls: RunResult["calls"] = [];
-  const options = new Map<string, { protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; dependsOn: string[]; secretOutputs: string[] }>();
+  const options = new Map<string, { protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; dependsOn: string[]; inputDeps: string[]; secretOutputs: string[] }>();
   const triggers = new Map<string, pulumi.Output<unknown>>();
   pulumi.runtime.setMocks({
     newResource: (args) => {
       const { secretOutputs = [], ...opts } = options.get(`${args.type}::${args.name}`) ?? {};
-      resources.push({ type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [], ...opts });
+      resources.push({ type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [], inputDeps: [], ...opts });
       const state = fakeState(args.type, args.name, args.inputs);
       if (run.stashed && args.name in run.stashed) state.output = run.stashed[args.name];
       return { id: `${args.name}-id`, state: markSecrets(state, secretOutputs) };
@@ -198,6 +217,7 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
       deleteBeforeReplace: (t.opts as pulumi.CustomResourceOptions).deleteBeforeReplace === true,
       secretOutputs: (t.opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [],
       dependsOn: deps.map((d) => (d as unknown as { __name: string }).__name),
+      inputDeps: [...new Set(outputResources(t.props))].sort(),
     });
     const trigger = (t.opts as pulumi.CustomResourceOptions).replacementTrigger;
     if (trigger !== undefined) triggers.set(`${t.type}::${t.name}`, pulumi.output(trigger));
