@@ -185,6 +185,12 @@ export interface RunOptions {
   stashed?: Record<string, unknown>;
 }
 
+/**
+ * An output's value, or its error: an apply that throws (a refused host key, say) fails the run as `pulumi up`
+ * would, where waiting in an apply of our own would never return. The SDK's Output keeps its promise as promise().
+ */
+const settled = (v: pulumi.Output<unknown>): Promise<unknown> => (v as unknown as { promise(): Promise<unknown> }).promise();
+
 /** Runs index.ts with the given raw config (`namespace:key` → string) and waits until every resource is registered. */
 export async function runProgram(config: Record<string, string>, run: RunOptions = {}): Promise<RunResult> {
   const resources: Recorded[] = [];
@@ -241,12 +247,12 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
     const resolved: Record<string, { value: unknown; secret: boolean }> = {};
     for (const [k, v] of Object.entries(outputs)) {
       resolved[k] = pulumi.Output.isInstance(v)
-        ? { value: await new Promise((r) => v.apply((x: unknown) => r(x))), secret: await pulumi.isSecret(v) }
+        ? { value: await settled(v), secret: await pulumi.isSecret(v) }
         : { value: v, secret: false };
     }
     for (const r of resources) {
       const trigger = triggers.get(`${r.type}::${r.name}`);
-      if (trigger) r.replacementTrigger = await new Promise((ok) => trigger.apply((x) => ok(x)));
+      if (trigger) r.replacementTrigger = await settled(trigger);
     }
     await pulumi.runtime.disconnect();
     return { calls, resources, outputs: resolved };

@@ -35,10 +35,10 @@ test("sshSourceRanges of both families: one SSH rule per family (GCE refuses IPv
   const mixed = await runProgram(stackConfig({ "mailserver:sshSourceRanges": ["203.0.113.4/32", "2001:db8:1::/48", "198.51.100.0/24"], "mailserver:sshViaIap": "true" }));
   expect(mixed.error).toBeUndefined();
   const ssh = byType(mixed, "gcp:compute/firewall:Firewall").filter((r) => (r.inputs as unknown as Rule).allows.some((a) => a.ports.includes("22")));
-  expect(ssh.map((r) => [r.name, r.inputs.name, (r.inputs as unknown as Rule).sourceRanges])).toEqual([
+  expect(ssh.map((r) => [r.name, r.inputs.name, (r.inputs as unknown as Rule).sourceRanges]).sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual([
+    ["mail-iap-ssh", "mail-iap-ssh-test", ["35.235.240.0/20"]],
     ["mail-ssh", "mail-ssh-test", ["203.0.113.4/32", "198.51.100.0/24"]],
     ["mail-ssh-v6", "mail-ssh-v6-test", ["2001:db8:1::/48"]],
-    ["mail-iap-ssh", "mail-iap-ssh-test", ["35.235.240.0/20"]],
   ]);
   for (const r of ssh) expect(r.deleteBeforeReplace).toBe(true);
   // Only IPv6 ranges: no IPv4 rule at all (a rule without sourceRanges would admit every source).
