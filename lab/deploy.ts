@@ -46,11 +46,17 @@ export function hostnameOf(config: Record<string, string>): string {
   return config["mailserver:hostname"] ?? `mail.${config["mailserver:domain"]}`;
 }
 
+/**
+ * An output's value, or the program's first error. An apply that throws (a refused host key, say) rejects the
+ * output, and `pulumi up` or `pulumi preview` stops with that error; waiting in an apply of our own would never
+ * return. The SDK's Output keeps its promise as promise() (undefined where a preview does not know the value).
+ */
 async function settle<T>(v: unknown, mocks: LabMocks): Promise<T> {
   if (!pulumi.Output.isInstance(v)) return v as T;
+  const value = (v as unknown as { promise(): Promise<T> }).promise();
   return new Promise<T>((resolve, reject) => {
     const timer = setInterval(() => { if (mocks.errors.length > 0) { clearInterval(timer); reject(mocks.errors[0]); } }, 200);
-    (v as pulumi.Output<T>).apply((x) => { clearInterval(timer); resolve(x); return x; });
+    value.then((x) => { clearInterval(timer); resolve(x); }, (e: unknown) => { clearInterval(timer); reject(e); });
   });
 }
 
@@ -89,8 +95,11 @@ export async function runProgram(config: Record<string, string>, preview: boolea
       return undefined;
     });
     const resolved: Record<string, unknown> = {};
-    // A preview's outputs may stay unknown: their applies never run.
-    if (!preview) for (const [k, v] of Object.entries(outputs)) resolved[k] = await settle(v, mocks);
+    // A preview's outputs may stay unknown (their applies never run), but a known one that failed fails the preview.
+    for (const [k, v] of Object.entries(outputs)) {
+      const value = await settle(v, mocks);
+      if (!preview) resolved[k] = value;
+    }
     await pulumi.runtime.disconnect();
     while (mocks.busy) await new Promise((r) => setTimeout(r, 200));
     const first = mocks.errors[0] ?? unhandled[0];
