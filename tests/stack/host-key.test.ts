@@ -2,12 +2,12 @@
 // the state (a pulumi.Stash replaced only with a new instance), and a changed key afterwards stops the deploy.
 // A read that fails (no such instance, wrong project, no permission) is reported at once, never polled.
 import { checkPinnedHostKey } from "../../components/host";
-import { byType, runProgram, TEST_HOST_KEY, TEST_INSTANCE_ID } from "./harness";
+import { byType, runProgram, TEST_HOST_KEY, TEST_INSTANCE_ID, unwrap } from "./harness";
 import { stackConfig } from "./config";
 
 const GUEST_ATTRIBUTES = "gcp:compute/getInstanceGuestAttributes:getInstanceGuestAttributes";
 const connectionKeys = (r: Awaited<ReturnType<typeof runProgram>>) =>
-  [...new Set(byType(r, "command:remote:Command").map((c) => (c.inputs.connection as { hostKey?: string }).hostKey))];
+  [...new Set(byType(r, "command:remote:Command").map((c) => (unwrap(c.inputs.connection) as { hostKey?: string }).hostKey))];
 
 test("the first key read for an instance is pinned in a Stash replaced only with a new instance; every command uses it", async () => {
   const r = await runProgram(stackConfig());
