@@ -1,10 +1,16 @@
 // The VM's SSH host key: read from the guest attribute the guest agent publishes, pinned once per instance in
 // the state (a pulumi.Stash replaced only with a new instance), and a changed key afterwards stops the deploy.
 // A read that fails (no such instance, wrong project, no permission) is reported at once, never polled.
-import { checkPinnedHostKey } from "../../components/host";
+import { loadConfig } from "../../components/config";
+import { checkPinnedHostKey, MailHost } from "../../components/host";
 import { byType, runProgram, TEST_HOST_KEY, TEST_INSTANCE_ID, unwrap } from "./harness";
 import { stackConfig } from "./config";
 
+/**
+ * The host alone, its key the only output: a refused key then fails this output only, as `pulumi up` reports it,
+ * and no resource of the full program is left to fail after the test (which jest would pin on the next one).
+ */
+const hostOnly = async () => ({ hostKey: new MailHost("mail", { config: loadConfig() }).hostKey });
 const GUEST_ATTRIBUTES = "gcp:compute/getInstanceGuestAttributes:getInstanceGuestAttributes";
 const connectionKeys = (r: Awaited<ReturnType<typeof runProgram>>) =>
   [...new Set(byType(r, "command:remote:Command").map((c) => (unwrap(c.inputs.connection) as { hostKey?: string }).hostKey))];
@@ -23,7 +29,7 @@ test("the first key read for an instance is pinned in a Stash replaced only with
 
 test("a key that differs from the pinned one stops the deploy before any remote command, naming both keys", async () => {
   const pinned = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinnedAtFirstDeploy";
-  const r = await runProgram(stackConfig(), { stashed: { "mail-host-key": pinned } });
+  const r = await runProgram(stackConfig(), { program: hostOnly, stashed: { "mail-host-key": pinned } });
   expect(r.error?.message).toContain(`now publishes the SSH host key ssh-ed25519 ${TEST_HOST_KEY}`);
   expect(r.error?.message).toContain(`not ${pinned}, the key pinned when this instance was first deployed`);
   expect(r.error?.message).toContain("pulumi up --replace");
@@ -34,6 +40,7 @@ test("a failing read (permission, wrong project) is reported as itself at once, 
   const started = Date.now();
   let reads = 0;
   const r = await runProgram(stackConfig(), {
+    program: hostOnly,
     guestAttributes: () => {
       reads++;
       throw new Error("Error when reading or editing Instance mail-vm: googleapi: Error 403: Required 'compute.instances.get' permission");
