@@ -33,7 +33,7 @@ const messageOf = (e: unknown): string => (e instanceof Error ? e.message : Stri
  * yet, guest attributes off, and a refused compute.instances.getGuestAttributes all come back as an empty
  * value, the one case polled.
  */
-async function publishedHostKey(name: string, zone: string, project: string): Promise<string> {
+export async function publishedHostKey(name: string, zone: string, project: string): Promise<string> {
   for (let i = 1; ; i++) {
     const read = await gcp.compute.getInstanceGuestAttributes({ name, zone, project, variableKey: HOST_KEY_ATTRIBUTE }).catch((e: unknown) => {
       throw new Error(`reading the guest attribute ${HOST_KEY_ATTRIBUTE} of the VM ${name} (project ${project}, zone ${zone}) failed: ` +

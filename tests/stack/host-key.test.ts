@@ -2,7 +2,8 @@
 // the state (a pulumi.Stash replaced only with a new instance), and a changed key afterwards stops the deploy.
 // A read that fails (no such instance, wrong project, no permission) is reported at once, never polled.
 import { loadConfig } from "../../components/config";
-import { checkPinnedHostKey, MailHost } from "../../components/host";
+import * as pulumi from "@pulumi/pulumi";
+import { checkPinnedHostKey, MailHost, publishedHostKey } from "../../components/host";
 import { byType, runProgram, TEST_HOST_KEY, TEST_INSTANCE_ID, unwrap } from "./harness";
 import { stackConfig } from "./config";
 
@@ -52,8 +53,9 @@ test("an empty value (not published yet: the provider drops getGuestAttributes' 
 test("a failing read (permission, wrong project) is reported as itself at once, without polling", async () => {
   const started = Date.now();
   let reads = 0;
+  // The read alone: no resource takes its rejected value, so nothing is left to fail after the test.
   const r = await runProgram(stackConfig(), {
-    program: hostOnly,
+    program: async () => ({ key: pulumi.output(publishedHostKey("mail-vm", "europe-west1-b", "proj")) }),
     guestAttributes: () => {
       reads++;
       throw new Error("Error when reading or editing Instance mail-vm: googleapi: Error 403: Required 'compute.instances.get' permission");
