@@ -9,10 +9,26 @@ export interface ResourceOpts {
   ignoreChanges: string[];
   replaceOnChanges: string[];
   dependsOn: string[];
+  /** Its delete only forgets it: the provider's Delete is not called (pulumi/pulumi pkg/resource/deploy/step.go, DeleteStep.Apply). */
+  retainOnDelete: boolean;
 }
-export const NO_OPTS: ResourceOpts = { deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], dependsOn: [] };
+export const NO_OPTS: ResourceOpts = { deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], dependsOn: [], retainOnDelete: false };
 
-export interface Registration { type: string; name: string; inputs: Inputs; opts: ResourceOpts }
+export interface Registration {
+  type: string; name: string; inputs: Inputs; opts: ResourceOpts;
+  /** The replacementTrigger option's value (UNKNOWN while a preview cannot know it; undefined: none). */
+  replacementTrigger?: unknown;
+}
+
+/**
+ * pulumi/pulumi pkg/resource/deploy/step_generator.go shouldTriggerReplace: an unknown trigger replaces, a missing
+ * one (old or new) never does, otherwise any difference does.
+ */
+export function triggersReplace(now: unknown, before: unknown): boolean {
+  if (now === UNKNOWN || before === UNKNOWN) return true;
+  if (now === undefined || before === undefined) return false;
+  return JSON.stringify(now) !== JSON.stringify(before);
+}
 
 /** The local equivalent of each provider's Create, Update and Delete. */
 export interface LabProvider {
@@ -46,28 +62,32 @@ export class Engine {
   async register(r: Registration): Promise<{ id: string | undefined; outputs: Inputs }> {
     const key = keyOf(r.type, r.name);
     const old = this.old.get(key);
-    const diff = diffResource(r.type, old?.inputs, r.inputs, r.opts);
+    const triggered = old !== undefined && triggersReplace(r.replacementTrigger, old.replacementTrigger);
+    const diff: Diff = triggered ? { op: "replace", changed: ["replacementTrigger"], replaceBecause: ["replacementTrigger"] }
+      : diffResource(r.type, old?.inputs, r.inputs, r.opts);
     this.steps.push({ key, type: r.type, name: r.name, op: diff.op,
       ...(diff.op === "update" || diff.op === "replace" ? { changed: diff.changed, replaceBecause: diff.replaceBecause } : {}) });
     if (this.preview) {
       this.current.push({ key, type: r.type, name: r.name, id: old?.id ?? "", inputs: r.inputs, outputs: {}, dependsOn: r.opts.dependsOn });
       return previewResult(old, r.inputs, diff);
     }
-    if (old && diff.op === "same") return this.keep(old);
+    // The state takes the options of this registration (a same step too), as the engine records them.
+    const recorded = { dependsOn: r.opts.dependsOn, retainOnDelete: r.opts.retainOnDelete, replacementTrigger: r.replacementTrigger };
+    if (old && diff.op === "same") return this.keep({ ...old, ...recorded });
     if (old && diff.op === "update") {
       const outputs = await this.provider.update(old, r.inputs, diff);
-      return this.keep({ ...old, inputs: r.inputs, outputs, dependsOn: r.opts.dependsOn });
+      return this.keep({ ...old, inputs: r.inputs, outputs, ...recorded });
     }
     if (old && diff.op === "replace") {
       this.old.delete(key);
       if (r.opts.deleteBeforeReplace) {
-        await this.provider.delete(old);
+        if (!old.retainOnDelete) await this.provider.delete(old);
         this.save();
       } else this.replaced.push(old);
     }
     const made = await this.provider.create(r.type, r.name, r.inputs);
     return this.keep({ key, type: r.type, name: r.name, id: made.id, inputs: r.inputs, outputs: made.outputs,
-      dependsOn: r.opts.dependsOn, deleteBeforeReplace: r.opts.deleteBeforeReplace });
+      deleteBeforeReplace: r.opts.deleteBeforeReplace, ...recorded });
   }
 
   /** Resources no longer registered, and replaced originals: deleted last, dependents first. */
@@ -78,7 +98,7 @@ export class Engine {
     for (const r of deleteOrder(order, new Set([...gone, ...this.replaced]))) {
       this.steps.push({ key: r.key, type: r.type, name: r.name, op: "delete", ...(this.replaced.includes(r) ? { original: true } : {}) });
       if (this.preview) continue;
-      await this.provider.delete(r);
+      if (!r.retainOnDelete) await this.provider.delete(r);
       if (this.replaced.includes(r)) this.replaced.splice(this.replaced.indexOf(r), 1);
       else this.old.delete(r.key);
       this.save();

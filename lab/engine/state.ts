@@ -15,6 +15,10 @@ export interface StoredResource {
   outputs: Inputs;
   dependsOn: string[];
   deleteBeforeReplace?: boolean;
+  /** Deleting it only forgets it (the option as last registered). */
+  retainOnDelete?: boolean;
+  /** The replacementTrigger option's value as last registered. */
+  replacementTrigger?: unknown;
   /** A replaced original the last deploy did not get to delete. */
   pendingDelete?: boolean;
 }

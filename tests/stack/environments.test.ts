@@ -104,6 +104,19 @@ test("a test stack with dev's domain is refused before any resource exists", asy
   expect(r.resources.filter((x) => x.type !== "pulumi:pulumi:Stack")).toEqual([]);
 });
 
+test("DNSSEC of the shared zone is never a test stack's: the script turns it off, and set by hand it is refused before any resource", async () => {
+  const signedDev = { ...devRaw(), "mailserver:dnssec": true };
+  const made = applyCalls(signedDev, namespaceCalls(signedDev, "pr-42", "test-pr-42"));
+  expect(made["mailserver:dnssec"]).toBe("false");
+  const r = await runProgram(asCli(made), { stack: "test-pr-42" });
+  expect(r.error).toBeUndefined();
+  expect(byType(r, "cloudflare:index/zoneDnssec:ZoneDnssec")).toEqual([]);
+  const byHand = await runProgram(asCli({ ...made, "mailserver:dnssec": "true" }), { stack: "test-pr-42" });
+  expect(byHand.error?.message).toContain("mailserver:dnssec: test stack test-pr-42 would manage DNSSEC of a zone it shares");
+  expect(byHand.error?.message).toContain("set mailserver:dnssec false");
+  expect(byHand.resources.filter((x) => x.type !== "pulumi:pulumi:Stack")).toEqual([]);
+});
+
 describe("sshViaIap", () => {
   test("adds SSH from IAP's range only, and every command connects to the local tunnel end", async () => {
     const r = await runProgram(stackConfig({ "mailserver:sshViaIap": "true", "mailserver:iapTunnelPort": "2201" }));
