@@ -105,6 +105,7 @@ function optionsOf(o: pulumi.CustomResourceOptions): ResourceOpts {
   const deps = o.dependsOn === undefined ? [] : Array.isArray(o.dependsOn) ? o.dependsOn : [o.dependsOn];
   return {
     deleteBeforeReplace: o.deleteBeforeReplace === true,
+    protect: o.protect === true,
     ignoreChanges: o.ignoreChanges ?? [],
     replaceOnChanges: o.replaceOnChanges ?? [],
     // The SDK keeps a resource's name in __name; dependsOn may hold Inputs, whose names are not known here.

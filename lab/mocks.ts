@@ -22,6 +22,14 @@ const ZONE_DNSSEC = "cloudflare:index/zoneDnssec:ZoneDnssec";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
+/** The dotted paths of the secret values in inputs as the SDK sends them (what unwrapSecrets unwraps). */
+export function secretPaths(v: unknown, at = ""): string[] {
+  if (typeof v !== "object" || v === null) return [];
+  const o = v as Record<string, unknown>;
+  if (!Array.isArray(v) && o[SIG_KEY] === SECRET_SIG) return [at];
+  return Object.entries(o).flatMap(([k, x]) => secretPaths(x, at ? `${at}.${k}` : k));
+}
+
 /** Inputs arrive with secrets wrapped; the local equivalent needs the plain values. */
 export function unwrapSecrets(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(unwrapSecrets);
@@ -74,7 +82,7 @@ export class LabMocks implements pulumi.runtime.Mocks {
     try {
       const inputs = unwrapSecrets(args.inputs) as Inputs;
       const opts = this.opts.options.get(keyOf(args.type, args.name)) ?? NO_OPTS;
-      const r = await this.engine.register({ type: args.type, name: args.name, inputs, opts });
+      const r = await this.engine.register({ type: args.type, name: args.name, inputs, opts, secrets: secretPaths(args.inputs) });
       return { id: r.id, state: r.outputs };
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
@@ -215,6 +223,11 @@ export class LabResources implements LabProvider {
         if (old.inputs.delete !== undefined) await this.runCommand(old.type, old.name, "delete", old.inputs, old.inputs.delete);
         return;
       case "gcp:compute/instance:Instance":
+        // GCE refuses (400) to delete an instance with deletion protection (the provider passes the error on).
+        if (old.outputs.deletionProtection === true) {
+          throw new Error(`Cannot delete instance ${old.name}: instance Deletion Protection is enabled (GCE refuses; ` +
+            "set deletionProtection to false and deploy before a change that deletes or replaces it)");
+        }
         updateCloud(p.cloud, (c) => { delete c.instanceServiceAccount; });
         return machineDown();
       case "gcp:compute/disk:Disk":

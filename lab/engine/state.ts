@@ -15,6 +15,9 @@ export interface StoredResource {
   outputs: Inputs;
   dependsOn: string[];
   deleteBeforeReplace?: boolean;
+  protect?: boolean;
+  /** Dotted input paths that held secrets: a change of secretness alone is a diff. */
+  secrets?: string[];
   /** A replaced original the last deploy did not get to delete. */
   pendingDelete?: boolean;
 }
