@@ -57,6 +57,8 @@ async function settle<T>(v: unknown, mocks: LabMocks): Promise<T> {
 export interface DeployRun {
   outputs: Record<string, unknown>;
   steps: Step[];
+  /** What the engine refused in a preview (protect): the plan is still complete. */
+  refused: string[];
   commands: CommandRun[];
 }
 
@@ -90,7 +92,7 @@ export async function runProgram(config: Record<string, string>, preview: boolea
     const first = mocks.errors[0] ?? unhandled[0];
     if (first) throw first;
     await mocks.finish();
-    return { outputs: resolved, steps: mocks.engine.steps, commands: mocks.provider.commands };
+    return { outputs: resolved, steps: mocks.engine.steps, refused: mocks.engine.refused, commands: mocks.provider.commands };
   } finally {
     process.off("unhandledRejection", onUnhandled);
   }
