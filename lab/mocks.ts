@@ -106,6 +106,17 @@ export class LabMocks implements pulumi.runtime.Mocks {
   }
 }
 
+/**
+ * The provider's Delete refuses an instance whose state has deletion protection, as GCE would
+ * (upstream/pulumi-engine.ts INSTANCE_DELETION_PROTECTION): a replacement, delete-first, stops there.
+ */
+export function refuseProtectedInstanceDelete(old: StoredResource): void {
+  if (old.outputs.deletionProtection === true) {
+    throw new Error(`Cannot delete instance ${old.name}: instance Deletion Protection is enabled ` +
+      "(set deletionProtection to false and deploy before a change that deletes or replaces it)");
+  }
+}
+
 /** A provider's id for a new resource: name plus random hex, as Pulumi's auto-naming and pulumi-command do. */
 const newId = (name: string) => `${name}-${randomBytes(4).toString("hex")}`;
 
@@ -223,11 +234,7 @@ export class LabResources implements LabProvider {
         if (old.inputs.delete !== undefined) await this.runCommand(old.type, old.name, "delete", old.inputs, old.inputs.delete);
         return;
       case "gcp:compute/instance:Instance":
-        // GCE refuses (400) to delete an instance with deletion protection (the provider passes the error on).
-        if (old.outputs.deletionProtection === true) {
-          throw new Error(`Cannot delete instance ${old.name}: instance Deletion Protection is enabled (GCE refuses; ` +
-            "set deletionProtection to false and deploy before a change that deletes or replaces it)");
-        }
+        refuseProtectedInstanceDelete(old);
         updateCloud(p.cloud, (c) => { delete c.instanceServiceAccount; });
         return machineDown();
       case "gcp:compute/disk:Disk":

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { changedPaths, deleteOrder, diffResource, Inputs, UNKNOWN, withIgnored } from "../../lab/engine/diff";
 import { Engine, LabProvider, NO_OPTS, previewResult } from "../../lab/engine/engine";
 import type { StoredResource } from "../../lab/engine/state";
+import { refuseProtectedInstanceDelete } from "../../lab/mocks";
 
 const REMOTE = "command:remote:Command";
 const INSTANCE = "gcp:compute/instance:Instance";
@@ -248,4 +249,10 @@ describe("Engine", () => {
     expect(e.steps.map((s) => `${s.op} ${s.name}`)).toEqual(["update a", "delete b"]);
     expect(fs.readFileSync(file, "utf8")).toBe(before);
   });
+});
+
+test("the lab's GCE refuses to delete an instance with deletion protection (and only then)", () => {
+  const vm: StoredResource = { key: "k", type: INSTANCE, name: "mail-vm", id: "i", inputs: {}, outputs: { deletionProtection: true }, dependsOn: [] };
+  expect(() => refuseProtectedInstanceDelete(vm)).toThrow(/Cannot delete instance mail-vm: instance Deletion Protection is enabled/);
+  expect(() => refuseProtectedInstanceDelete({ ...vm, outputs: { deletionProtection: false } })).not.toThrow();
 });
