@@ -275,6 +275,7 @@ export class LabResources implements LabProvider {
     info(`booting the lab machine ${MACHINE_NAME} (${NET.machine})`);
     await bootMachine(this.attachedDisks(inputs));
     const id = `projects/lab/zones/${String(inputs.zone)}/instances/${newId(name)}`;
+    const nic = ((inputs.networkInterfaces ?? []) as Inputs[])[0] ?? {};
     return {
       id,
       outputs: {
@@ -282,8 +283,10 @@ export class LabResources implements LabProvider {
         name,
         instanceId: String(Date.now()),
         selfLink: id,
-        networkInterfaces: [{ ...(((inputs.networkInterfaces ?? []) as Inputs[])[0] ?? {}), networkIp: NET.machine,
-          accessConfigs: [{ natIp: NET.machine }] }],
+        // As GCE reports it: the interface and access config as asked, with the addresses it assigned (the
+        // engine diffs a bridged resource's next inputs against these outputs).
+        networkInterfaces: [{ ...nic, networkIp: NET.machine,
+          accessConfigs: [{ ...(((nic.accessConfigs ?? []) as Inputs[])[0] ?? {}), natIp: NET.machine }] }],
       },
     };
   }
