@@ -63,6 +63,8 @@ async function settle<T>(v: unknown, mocks: LabMocks): Promise<T> {
 export interface DeployRun {
   outputs: Record<string, unknown>;
   steps: Step[];
+  /** What the engine refused in a preview (protect): the plan is still complete. */
+  refused: string[];
   commands: CommandRun[];
 }
 
@@ -105,7 +107,7 @@ export async function runProgram(config: Record<string, string>, preview: boolea
     const first = mocks.errors[0] ?? unhandled[0];
     if (first) throw first;
     await mocks.finish();
-    return { outputs: resolved, steps: mocks.engine.steps, commands: mocks.provider.commands };
+    return { outputs: resolved, steps: mocks.engine.steps, refused: mocks.engine.refused, commands: mocks.provider.commands };
   } finally {
     process.off("unhandledRejection", onUnhandled);
   }
@@ -121,6 +123,7 @@ function optionsOf(o: pulumi.CustomResourceOptions): ResourceOpts {
   return {
     deleteBeforeReplace: o.deleteBeforeReplace === true,
     retainOnDelete: o.retainOnDelete === true,
+    protect: o.protect === true,
     ignoreChanges: o.ignoreChanges ?? [],
     replaceOnChanges: o.replaceOnChanges ?? [],
     // The SDK keeps a resource's name in __name; dependsOn may hold Inputs, whose names are not known here.

@@ -25,6 +25,14 @@ const HOST_KEY_ATTRIBUTE = "hostkeys/ssh-ed25519";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
+/** The dotted paths of the secret values in inputs as the SDK sends them (what unwrapSecrets unwraps). */
+export function secretPaths(v: unknown, at = ""): string[] {
+  if (typeof v !== "object" || v === null) return [];
+  const o = v as Record<string, unknown>;
+  if (!Array.isArray(v) && o[SIG_KEY] === SECRET_SIG) return [at];
+  return Object.entries(o).flatMap(([k, x]) => secretPaths(x, at ? `${at}.${k}` : k));
+}
+
 /** Inputs arrive with secrets wrapped; the local equivalent needs the plain values. */
 export function unwrapSecrets(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(unwrapSecrets);
@@ -90,7 +98,7 @@ export class LabMocks implements pulumi.runtime.Mocks {
       const opts = this.opts.options.get(keyOf(args.type, args.name)) ?? NO_OPTS;
       const trigger = this.opts.triggers.get(keyOf(args.type, args.name));
       const replacementTrigger = trigger === undefined ? undefined : await valueOf(trigger);
-      const r = await this.engine.register({ type: args.type, name: args.name, inputs, opts, replacementTrigger });
+      const r = await this.engine.register({ type: args.type, name: args.name, inputs, opts, replacementTrigger, secrets: secretPaths(args.inputs) });
       return { id: r.id, state: r.outputs };
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
@@ -111,6 +119,17 @@ export class LabMocks implements pulumi.runtime.Mocks {
       default:
         return {};
     }
+  }
+}
+
+/**
+ * The provider's Delete refuses an instance whose state has deletion protection, as GCE would
+ * (upstream/pulumi-engine.ts INSTANCE_DELETION_PROTECTION): a replacement, delete-first, stops there.
+ */
+export function refuseProtectedInstanceDelete(old: StoredResource): void {
+  if (old.outputs.deletionProtection === true) {
+    throw new Error(`Cannot delete instance ${old.name}: instance Deletion Protection is enabled ` +
+      "(set deletionProtection to false and deploy before a change that deletes or replaces it)");
   }
 }
 
@@ -237,6 +256,7 @@ export class LabResources implements LabProvider {
         if (old.inputs.delete !== undefined) await this.runCommand(old.type, old.name, "delete", old.inputs, old.inputs.delete);
         return;
       case "gcp:compute/instance:Instance":
+        refuseProtectedInstanceDelete(old);
         updateCloud(p.cloud, (c) => { delete c.instanceServiceAccount; delete c.guestAttributes; });
         return machineDown();
       case "gcp:compute/disk:Disk":
@@ -281,6 +301,7 @@ export class LabResources implements LabProvider {
     const enabled = ((inputs.metadata ?? {}) as Record<string, string>)["enable-guest-attributes"] === "TRUE";
     updateCloud(p.cloud, (c) => { c.guestAttributes = enabled && key ? { [HOST_KEY_ATTRIBUTE]: key } : {}; });
     const id = `projects/lab/zones/${String(inputs.zone)}/instances/${newId(name)}`;
+    const nic = ((inputs.networkInterfaces ?? []) as Inputs[])[0] ?? {};
     return {
       id,
       outputs: {
@@ -288,8 +309,10 @@ export class LabResources implements LabProvider {
         name,
         instanceId: String(Date.now()),
         selfLink: id,
-        networkInterfaces: [{ ...(((inputs.networkInterfaces ?? []) as Inputs[])[0] ?? {}), networkIp: NET.machine,
-          accessConfigs: [{ natIp: NET.machine }] }],
+        // As GCE reports it: the interface and access config as asked, with the addresses it assigned (the
+        // engine diffs a bridged resource's next inputs against these outputs).
+        networkInterfaces: [{ ...nic, networkIp: NET.machine,
+          accessConfigs: [{ ...(((nic.accessConfigs ?? []) as Inputs[])[0] ?? {}), natIp: NET.machine }] }],
       },
     };
   }

@@ -19,6 +19,9 @@ export interface StoredResource {
   retainOnDelete?: boolean;
   /** The replacementTrigger option's value as last registered. */
   replacementTrigger?: unknown;
+  protect?: boolean;
+  /** Dotted input paths that held secrets: a change of secretness alone is a diff. */
+  secrets?: string[];
   /** A replaced original the last deploy did not get to delete. */
   pendingDelete?: boolean;
 }
