@@ -38,7 +38,7 @@ esac
 . /etc/mailserver/maintenance.conf
 : "${MAINTENANCE_WINDOW:?}"
 [ -e "$FLAG" ] || { echo "no reboot required"; exit 0; }
-required_by=$(tr '\n' ' ' < "$FLAG.pkgs" 2>/dev/null || true)
+required_by=$(paste -sd ' ' "$FLAG.pkgs" 2>/dev/null || true)
 now=$(date -u +%H:%M)
 if ! in_window "$MAINTENANCE_WINDOW" "$now"; then
   echo "reboot required (${required_by:-no package named}); waiting for the maintenance window $MAINTENANCE_WINDOW UTC (now $now)"

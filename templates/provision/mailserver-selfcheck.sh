@@ -177,13 +177,13 @@ check_reboot() {
     report ok reboot "no reboot required"
     return
   fi
-  by=$(tr '\n' ' ' < "$flag.pkgs" 2>/dev/null || true)
+  by=$(paste -sd ' ' "$flag.pkgs" 2>/dev/null || true)
   age=$(( $(date +%s) - $(stat -c %Y "$flag") ))
   local what="reboot required for ${by:-an installed update} since $((age / 3600)) h"
   if [ "$age" -ge "$UPDATE_WARN_S" ]; then
-    report warning reboot "${what% } — the maintenance window ($window UTC) has not rebooted the server: see journalctl -u mailserver-maintenance, or reboot now (systemctl reboot; mail waits in the senders' queues)"
+    report warning reboot "$what — the maintenance window ($window UTC) has not rebooted the server: see journalctl -u mailserver-maintenance, or reboot now (systemctl reboot; mail waits in the senders' queues)"
   else
-    report ok reboot "${what% }; the server reboots in the maintenance window ($window UTC)"
+    report ok reboot "$what; the server reboots in the maintenance window ($window UTC)"
   fi
 }
 
