@@ -2,7 +2,8 @@
 //
 // Checks a deployed server from outside (DNS from the authoritative servers, TLS on every mail port, closed
 // ports, no open relay, no forged hosted sender, a round trip 587 → IMAP, blocklists) and from inside over
-// SSH (mailserver-selfcheck: daemons, queue, disks, certificate, renewal, relay). One line per check, or
+// SSH (mailserver-selfcheck: daemons, queue, disks, certificate, renewal, relay, update timers, pending
+// security updates, reboot required). One line per check, or
 // --json; exit status 1 when any check is an error.
 //
 // With mailserver:dnssec, the TLSA records of _25._tcp.<hostname> are compared with the key port 25 presents

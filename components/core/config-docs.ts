@@ -189,8 +189,14 @@ export const KEY_GROUPS = [
       machineType: { description: "GCE machine type (changing it stops and restarts the VM; the data disk stays).", example: "e2-medium" },
       image: { description: "Boot image family; the configuration is tested against Debian 12.", example: "debian-cloud/debian-12" },
       bootDiskSizeGb: {
-        description: "Boot disk in GB, 10 or more (the Debian 12 image's size).",
+        description: "Boot disk in GB, 10 or more (the Debian 12 image's size). A larger value resizes the disk on the running VM " +
+          "(terraform-provider-google updates it in place since 7.22); the deploy does not grow the root filesystem yet. GCE refuses a smaller one.",
         example: 20,
+      },
+      maintenanceWindow: {
+        description: "When the VM may reboot by itself after a security update that requires it (a new kernel), `HH:MM-HH:MM` in UTC, " +
+          "may span midnight; mail is queued meanwhile (see [Security updates](operations.md#security-updates-and-the-maintenance-window)).",
+        example: "02:00-03:00",
       },
       deployUser: {
         description: "The non-root user with passwordless sudo that the deploy uses over SSH; never `root` nor an account the VM " +

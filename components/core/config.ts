@@ -8,6 +8,7 @@ import { findAliasLoop } from "./aliases";
 import { dkimSelectors } from "./dkim";
 import { ACCEPTED_HASH_SCHEMES, hashScheme } from "./passwords";
 import { MTA_STS_MODES } from "./mta-sts";
+import { DEFAULT_MAINTENANCE_WINDOW, maintenanceWindowProblem } from "./maintenance";
 
 export const NAMESPACE = "mailserver";
 
@@ -108,6 +109,8 @@ export interface MailStackConfig {
    * per-client limits. `sendLimitPerHour`: recipients per hour per login on submission (0: unlimited).
    */
   abuse: { banAfterFailures: number; banMinutes: number; exemptRanges: string[]; sendLimitPerHour: number };
+  /** "HH:MM-HH:MM" (UTC): the only time the VM reboots by itself, when an installed update requires it. */
+  maintenanceWindow: string;
 }
 
 /** Every problem found, each as "key: what is wrong — the fix". */
@@ -361,6 +364,9 @@ const schema = z.object({
   // Recipients per hour per login: above what a person sends (Gmail allows 500 a day, Microsoft 365 30 a
   // minute), far below what a stolen mailbox would push through the relay in an hour.
   sendLimitPerHour: int(0, 1000000).default(200),
+  // A night hour: security updates install daily (unattended-upgrades); only a reboot waits for the window.
+  maintenanceWindow: z.string().trim().superRefine(problemCheck(maintenanceWindowProblem)).default(DEFAULT_MAINTENANCE_WINDOW)
+    .describe("When the VM may reboot by itself after a security update that requires it (a new kernel), HH:MM-HH:MM in UTC; mail is queued meanwhile."),
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -520,6 +526,7 @@ function complete(p: Parsed): MailStackConfig {
       exemptRanges: p.abuseExemptRanges,
       sendLimitPerHour: p.sendLimitPerHour,
     },
+    maintenanceWindow: p.maintenanceWindow,
   };
 }
 
