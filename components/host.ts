@@ -259,7 +259,7 @@ export class MailHost extends pulumi.ComponentResource {
       zone: c.gcp.zone,
       machineType: c.machineType,
       tags: [tag],
-      // initialize_params is ForceNew (resource_compute_instance.go): a new size is a new VM (delete-first, below).
+      // A new size resizes the boot disk on the running VM (upstream/diff-table.ts); the type and image replace the VM.
       bootDisk: { initializeParams: { image: c.image, size: c.bootDiskSizeGb, type: "pd-balanced" } },
       attachedDisks: [{ source: this.dataDisk.id, deviceName: DATA_DISK_DEVICE, mode: "READ_WRITE" }],
       networkInterfaces: [{

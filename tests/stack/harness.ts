@@ -180,11 +180,6 @@ export interface RunOptions {
    * provider does when it cannot read the instance).
    */
   guestAttributes?: (inputs: Record<string, unknown>) => Record<string, unknown>;
-  /**
-   * Stash name → the output an earlier deploy stored: an update keeps it whatever the new input
-   * (pulumi/pulumi pkg/resource/deploy/builtins.go, Update).
-   */
-  stashed?: Record<string, unknown>;
 }
 
 /**
@@ -207,7 +202,6 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
         ...opts, additionalSecretOutputs: secretOutputs,
       });
       const state = fakeState(args.type, args.name, args.inputs);
-      if (run.stashed && args.name in run.stashed) state.output = run.stashed[args.name];
       return { id: `${args.name}-id`, state: markSecrets(state, secretOutputs) };
     },
     call: (args) => {
