@@ -14,14 +14,13 @@ import { generateKey } from "./keys";
 import { bootMachine, ensureUser, machineDown, machineHostKey, machineRunning, machineStop, prepareRoot, swapDisk } from "./machine";
 import { MACHINE_NAME, NET, p } from "./paths";
 import { info, run, RunResult } from "./proc";
+import { HOST_KEY_ATTRIBUTE } from "../components/host";
 import { Connection, runRemote, sshArgs } from "./ssh";
 
 const DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord";
 const INSTANCE = "gcp:compute/instance:Instance";
 const ZONE_DNSSEC = "cloudflare:index/zoneDnssec:ZoneDnssec";
 const STASH = "pulumi:index:Stash";
-/** Where google-guest-agent publishes the ED25519 host key (components/host.ts HOST_KEY_ATTRIBUTE). */
-const HOST_KEY_ATTRIBUTE = "hostkeys/ssh-ed25519";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 

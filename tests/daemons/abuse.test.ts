@@ -11,18 +11,14 @@ import { dirname, join } from "node:path";
 import { parseConfig } from "../../components/core/config";
 import type { RenderedFile } from "../../components/core/files";
 import { renderConfigFiles } from "../../components/core/render";
-import { fixtureRaw } from "../fixtures/config";
+import { fixtureRaw, renderedFile } from "../fixtures/config";
 
 const PROGRAMS = ["fail2ban-client", "fail2ban-regex", "policyd-rate-limit"];
 const LOGS = join(__dirname, "..", "fixtures", "logs");
 
 let work: string;
 let files: RenderedFile[];
-const file = (path: string): string => {
-  const f = files.find((x) => x.path === path);
-  if (!f) throw new Error(`not rendered: ${path}`);
-  return f.content;
-};
+const file = (path: string): string => renderedFile(files, path).content;
 
 /** Debian's /etc/fail2ban with our files laid over it, as the apply step builds its candidate. */
 function fail2banTree(overrides: Record<string, string> = {}): string {

@@ -11,7 +11,7 @@ import { parseConfig } from "../../components/core/config";
 import type { RenderedFile } from "../../components/core/files";
 import { renderConfigFiles } from "../../components/core/render";
 import { writeTree } from "../../scripts/render";
-import { fixtureRaw, longDomain } from "../fixtures/config";
+import { fixtureRaw, longDomain, renderedFile } from "../fixtures/config";
 
 const PROGRAMS = ["nginx", "openssl", "fail2ban-client", "unshare", "mount"];
 /** The longest domain accepted (253 minus the longest prefix published under it, _submissions._tcp.). */
@@ -22,11 +22,7 @@ const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 let work: string;
 let files: RenderedFile[];
-const file = (path: string): string => {
-  const f = files.find((x) => x.path === path);
-  if (!f) throw new Error(`not rendered: ${path}`);
-  return f.content;
-};
+const file = (path: string): string => renderedFile(files, path).content;
 
 /** Runs a shell script in a private mount namespace where /etc is an overlay with `etc` on top. */
 function inNamespace(etc: string, body: string[]): { rc: number; out: string } {
