@@ -1,0 +1,237 @@
+// Issue 21 §1: what Dovecot sends for a user (Sieve vacation, redirect) obeys the rules of submission. The
+// rendered configuration run by the real Postfix, Dovecot/Pigeonhole, OpenDKIM and policyd-rate-limit
+// (tests/daemons/lib/live-server.ts): a user's own script is triggered by mail from outside on port 25, and
+// what it sends is read from Postfix's queue (the relay is out of reach in the namespace). The lane itself
+// is attacked the way a process on the machine would: /etc/dovecot/sieve-submit, and plain SMTP.
+// Needs root and the Debian packages of live-server.test.ts plus dovecot-sieve.
+import { parseConfig } from "../../components/core/config";
+import type { RenderedFile } from "../../components/core/files";
+import { SIEVE_SUBMIT_PORT } from "../../components/core/ports";
+import { renderFiles } from "../../components/core/render";
+import { fixtureDkimKeys, fixtureRaw } from "../fixtures/config";
+import { LiveServer, Run, startLiveServer } from "./lib/live-server";
+import { Wire } from "./lib/smtp-wire";
+
+const BOB = "bob@example.org";
+const BOB_HOME = "/srv/mail/vmail/example.org/bob";
+const OUTSIDE_RCPT = "someone@external.example.net";
+const RATE_DB = "/run/policyd-rate-limit-db/db.sqlite3";
+
+let server: LiveServer;
+let files: RenderedFile[];
+let seq = 0;
+const marker = (what: string) => `${what}-${process.pid}-${++seq}`;
+/** A new outside sender each time: Pigeonhole answers one sender once per :days. */
+const outsider = () => `eve${++seq}@elsewhere.example.net`;
+
+/** bob's active script: each subject word picks one action. */
+const SCRIPT = [
+  'require ["vacation"];',
+  'if header :contains "subject" "forge-vacation" {',
+  '  vacation :days 1 :from "alice@example.com" "Alice is away (forged).";',
+  '} elsif header :contains "subject" "alias-vacation" {',
+  '  vacation :days 1 :from "sales@example.org" "Sales is away.";',
+  '} elsif header :contains "subject" "own-vacation" {',
+  '  vacation :days 1 "Bob is away.";',
+  '} elsif header :contains "subject" "redirect-out" {',
+  `  redirect "${OUTSIDE_RCPT}";`,
+  "}",
+  "",
+].join("\n");
+
+beforeAll(async () => {
+  files = await renderFiles({ config: parseConfig(fixtureRaw()), dkimPrivateKeys: fixtureDkimKeys() });
+  server = await startLiveServer(files);
+  // As ManageSieve stores it: ~/sieve/<name>.sieve, the active one linked from ~/.dovecot.sieve.
+  ok(server.exec(["sh", "-c", `install -d -o vmail -g vmail ${BOB_HOME} ${BOB_HOME}/sieve && ` +
+    `cat > ${BOB_HOME}/sieve/away.sieve && chown vmail:vmail ${BOB_HOME}/sieve/away.sieve && ` +
+    `ln -sfn sieve/away.sieve ${BOB_HOME}/.dovecot.sieve`], SCRIPT));
+}, 400_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+function ok(r: Run): string {
+  if (r.rc !== 0) throw new Error(`rc ${r.rc}: ${r.err}`);
+  return r.out;
+}
+
+interface Queued { id: string; sender: string; recipients: string[]; delayed: string[]; text: string }
+/** Every message in Postfix's queue whose text names `token`, with its envelope. */
+function queuedWith(token: string): Queued[] {
+  const entries = ok(server.exec(["postqueue", "-j"])).split("\n").filter(Boolean)
+    .map((l) => JSON.parse(l) as { queue_id: string; sender: string; recipients: { address: string; delay_reason?: string }[] });
+  return entries.map((e) => ({ id: e.queue_id, sender: e.sender, recipients: e.recipients.map((r) => r.address),
+    delayed: e.recipients.flatMap((r) => (r.delay_reason ? [r.delay_reason] : [])),
+    text: server.exec(["postcat", "-h", "-b", "-q", e.queue_id]).out }))
+    .filter((m) => m.text.includes(token));
+}
+
+/** Waits until nothing is queued for a hosted mailbox (LMTP delivery, with its Sieve actions, done). */
+async function settled(): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const hosted = ok(server.exec(["postqueue", "-j"])).split("\n").filter(Boolean)
+      .filter((l) => /@example\.(com|org)"/.test(l.replace(/"sender":"[^"]*"/, "")));
+    if (hosted.length === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`mail for a hosted mailbox still queued: ${server.exec(["postqueue", "-p"]).out}`);
+}
+
+/** Mail from outside to bob on port 25, as anyone on the internet sends it; then its Sieve actions are done. */
+async function trigger(subject: string, from = outsider()): Promise<string> {
+  const w = await Wire.open(server.socket(25));
+  try {
+    await w.reply();
+    await w.cmd("EHLO mx.elsewhere.example.net");
+    expect((await w.cmd(`MAIL FROM:<${from}>`))?.code).toBe(250);
+    expect((await w.cmd(`RCPT TO:<${BOB}>`))?.code).toBe(250);
+    expect((await w.cmd("DATA"))?.code).toBe(354);
+    const text = `From: Eve <${from}>\r\nTo: Bob <${BOB}>\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@elsewhere.example.net>\r\n\r\nHello Bob.\r\n.`;
+    expect((await w.cmd(text))?.code).toBe(250);
+  } finally {
+    w.close();
+  }
+  await settled();
+  return from;
+}
+
+const dkimDomains = (text: string) => [...text.matchAll(/^DKIM-Signature:[^]*?\bd=([^;\s]+)/gm)].map((m) => m[1]);
+/** Rows policyd-rate-limit counts against `login` (one per accepted recipient). */
+const counted = (login: string) => Number(ok(server.exec(["python3", "-c",
+  `import sqlite3, sys; print(sqlite3.connect(${JSON.stringify(RATE_DB)}).execute("SELECT COUNT(*) FROM mail_count WHERE id = ?", (sys.argv[1],)).fetchone()[0])`,
+  login])).trim());
+
+describe("a user's script, triggered from outside", () => {
+  test("a vacation :from another user's address leaves nothing, and the incoming message is still delivered", async () => {
+    const token = marker("forge-vacation");
+    await trigger(token);
+    expect(queuedWith(token).filter((m) => m.recipients.some((r) => r.endsWith("@elsewhere.example.net")))).toEqual([]);
+    expect(ok(server.exec(["grep", "-rlF", "--", token, `${BOB_HOME}/Maildir`]))).toMatch(/\/new\//);
+  });
+
+  test("control: a vacation from bob's own address leaves with the empty sender, signed for example.org", async () => {
+    const token = marker("own-vacation");
+    const before = counted(BOB);
+    const from = await trigger(token);
+    const [reply, ...more] = queuedWith(token).filter((m) => m.recipients.includes(from));
+    expect(more).toEqual([]);
+    expect(reply.sender).toBe("");
+    expect(reply.text).toMatch(/^From: <?bob@example\.org>?$/m);
+    expect(dkimDomains(reply.text)).toEqual(["example.org"]);
+    expect(counted(BOB)).toBe(before + 1);
+  });
+
+  test("a vacation :from an alias bob owns leaves, signed for the alias's domain", async () => {
+    const token = marker("alias-vacation");
+    const from = await trigger(token);
+    const [reply] = queuedWith(token).filter((m) => m.recipients.includes(from));
+    expect(reply.text).toMatch(/^From: sales@example\.org$/m);
+    expect(dkimDomains(reply.text)).toEqual(["example.org"]);
+  });
+
+  test("a redirect leaves with bob's own envelope sender, counted, and not signed by us", async () => {
+    const token = marker("redirect-out");
+    const before = counted(BOB);
+    const from = await trigger(token);
+    const [copy, ...more] = queuedWith(token).filter((m) => m.recipients.includes(OUTSIDE_RCPT));
+    expect(more).toEqual([]);
+    expect(copy.sender).toBe(BOB);
+    expect(copy.text).toContain(`From: Eve <${from}>`);
+    expect(copy.text).toMatch(/^X-Sieve-Redirected-From: bob@example\.org$/m);
+    expect(dkimDomains(copy.text)).toEqual([]);
+    expect(counted(BOB)).toBe(before + 1);
+  });
+
+  test("over bob's hourly limit a redirect waits (the incoming message stays queued); below it, it leaves", async () => {
+    const token = marker("redirect-out");
+    const fill = `import sqlite3, time; c = sqlite3.connect(${JSON.stringify(RATE_DB)}); ` +
+      `c.executemany("INSERT INTO mail_count VALUES (?, ?)", [(${JSON.stringify(BOB)}, int(time.time()))] * 20); c.commit()`;
+    ok(server.exec(["python3", "-c", fill]));
+    const w = await Wire.open(server.socket(25));
+    try {
+      await w.reply();
+      await w.cmd("EHLO mx.elsewhere.example.net");
+      await w.cmd(`MAIL FROM:<${outsider()}>`);
+      await w.cmd(`RCPT TO:<${BOB}>`);
+      await w.cmd("DATA");
+      expect((await w.cmd(`From: eve@elsewhere.example.net\r\nTo: ${BOB}\r\nSubject: ${token}\r\n\r\nHello.\r\n.`))?.code).toBe(250);
+    } finally {
+      w.close();
+    }
+    let waiting: Queued[] = [];
+    for (let i = 0; i < 100 && waiting.length === 0; i++) {
+      waiting = queuedWith(token).filter((m) => m.recipients.includes(BOB) && m.delayed.length > 0);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(waiting).toHaveLength(1);
+    expect(waiting[0].delayed[0]).toMatch(/^4\d\d /);
+    expect(queuedWith(token).filter((m) => m.recipients.includes(OUTSIDE_RCPT))).toEqual([]);
+    // The hour passes: the counts go, the queued message is retried, the redirect leaves.
+    ok(server.exec(["python3", "-c", `import sqlite3; c = sqlite3.connect(${JSON.stringify(RATE_DB)}); c.execute("DELETE FROM mail_count"); c.commit()`]));
+    ok(server.exec(["postqueue", "-i", waiting[0].id]));
+    await settled();
+    expect(queuedWith(token).filter((m) => m.recipients.includes(OUTSIDE_RCPT))).toHaveLength(1);
+  });
+});
+
+describe("the lane, attacked from the machine", () => {
+  const lane = (login: string, sender: string, message: string) =>
+    server.exec(["/etc/dovecot/sieve-submit", login, "-i", "-f", sender, "--", OUTSIDE_RCPT], message);
+  const mail = (from: string, subject: string, extra = "") =>
+    `From: ${from}\nTo: ${OUTSIDE_RCPT}\nSubject: ${subject}\nMessage-ID: <${subject}@test>\n${extra}\nHello.\n`;
+
+  test("an envelope sender the login does not own is refused (553): nothing queued", () => {
+    const token = marker("lane-envelope");
+    const r = lane(BOB, "alice@example.com", mail(BOB, token));
+    expect(r.rc).toBe(0);
+    expect(r.err).toMatch(/refused, not sent, .*RCPT TO .*553 5\.7\.1 .*not owned by user bob@example\.org/);
+    expect(queuedWith(token)).toEqual([]);
+  });
+
+  test("a From: the login does not own, with the empty sender, is refused at the end of DATA: nothing queued", () => {
+    const token = marker("lane-from");
+    const r = lane(BOB, "<>", mail("Alice <alice@example.com>", token));
+    expect(r.err).toMatch(/refused, not sent, .*550 5\.7\.1 The From: header must be an address of your login bob@example\.org/);
+    expect(queuedWith(token)).toEqual([]);
+  });
+
+  test("a redirect marker naming another user does not excuse a foreign From:", () => {
+    const token = marker("lane-marker");
+    const r = lane(BOB, BOB, mail("Alice <alice@example.com>", token, "X-Sieve-Redirected-From: alice@example.com\n"));
+    expect(r.err).toMatch(/550 5\.7\.1 The From: header must be an address of your login/);
+    expect(queuedWith(token)).toEqual([]);
+  });
+
+  test("control: bob's own From: with his envelope sender is queued and signed for example.org", () => {
+    const token = marker("lane-own");
+    const r = lane(BOB, BOB, mail(`Bob <${BOB}>`, token));
+    expect(r.rc).toBe(0);
+    expect(r.err).toContain("sent, login=bob@example.org");
+    const [m] = queuedWith(token);
+    expect(dkimDomains(m.text)).toEqual(["example.org"]);
+  });
+
+  test("without XCLIENT (no login) the lane takes nothing, not even a hosted sender", async () => {
+    const script = `import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", ${SIEVE_SUBMIT_PORT}, local_hostname="localhost")
+print(s.mail(sys.argv[1])[0], s.rcpt(sys.argv[2])[0])`;
+    for (const sender of [BOB, "", "someone@elsewhere.example.net"]) {
+      expect({ sender, out: ok(server.exec(["python3", "-c", script, sender, OUTSIDE_RCPT])).trim() })
+        .toEqual({ sender, out: expect.stringMatching(/^250 5\d\d$/) });
+    }
+  });
+
+  test("XCLIENT is refused on port 25 from outside: nobody names a login there", async () => {
+    const w = await Wire.open(server.socket(25));
+    try {
+      await w.reply();
+      const ehlo = await w.cmd("EHLO mx.elsewhere.example.net");
+      expect(ehlo?.text).not.toMatch(/XCLIENT/);
+      expect((await w.cmd(`XCLIENT LOGIN=${BOB}`))?.code).toBe(550);
+    } finally {
+      w.close();
+    }
+  });
+});
