@@ -116,7 +116,7 @@ export class MailHost extends pulumi.ComponentResource {
     }, rule);
     if (c.sshViaIap) {
       // Deploys from anywhere (CI runners included) without SSH open to their addresses: IAP forwards TCP
-      // from this fixed range after checking the caller's IAM role (see README, "Reaching the VM from CI").
+      // from this fixed range after checking the caller's IAM role (see docs/environments.md, "Reaching the VM from CI").
       new gcp.compute.Firewall(`${name}-iap-ssh`, {
         name: names.firewall.iapSsh,
         network: network.id,
@@ -178,7 +178,7 @@ export class MailHost extends pulumi.ComponentResource {
     // one would replace the disk, i.e. an empty one (ForceNewIfChange("size", IsDiskShrinkage) in
     // terraform-provider-google google/services/compute/resource_compute_disk.go): production's protect
     // refuses that; shrinking means a new disk and copying the mail over by hand.
-    // A restore (README, "Backups and restore") sets dataDiskSnapshot: `snapshot` is ForceNew, so the disk is
+    // A restore (docs/operations.md, "Backups and restore") sets dataDiskSnapshot: `snapshot` is ForceNew, so the disk is
     // replaced by one made from the snapshot (created first, swapped in on the running VM, which MailPush then
     // provisions again to mount it, then the old one deleted;
     // production's protect refuses until the admin unprotects it for that one update). Removing the key later

@@ -104,7 +104,7 @@ export class MailServer extends pulumi.ComponentResource {
       provisionDependsOn: [dns.aRecord, ...dns.webRecords, host.dataDisk, ...dns.dkimRecords, ...dane.tlsaRecords],
     }, parent);
 
-    // Alerts need an address outside this server; without one nothing is created (README, "Alerts").
+    // Alerts need an address outside this server; without one nothing is created (docs/operations.md, "Alerts").
     if (c.alertEmail) {
       new MailMonitoring(name, { project: c.gcp.project, hostname: c.hostname, ip: host.ip, alertEmail: c.alertEmail }, parent);
     }

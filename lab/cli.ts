@@ -13,15 +13,18 @@ import { ensureImage, machineDown } from "./machine";
 import { sshCommand } from "./mocks";
 import { networkDown, networkUp, netnsExists } from "./network";
 import { LAB, MACHINE_NAME, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, RESOLVER_ADDRESS, p } from "./paths";
-import { daemonPid, info, ok, run, step } from "./proc";
+import { daemonPid, failureReport, info, ok, run, step } from "./proc";
 import { canConnect, relayDown, relayUp } from "./relay";
 import { gcpDown, gcpUp } from "./gcp";
+import { tryCommands } from "./try";
 
 /** Host tools the lab needs, and the Debian package of each. */
 const TOOLS: [string, string][] = [
   ["debootstrap", "debootstrap"], ["systemd-nspawn", "systemd-container"], ["knotd", "knot"], ["pebble", "pebble"],
   ["apt-cacher-ng", "apt-cacher-ng"], ["openssl", "openssl"], ["ssh", "openssh-client"], ["losetup", "mount"],
   ["ip", "iproute2"], ["nsenter", "util-linux"], ["unbound", "unbound"], ["keymgr", "knot"], ["kdig", "knot-dnsutils"],
+  // For the commands printed at the end (lab/try.ts: curl sends over SMTP and reads over IMAP).
+  ["curl", "curl"],
 ];
 
 async function ensurePackages(): Promise<void> {
@@ -48,11 +51,12 @@ function configFile(args: string[]): string {
 async function doDeploy(file: string, standard = file): Promise<void> {
   const config = readStackConfig(file);
   const shown = path.relative(process.cwd(), file) || file;
-  step(`preview: the program (index.ts) with ${shown}, diffed against ${path.relative(process.cwd(), p.engineState)}`);
+  const deployLog = path.join(p.logs, "deploy.log");
+  step(`preview: the program (index.ts) with ${shown}, diffed against ${path.relative(process.cwd(), p.engineState)}`, deployLog);
   const started = Date.now();
   const plan = await runProgram(config, true);
   printSteps(plan.steps);
-  step("deploying");
+  step("deploying", deployLog);
   const run = await runProgram(config, false);
   const seconds = Math.round((Date.now() - started) / 100) / 10;
   const summary = summarize(run.steps, run.commands, seconds);
@@ -80,7 +84,7 @@ async function doDeploy(file: string, standard = file): Promise<void> {
     configFile: standard,
   };
   fs.writeFileSync(p.labJson, JSON.stringify(lab, null, 2) + "\n", { mode: 0o600 });
-  printUsage(lab.hostname, ssh);
+  printUsage(lab.hostname, ssh, lab.users);
 }
 
 /** The deploy key's private half, found by the program's exported secret or in the engine's state. */
@@ -92,7 +96,7 @@ function deployKey(outputs: Record<string, unknown>): string {
   return String(ed.outputs.privateKeyOpenssh);
 }
 
-function printUsage(hostname: string, ssh: string): void {
+function printUsage(hostname: string, ssh: string, users: { address: string; password: string }[]): void {
   step("the lab mail server is up");
   info(`server:   ${hostname} at ${NET.machine} (IMAPS 993, POP3S 995, submission 587/465, SMTP 25)`);
   info(`DNS:      dig @${NET.host} ${hostname}`);
@@ -100,28 +104,38 @@ function printUsage(hostname: string, ssh: string): void {
   info(`TLS root: ${acmeRootPem()} (pebble; verify with openssl s_client -CAfile)`);
   info(`ssh:      ${ssh}`);
   info(`details:  ${p.labJson}; tests: npm run test:e2e; remove: npm run lab -- down`);
+  const [from, to] = users;
+  if (!from || !to) return;
+  const commands = tryCommands({ hostname, ip: NET.machine, caFile: acmeRootPem(), from, to });
+  step("try it");
+  info("send a message (submission on 587, STARTTLS, login, the certificate checked against the lab's ACME root):");
+  info(`  ${commands.send}`);
+  info("read the newest message in the recipient's INBOX (IMAPS 993):");
+  info(`  ${commands.read}`);
+  info("check the whole server from outside and inside:");
+  info(`  ${commands.status}`);
 }
 
 async function up(args: string[]): Promise<void> {
   const file = configFile(args);
   const config = readStackConfig(file);
-  step("host packages");
+  step("host packages", "/var/log/apt/term.log");
   await ensurePackages();
   fs.mkdirSync(LAB, { recursive: true, mode: 0o700 });
   step(`lab network: namespace ${NET.netns}, host ${NET.host}, machine ${NET.machine}`);
   await networkUp();
   await ensureCa();
-  step(`DNS stand-in: knotd on ${NET.host}:53`);
+  step(`DNS stand-in: knotd on ${NET.host}:53`, path.join(p.logs, "knot.log"));
   await dnsUp();
-  step(`apt proxy: apt-cacher-ng on ${NET.host}`);
+  step(`apt proxy: apt-cacher-ng on ${NET.host}`, path.join(p.logs, "apt-cacher-ng.log"));
   await aptProxyUp();
   step("Debian 12 image");
   await ensureImage();
-  step(`Mailgun stand-in: ${RELAY_NAME}:${RELAY_PORT} (STARTTLS + AUTH)`);
+  step(`Mailgun stand-in: ${RELAY_NAME}:${RELAY_PORT} (STARTTLS + AUTH)`, path.join(p.logs, "relay.log"));
   await relayUp(config["mailserver:relayUsername"] ?? "", config["mailserver:relayPassword"] ?? "");
-  step(`ACME stand-in: pebble at ${acmeDirectoryUrl}`);
+  step(`ACME stand-in: pebble at ${acmeDirectoryUrl}`, path.join(p.logs, "pebble.log"));
   await acmeUp();
-  step(`Google Cloud stand-ins for the VM: metadata server (${METADATA_IP} → ${NET.host}:${METADATA_PORT}), Secret Manager (${NET.host}:443)`);
+  step(`Google Cloud stand-ins for the VM: metadata server (${METADATA_IP} → ${NET.host}:${METADATA_PORT}), Secret Manager (${NET.host}:443)`, path.join(p.logs, "gcp.log"));
   await gcpUp();
   await doDeploy(file);
 }
@@ -198,6 +212,6 @@ async function main(): Promise<void> {
 }
 
 main().then(() => process.exit(0), (e: unknown) => {
-  process.stderr.write(`lab: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(`lab: ${failureReport(e)}\n`);
   process.exit(1);
 });

@@ -92,8 +92,22 @@ function isAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-export function step(msg: string): void {
-  process.stdout.write(`==> ${msg}\n`);
+/** The phase running now, with the log that tells what went wrong in it: a failure names both. */
+let phase: { name: string; log: string } | undefined;
+const labStarted = Date.now();
+const elapsed = () => `${((Date.now() - labStarted) / 1000).toFixed(1)}s`;
+
+/** Starts a phase: printed with the time since the command started; `log` is where its programs write. */
+export function step(msg: string, log = p.logs): void {
+  phase = { name: msg, log };
+  process.stdout.write(`==> [${elapsed().padStart(6)}] ${msg}\n`);
+}
+
+/** What to tell a user when the command fails: the phase it was in, when, and the log to read. */
+export function failureReport(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  if (!phase) return message;
+  return `failed at ${elapsed()} in the phase "${phase.name}": ${message}\n    read ${path.relative(process.cwd(), phase.log) || phase.log}`;
 }
 export function info(msg: string): void {
   process.stdout.write(`    ${msg}\n`);

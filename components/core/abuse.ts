@@ -1,5 +1,5 @@
 // Abuse limits: what fail2ban's jails, Postfix's per-client limits and the per-login sending limit are
-// rendered from (README "Abuse limits").
+// rendered from (docs/security.md, "Abuse limits").
 import type { MailStackConfig } from "./config";
 import { MAIL_PORTS } from "./ports";
 

@@ -384,7 +384,7 @@ export function parseConfig(raw: Record<string, unknown>): MailStackConfig {
   const problems: string[] = [];
   const input = decodeRaw(raw, problems);
   const unknown = Object.keys(raw).filter((k) => k.startsWith(`${NAMESPACE}:`) && !CONFIG_KEYS.includes(k));
-  for (const k of unknown) problems.push(`${k}: is not a known key — check the spelling against the README's configuration reference`);
+  for (const k of unknown) problems.push(`${k}: is not a known key — check the spelling against docs/configuration.md`);
 
   const result = schema.safeParse(input);
   if (result.success) {

@@ -92,7 +92,7 @@ const FILES: Record<string, { template: string } & Meta> = {
   "/etc/dovecot/sieve-pipe/rspamd-learn": { template: "dovecot/rspamd-learn.sh.mustache", ...plain("dovecot"), mode: "0755" },
   ...Object.fromEntries(RSPAMD_FILES.map((name) => [`/etc/rspamd/${name}`, {
     template: `rspamd/${name.split("/")[1]}.mustache`, ...plain("rspamd"),
-  }])),  // Abuse limits (README "Abuse limits"): fail2ban's jails and filter, the per-login sending limit.
+  }])),  // Abuse limits (docs/security.md, "Abuse limits"): fail2ban's jails and filter, the per-login sending limit.
   "/etc/fail2ban/jail.d/mailserver.local": { template: "fail2ban/jail.local.mustache", ...plain("fail2ban") },
   "/etc/fail2ban/filter.d/mailserver-dovecot-auth.conf": {
     template: "fail2ban/mailserver-dovecot-auth.conf.mustache", ...plain("fail2ban"),

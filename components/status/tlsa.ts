@@ -76,7 +76,7 @@ export interface TlsaSeen {
   planned: string[] | { unknown: string };
 }
 
-const FIX = "run pulumi up; if the key changed on the server, put the stack's key back (mailserver-tls install, see README \"DNSSEC and DANE\")";
+const FIX = "run pulumi up; if the key changed on the server, put the stack's key back (mailserver-tls install, see docs/dns.md \"DNSSEC and DANE\")";
 
 /**
  * DANE-EE for port 25: a record must match the key the server presents, or DANE senders refuse to deliver

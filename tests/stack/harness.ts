@@ -15,6 +15,8 @@ export interface Recorded {
   retainOnDelete: boolean;
   deleteBeforeReplace: boolean;
   dependsOn: string[];
+  /** The resources whose outputs its inputs use (the engine's implicit dependencies), as "type::name". */
+  inputDeps: string[];
 }
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -46,6 +48,23 @@ const secretValue = (value: unknown) => ({ [SIG_KEY]: SECRET_SIG, value });
  */
 function markSecrets(state: Record<string, unknown>, secretOutputs: string[]): Record<string, unknown> {
   return Object.fromEntries(Object.entries(state).map(([k, v]) => [k, secretOutputs.includes(k) ? secretValue(v) : v]));
+}
+
+/**
+ * The resources behind every Output in a resource's inputs: what the engine records as its property
+ * dependencies. Output.resources() is the SDK's own bookkeeping (sdk/nodejs/output.ts), not in its .d.ts.
+ */
+function outputResources(v: unknown, seen = new Set<unknown>()): string[] {
+  if (typeof v !== "object" || v === null || seen.has(v)) return [];
+  seen.add(v);
+  if (pulumi.Output.isInstance(v)) {
+    const tracked = (v as unknown as { resources(): Set<pulumi.Resource> }).resources();
+    return [...tracked].map((r) => {
+      const { __pulumiType: type, __name: name } = r as unknown as { __pulumiType: string; __name: string };
+      return `${type}::${name}`;
+    });
+  }
+  return Object.values(v).flatMap((x) => outputResources(x, seen));
 }
 
 /** A scratch server root for the real mailserver-stage script (its state lives under /var/lib/mailserver). */
@@ -150,11 +169,11 @@ export interface RunOptions {
 export async function runProgram(config: Record<string, string>, run: RunOptions = {}): Promise<RunResult> {
   const resources: Recorded[] = [];
   const calls: RunResult["calls"] = [];
-  const options = new Map<string, { protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; dependsOn: string[]; secretOutputs: string[] }>();
+  const options = new Map<string, { protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; dependsOn: string[]; inputDeps: string[]; secretOutputs: string[] }>();
   pulumi.runtime.setMocks({
     newResource: (args) => {
       const { secretOutputs = [], ...opts } = options.get(`${args.type}::${args.name}`) ?? {};
-      resources.push({ type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [], ...opts });
+      resources.push({ type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [], inputDeps: [], ...opts });
       return { id: `${args.name}-id`, state: markSecrets(fakeState(args.type, args.name, args.inputs), secretOutputs) };
     },
     call: (args) => {
@@ -173,6 +192,7 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
       deleteBeforeReplace: (t.opts as pulumi.CustomResourceOptions).deleteBeforeReplace === true,
       secretOutputs: (t.opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [],
       dependsOn: deps.map((d) => (d as unknown as { __name: string }).__name),
+      inputDeps: [...new Set(outputResources(t.props))].sort(),
     });
     return undefined;
   };

@@ -219,10 +219,10 @@ test("alertEmail: optional, outside the hosted domains", () => {
   expect(parseConfig({ ...base, "mailserver:alertEmail": "a@notexample.com" }).alertEmail).toBe("a@notexample.com");
 });
 
-test("every key is declared in Pulumi.yaml and documented in the README's configuration reference", () => {
+test("every key is declared in Pulumi.yaml and documented in docs/configuration.md", () => {
   const root = join(__dirname, "..", "..");
   const declared = Object.keys((parseYaml(readFileSync(join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, unknown> }).config);
-  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const readme = readFileSync(join(root, "docs", "configuration.md"), "utf8");
   for (const key of CONFIG_KEYS.filter((k) => k.startsWith("mailserver:"))) {
     expect(declared).toContain(key);
     expect(readme).toContain(`| \`${key}\` |`);

@@ -106,7 +106,7 @@ describe("assessTlsa", () => {
     const r = seen({ served: { values: [`3 1 1 ${OTHER}`] }, planned: [`3 1 1 ${OTHER}`] });
     expect(r.status).toBe("error");
     expect(r.message).toBe(`port 25 presents a key (SPKI SHA-256 ${KEY}) that no TLSA record at ${NAME} names (served: 3 1 1 ${OTHER}): DANE senders refuse to deliver — ` +
-      "run pulumi up; if the key changed on the server, put the stack's key back (mailserver-tls install, see README \"DNSSEC and DANE\")");
+      "run pulumi up; if the key changed on the server, put the stack's key back (mailserver-tls install, see docs/dns.md \"DNSSEC and DANE\")");
   });
 
   test("error: served records differ from the plan (one missing, one unexpected) although the key matches", () => {

@@ -76,7 +76,7 @@ describe("an empty new data disk on the same VM", () => {
     const uuid = (await dataDisk(lab)).uuid;
     expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
     expect(uuid).not.toBe(old.uuid);
-    // Empty: the mail of the old disk stayed there (README: copy it over by hand, or restore a snapshot).
+    // Empty: the mail of the old disk stayed there (docs/environments.md: copy it over by hand, or restore a snapshot).
     expect(await findInInbox(lab, bob, before)).toBeUndefined();
   });
 

@@ -1,4 +1,4 @@
-// Issue 15 §2: rolling the TLS key without a moment where port 25 fails DANE (README, "Rolling the TLS key"):
+// Issue 15 §2: rolling the TLS key without a moment where port 25 fails DANE (docs/dns.md, "Rolling the TLS key"):
 // first the next key's TLSA record beside the current one, then the switch, after which only the new key's
 // record remains. Each step is a real deploy of the lab; posttls-finger (DANE) verifies port 25 after each.
 import { configCopy, deployLab, labConfigFile } from "../lib/deploy";
