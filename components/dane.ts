@@ -1,10 +1,15 @@
 // DNSSEC on the hosted Cloudflare zones and the DANE TLSA records of the MX host (core/dane.ts decides
 // what; this file only wires resources). Nothing is made unless mailserver:dnssec is on.
 //
-// cloudflare.ZoneDnssec: create and update PATCH /zones/{id}/dnssec with the status, delete is
-// DELETE /zones/{id}/dnssec, which turns signing off (terraform-provider-cloudflare
-// internal/services/zone_dnssec/resource.go). Cloudflare signs from then on; the chain of trust exists only
-// once the registrar publishes the DS record in the parent zone, which is why `ds` is a stack output.
+// cloudflare.ZoneDnssec: create and update PATCH /zones/{id}/dnssec with the status. Its delete first PATCHes
+// status "disabled", then DELETEs /zones/{id}/dnssec (cloudflare/terraform-provider-cloudflare v5.19.1, which
+// @pulumi/cloudflare 6.22 bridges: internal/services/zone_dnssec/resource.go line 205, custom.go line 19): the
+// whole zone goes unsigned while the registrar still publishes its DS, and every validating resolver then
+// refuses the domain. So a stack never deletes it: retainOnDelete, and a destroy, a dropped domain or
+// dnssec false only forgets it (pulumi/pulumi pkg/resource/deploy/step.go, DeleteStep.Apply: no provider
+// Delete for RetainOnDelete). Turning DNSSEC off is a manual step in the right order (docs/dns.md). Cloudflare
+// signs from create on; the chain of trust exists only once the registrar publishes the DS record in the parent
+// zone, which is why `ds` is a stack output.
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { MailStackConfig } from "./core/config";
@@ -31,7 +36,7 @@ export class MailDane extends pulumi.ComponentResource {
     const zones = c.dnssec ? c.domains.map((d) => new cloudflare.ZoneDnssec(`${name}-dnssec-${d.name}`, {
       zoneId: d.zoneId,
       status: "active",
-    }, { parent: this })) : [];
+    }, { parent: this, retainOnDelete: true })) : [];
     this.ds = pulumi.all(zones.map((z) => z.ds)).apply((ds) => Object.fromEntries(ds.map((record, i) => [c.domains[i].name, record])));
 
     // One record per key name (not per position): a rollover keeps the next key's record and deletes the old one.

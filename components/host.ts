@@ -8,7 +8,7 @@ import type { MailStackConfig } from "./core/config";
 import { DATA_DISK_DEVICE } from "./core/layout";
 import { isTestStack } from "./core/environments";
 import { globalNames, SNAPSHOT_STACK_LABEL, snapshotStackLabel, stackName } from "./core/names";
-import { acmeHttpPorts, IAP_TCP_SOURCE_RANGE, MAIL_PORTS, WEB_PORTS } from "./core/ports";
+import { acmeHttpPorts, IAP_TCP_SOURCE_RANGE, MAIL_PORTS, rangesByFamily, WEB_PORTS } from "./core/ports";
 
 export { stackName };
 
@@ -19,21 +19,49 @@ export const SUBNET_RANGE = "10.10.0.0/24";
  * key's base64 (google-guest-agent instance_setup.go, writeGuestAttributes("hostkeys/"+vals[0], vals[1])).
  */
 export const HOST_KEY_ATTRIBUTE = "hostkeys/ssh-ed25519";
-/** The agent publishes the keys early in the first boot; the deploy polls for them this long (5 s apart). */
+/** The agent publishes the keys early in the first boot; until then the read finds nothing. Polled this long (5 s apart). */
 const HOST_KEY_POLLS = 60;
 
-/** The VM's host key in authorized_keys form, which pulumi-command's connection.hostKey pins. */
-async function publishedHostKey(name: string, zone: string, project: string): Promise<string> {
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/**
+ * The VM's host key as its guest agent published it, in authorized_keys form ("ssh-ed25519 AAAA…").
+ * The provider's read (terraform-provider-google google/services/compute/data_source_google_compute_instance_guest_attributes.go,
+ * dataSourceGoogleComputeInstanceGuestAttributesRead) first GETs the instance: that failure (no such instance, a
+ * wrong project or zone, no compute.instances.get) is an error, reported here at once. Then it calls
+ * getGuestAttributes and drops any failure of that call (`if err != nil { return nil }`): a key not published
+ * yet, guest attributes off, and a refused compute.instances.getGuestAttributes all come back as an empty
+ * value, the one case polled.
+ */
+export async function publishedHostKey(name: string, zone: string, project: string): Promise<string> {
   for (let i = 1; ; i++) {
-    const value = await gcp.compute.getInstanceGuestAttributes({ name, zone, project, variableKey: HOST_KEY_ATTRIBUTE })
-      .then((r) => r.variableValue?.trim(), () => undefined);
+    const read = await gcp.compute.getInstanceGuestAttributes({ name, zone, project, variableKey: HOST_KEY_ATTRIBUTE }).catch((e: unknown) => {
+      throw new Error(`reading the guest attribute ${HOST_KEY_ATTRIBUTE} of the VM ${name} (project ${project}, zone ${zone}) failed: ` +
+        `${messageOf(e)} — check gcp:project and gcp:zone, and that the deploying identity may read the instance (compute.instances.get)`);
+    });
+    const value = read.variableValue?.trim();
     if (value) return `ssh-ed25519 ${value}`;
     if (i >= HOST_KEY_POLLS) {
-      throw new Error(`the VM ${name} published no ${HOST_KEY_ATTRIBUTE} guest attribute within ${HOST_KEY_POLLS * 5} s ` +
-        "(the guest agent needs metadata enable-guest-attributes=TRUE); its SSH host key cannot be pinned");
+      throw new Error(`the VM ${name} published no ${HOST_KEY_ATTRIBUTE} guest attribute within ${HOST_KEY_POLLS * 5} s, so its SSH ` +
+        "host key cannot be pinned. The read comes back empty when the guest agent has not published it (is it running? see the " +
+        "serial console), when the metadata enable-guest-attributes is not TRUE, and when the deploying identity lacks " +
+        "compute.instances.getGuestAttributes (the provider reports that refusal as an empty value)");
     }
     await new Promise((r) => setTimeout(r, 5000));
   }
+}
+
+/**
+ * The key pinned for this instance, if the key published now is still that one; otherwise the deploy stops. The
+ * guest attribute is writable from inside the VM, so a later change is never trusted by itself.
+ */
+export function checkPinnedHostKey(instance: string, pinned: string, published: string): string {
+  if (pinned === published) return pinned;
+  throw new Error(`the VM ${instance} now publishes the SSH host key ${published} (guest attribute ${HOST_KEY_ATTRIBUTE}), not ${pinned}, ` +
+    "the key pinned when this instance was first deployed: the deploy stops before connecting. Someone overwrote the guest " +
+    "attribute, or the VM's host key changed. Compare with the key the VM prints on its serial console " +
+    "(gcloud compute instances get-serial-port-output); if the new key is genuine, pin it again with " +
+    "pulumi up --replace <the URN of the pulumi:index:Stash named …-host-key (pulumi stack --show-urns)>");
 }
 
 /** What the VM's service account may do, and nothing more (plus reading the relay secret). */
@@ -51,7 +79,7 @@ export class MailHost extends pulumi.ComponentResource {
   public readonly dataDisk: gcp.compute.Disk;
   public readonly deployKey: tls.PrivateKey;
   public readonly relaySecretName: pulumi.Output<string>;
-  /** The VM's SSH host key ("ssh-ed25519 AAAA…"), as its guest agent published it: every remote command pins it. */
+  /** The VM's SSH host key ("ssh-ed25519 AAAA…"), as pinned for this instance: every remote command pins it. */
   public readonly hostKey: pulumi.Output<string>;
   /** The relay password's current version (projects/…/secrets/…/versions/N), which the VM reads at apply time. */
   public readonly relaySecretVersion: pulumi.Output<string>;
@@ -105,15 +133,21 @@ export class MailHost extends pulumi.ComponentResource {
       sourceRanges: ["0.0.0.0/0"],
       targetTags: [tag],
     }, rule);
-    new gcp.compute.Firewall(`${name}-ssh`, {
-      name: names.firewall.ssh,
-      network: network.id,
-      direction: "INGRESS",
-      description: "SSH from the admin ranges only",
-      allows: [{ protocol: "tcp", ports: ["22"] }],
-      sourceRanges: c.sshSourceRanges,
-      targetTags: [tag],
-    }, rule);
+    // One rule per address family (GCE refuses both in one rule), each only when it has ranges: a rule without
+    // sourceRanges would admit every source. The IPv4 rule keeps the name it always had.
+    const admins = rangesByFamily(c.sshSourceRanges);
+    for (const [suffix, ruleName, ranges] of [["ssh", names.firewall.ssh, admins.v4], ["ssh-v6", names.firewall.sshV6, admins.v6]] as const) {
+      if (ranges.length === 0) continue;
+      new gcp.compute.Firewall(`${name}-${suffix}`, {
+        name: ruleName,
+        network: network.id,
+        direction: "INGRESS",
+        description: "SSH from the admin ranges only",
+        allows: [{ protocol: "tcp", ports: ["22"] }],
+        sourceRanges: ranges,
+        targetTags: [tag],
+      }, rule);
+    }
     if (c.sshViaIap) {
       // Deploys from anywhere (CI runners included) without SSH open to their addresses: IAP forwards TCP
       // from this fixed range after checking the caller's IAM role (see docs/environments.md, "Reaching the VM from CI").
@@ -225,7 +259,7 @@ export class MailHost extends pulumi.ComponentResource {
       zone: c.gcp.zone,
       machineType: c.machineType,
       tags: [tag],
-      // initialize_params is ForceNew (resource_compute_instance.go): a new size is a new VM (delete-first, below).
+      // A new size resizes the boot disk on the running VM (upstream/diff-table.ts); the type and image replace the VM.
       bootDisk: { initializeParams: { image: c.image, size: c.bootDiskSizeGb, type: "pd-balanced" } },
       attachedDisks: [{ source: this.dataDisk.id, deviceName: DATA_DISK_DEVICE, mode: "READ_WRITE" }],
       networkInterfaces: [{
@@ -259,10 +293,17 @@ export class MailHost extends pulumi.ComponentResource {
       ignoreChanges: ["bootDisk.initializeParams.image"],
     });
 
-    // Read back per instance: a new VM has new host keys. Pulumi-command 1.x pins connection.hostKey with
-    // ssh.FixedHostKey (provider/pkg/provider/remote/connection.go); without it any key is accepted.
-    this.hostKey = pulumi.all([this.instance.name, this.instance.id])
+    // Pinned once per instance: pulumi.Stash keeps the first value it is given as its `output` and ignores later
+    // ones (pulumi/pulumi pkg/resource/deploy/builtins.go: Create sets output to the input, Update keeps the old
+    // output), and replacementTrigger replaces it, pinning again, only for a new instance (its unique
+    // instanceId; a new VM has new host keys). Every deploy still reads the published key and stops if it differs.
+    // Pulumi-command 1.x pins connection.hostKey with ssh.FixedHostKey (provider/pkg/provider/remote/connection.go);
+    // without it any key is accepted.
+    const published = pulumi.all([this.instance.name, this.instance.instanceId])
       .apply(([instanceName]) => publishedHostKey(instanceName, c.gcp.zone, c.gcp.project));
+    const pin = new pulumi.Stash(`${name}-host-key`, { input: published }, { parent: this, replacementTrigger: this.instance.instanceId });
+    this.hostKey = pulumi.all([this.instance.name, pin.output as pulumi.Output<unknown>, published])
+      .apply(([instanceName, pinned, now]) => checkPinnedHostKey(instanceName, String(pinned), now));
 
     this.registerOutputs({ ip: this.ip });
   }

@@ -13,6 +13,27 @@ import { applyManifest, shellQuote } from "./core/provision";
  */
 export type PushFile = Omit<RenderedFile, "content"> & { content: pulumi.Input<string> };
 
+/** What a command reads on stdin: text anyone may see in a preview, or a secret. */
+type Stdin = { plain: pulumi.Input<string> } | { secret: pulumi.Input<string> };
+
+/**
+ * The one rule for a command that carries a secret on stdin: the stdin is a Pulumi secret (encrypted in the
+ * state, masked in the preview), nothing the command prints is logged (a script that fails may echo what it
+ * read), and its stdout and stderr are secret outputs. Every remote command is made through `remoteCommand`,
+ * which applies it; tests/stack/push.test.ts finds any command that breaks it.
+ */
+function stdinArgs(stdin: Stdin | undefined): {
+  args: Pick<command.remote.CommandArgs, "stdin" | "logging">;
+  opts: Pick<pulumi.CustomResourceOptions, "additionalSecretOutputs">;
+} {
+  if (stdin === undefined) return { args: {}, opts: {} };
+  if ("plain" in stdin) return { args: { stdin: stdin.plain }, opts: {} };
+  return {
+    args: { stdin: pulumi.secret(stdin.secret), logging: command.types.enums.remote.Logging.None },
+    opts: { additionalSecretOutputs: ["stdout", "stderr"] },
+  };
+}
+
 export interface MailPushArgs {
   host: pulumi.Input<string>;
   /** 22, or the local end of an IAP tunnel (core/ports.ts sshEndpoint). */
@@ -79,14 +100,18 @@ export class MailPush extends pulumi.ComponentResource {
     // would need AcceptEnv on the server.)
     const onInstance = (cmd: pulumi.Input<string>) => pulumi.interpolate`${cmd} # instance ${args.instanceId}`;
 
-    // Unless this is off, pulumi-command 1.x asks SSH to Setenv PULUMI_COMMAND_STDOUT/STDERR on every update,
-    // which Debian's sshd refuses without AcceptEnv (provider/pkg/provider/remote/commandOutputs.go, v1.2.1).
-    const common = { connection, addPreviousOutputInEnv: false };
+    // Every remote command: the pinned connection, the stdin rule (stdinArgs), and addPreviousOutputInEnv off:
+    // unless it is, pulumi-command 1.x asks SSH to Setenv PULUMI_COMMAND_STDOUT/STDERR on every update, which
+    // Debian's sshd refuses without AcceptEnv (provider/pkg/provider/remote/commandOutputs.go, v1.2.1).
+    type RemoteArgs = Omit<command.remote.CommandArgs, "connection" | "addPreviousOutputInEnv" | "stdin" | "logging">;
+    const remoteCommand = (suffix: string, args: RemoteArgs, stdin: Stdin | undefined, opts: pulumi.CustomResourceOptions) => {
+      const s = stdinArgs(stdin);
+      return new command.remote.Command(`${name}-${suffix}`, { connection, addPreviousOutputInEnv: false, ...args, ...s.args }, { parent: this, ...opts, ...s.opts });
+    };
 
-    const waitBoot = new command.remote.Command(`${name}-wait-boot`, {
-      ...common,
+    const waitBoot = remoteCommand("wait-boot", {
       create: onInstance("sudo systemctl is-system-running --wait || true"),
-    }, { parent: this, dependsOn: [waitSsh] });
+    }, undefined, { dependsOn: [waitSsh] });
 
     // A new data disk keeps the VM: GCE detaches the old disk and attaches the new one to the running
     // instance (terraform-provider-google google/services/compute/resource_compute_instance.go: attached_disk
@@ -94,52 +119,38 @@ export class MailPush extends pulumi.ComponentResource {
     // disk's id in the line re-runs provisioning, which formats it if it is empty and mounts it in the old
     // one's place (templates/provision/provision.sh.mustache, step 3). An Update runs `create` again
     // (pulumi-command provider/pkg/provider/remote/commandController.go, Update).
-    const provision = new command.remote.Command(`${name}-provision`, {
-      ...common,
+    const provision = remoteCommand("provision", {
       create: onInstance(pulumi.interpolate`sudo bash -s # data disk ${args.dataDiskId}`),
-      stdin: args.provisionScript,
-    }, { parent: this, dependsOn: [waitBoot, ...(args.provisionDependsOn ?? [])] });
+    }, { plain: args.provisionScript }, { dependsOn: [waitBoot, ...(args.provisionDependsOn ?? [])] });
 
     // GCE grows a disk in place (terraform-provider-google: compute/resource_compute_disk.go, "size" is
     // updatable, force-new only when it shrinks); the filesystem must follow. resize2fs grows a mounted ext4
     // online and says "Nothing to do" when it already fills the disk. The size in the line re-runs it, and so
     // does a new disk (one made from a snapshot may be larger than the snapshot's filesystem).
-    new command.remote.Command(`${name}-grow-data`, {
-      ...common,
+    remoteCommand("grow-data", {
       create: onInstance(pulumi.interpolate`sudo resize2fs ${shellQuote(DATA_DEVICE)} # data disk ${args.dataDiskId}, ${args.dataDiskSizeGb} GB`),
-    }, { parent: this, dependsOn: [provision] });
+    }, undefined, { dependsOn: [provision] });
 
     // No `delete`: a destroy must not need the VM (it may be gone, stopped or out of reach). A file that
     // leaves the configuration is removed by the next apply, which prunes what its manifest no longer lists.
-    const staged = args.files.map((f) => new command.remote.Command(`${name}-file-${fileSlug(f.path)}`, {
-      ...common,
+    const staged = args.files.map((f) => remoteCommand(`file-${fileSlug(f.path)}`, {
       create: onInstance(`sudo /usr/local/sbin/mailserver-stage ${[f.path, f.mode, f.owner, f.group].map(shellQuote).join(" ")}`),
-      stdin: f.secret ? pulumi.secret(f.content) : f.content,
-      ...(f.secret ? { logging: command.types.enums.remote.Logging.None } : {}),
-    }, {
-      parent: this,
-      dependsOn: [provision],
-      ...(f.secret ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
-    }));
+    }, f.secret ? { secret: f.content } : { plain: f.content }, { dependsOn: [provision] }));
 
     // The stack's TLS key, on stdin, and a certificate for it (ACME or self-signed) before the daemons start.
     // The line names the key's public hash and the settings, so a new key or a new mode shows in the preview
     // and re-runs it; the key itself never reaches a command line or a log.
-    const tls = new command.remote.Command(`${name}-tls`, {
-      ...common,
+    const tls = remoteCommand("tls", {
       create: pulumi.interpolate`sudo /usr/local/sbin/mailserver-tls install ${shellQuote(args.tls.keyName)} # key spki sha256 ${args.tls.spkiSha256}, ${args.tls.settings} # instance ${args.instanceId}`,
-      stdin: pulumi.secret(args.tls.privateKeyPem),
-    }, { parent: this, dependsOn: [provision] });
+    }, { secret: args.tls.privateKeyPem }, { dependsOn: [provision] });
 
     // Each stage prints "path sha256 mode owner group": any change of a file's bytes or attributes changes
     // the triggers and replaces (re-runs) the apply, which checks everything before it touches a live file.
     // Its stdin (the manifest) re-runs it when a file is added or removed; a new relay secret version too.
-    const apply = new command.remote.Command(`${name}-apply`, {
-      ...common,
+    const apply = remoteCommand("apply", {
       create: pulumi.output(args.relaySecretVersion).apply((v) => onInstance(`sudo /usr/local/sbin/mailserver-apply ${shellQuote(v)}`)),
-      stdin: applyManifest(args.files),
       triggers: [...staged.map((s) => s.stdout), args.relaySecretVersion],
-    }, { parent: this, dependsOn: [...staged, tls] });
+    }, { plain: applyManifest(args.files) }, { dependsOn: [...staged, tls] });
     this.applied = apply.stdout;
 
     this.registerOutputs({ applied: this.applied });

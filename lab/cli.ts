@@ -1,11 +1,11 @@
-// npm run lab [-- up | down | status | deploy [--config <file>]]: the local lab (see "The lab" in the design notes).
+// npm run lab [-- up | down | status | preview [--config <file>] | deploy [--config <file>]]: the local lab (see "The lab" in the design notes).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { acmeDirectoryUrl, acmeDown, acmeRootPem, acmeUp } from "./acme";
 import { aptProxyDown, aptProxyUp } from "./apt-proxy";
 import { caPem, ensureCa } from "./ca";
 import { dnsDown, dnsUp } from "./dns";
-import { hostnameOf, readStackConfig, runProgram } from "./deploy";
+import { DeployRun, hostnameOf, readStackConfig, runProgram } from "./deploy";
 import { disksDown, listSnapshots, loadDisks, takeSnapshot } from "./disks";
 import { loadState } from "./engine/state";
 import { describeCounts, printSteps, summarize } from "./plan";
@@ -50,12 +50,9 @@ function configFile(args: string[]): string {
  */
 async function doDeploy(file: string, standard = file): Promise<void> {
   const config = readStackConfig(file);
-  const shown = path.relative(process.cwd(), file) || file;
   const deployLog = path.join(p.logs, "deploy.log");
-  step(`preview: the program (index.ts) with ${shown}, diffed against ${path.relative(process.cwd(), p.engineState)}`, deployLog);
   const started = Date.now();
-  const plan = await runProgram(config, true);
-  printSteps(plan.steps);
+  const plan = await doPreview(file, config, deployLog);
   step("deploying", deployLog);
   const run = await runProgram(config, false);
   const seconds = Math.round((Date.now() - started) / 100) / 10;
@@ -85,6 +82,19 @@ async function doDeploy(file: string, standard = file): Promise<void> {
   };
   fs.writeFileSync(p.labJson, JSON.stringify(lab, null, 2) + "\n", { mode: 0o600 });
   printUsage(lab.hostname, ssh, lab.users);
+}
+
+/**
+ * The plan, like `pulumi preview`: the program diffed against the lab's state, nothing run or changed.
+ * Fails after printing the plan when the engine refuses a step (protect).
+ */
+async function doPreview(file: string, config: Record<string, string>, log = p.logs): Promise<DeployRun> {
+  const shown = path.relative(process.cwd(), file) || file;
+  step(`preview: the program (index.ts) with ${shown}, diffed against ${path.relative(process.cwd(), p.engineState)}`, log);
+  const plan = await runProgram(config, true);
+  printSteps(plan.steps);
+  if (plan.refused.length > 0) throw new Error(`the engine refuses this plan:\n${plan.refused.join("\n")}`);
+  return plan;
 }
 
 /** The deploy key's private half, found by the program's exported secret or in the engine's state. */
@@ -206,8 +216,9 @@ async function main(): Promise<void> {
     case "down": return down();
     case "status": return status();
     case "deploy": return redeploy(args);
+    case "preview": return void (await doPreview(configFile(args), readStackConfig(configFile(args))));
     case "snapshot": return snapshot(args);
-    default: throw new Error(`unknown command ${cmd}: use up, down, status, deploy [--config <file>] or snapshot [--name <name> | --list]`);
+    default: throw new Error(`unknown command ${cmd}: use up, down, status, preview [--config <file>], deploy [--config <file>] or snapshot [--name <name> | --list]`);
   }
 }
 

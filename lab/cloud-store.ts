@@ -1,5 +1,5 @@
 // What the lab's Google Cloud holds for the VM to read back: Secret Manager versions, who may access each
-// secret, and the service account the instance runs as. Written by the mocks (lab/mocks.ts), read by the
+// secret, the service account the instance runs as, and its guest attributes. Written by the mocks (lab/mocks.ts), read by the
 // metadata and Secret Manager stand-ins (lab/gcp-server.ts). Holds secrets: 0600 in the 0700 .lab.
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -13,6 +13,11 @@ export interface CloudStore {
   secretAccessors: Record<string, string[]>;
   /** The running instance's service account email. */
   instanceServiceAccount?: string;
+  /**
+   * The running instance's guest attributes, "<namespace>/<key>" → value: the lab publishes the host key when the
+   * machine boots (as google-guest-agent does), and anything on the VM may PUT one through the metadata server.
+   */
+  guestAttributes?: Record<string, string>;
 }
 
 export function loadCloud(file: string): CloudStore {

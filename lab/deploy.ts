@@ -46,17 +46,25 @@ export function hostnameOf(config: Record<string, string>): string {
   return config["mailserver:hostname"] ?? `mail.${config["mailserver:domain"]}`;
 }
 
+/**
+ * An output's value, or the program's first error. An apply that throws (a refused host key, say) rejects the
+ * output, and `pulumi up` or `pulumi preview` stops with that error; waiting in an apply of our own would never
+ * return. The SDK's Output keeps its promise as promise() (undefined where a preview does not know the value).
+ */
 async function settle<T>(v: unknown, mocks: LabMocks): Promise<T> {
   if (!pulumi.Output.isInstance(v)) return v as T;
+  const value = (v as unknown as { promise(): Promise<T> }).promise();
   return new Promise<T>((resolve, reject) => {
     const timer = setInterval(() => { if (mocks.errors.length > 0) { clearInterval(timer); reject(mocks.errors[0]); } }, 200);
-    (v as pulumi.Output<T>).apply((x) => { clearInterval(timer); resolve(x); return x; });
+    value.then((x) => { clearInterval(timer); resolve(x); }, (e: unknown) => { clearInterval(timer); reject(e); });
   });
 }
 
 export interface DeployRun {
   outputs: Record<string, unknown>;
   steps: Step[];
+  /** What the engine refused in a preview (protect): the plan is still complete. */
+  refused: string[];
   commands: CommandRun[];
 }
 
@@ -67,7 +75,8 @@ export interface DeployRun {
  */
 export async function runProgram(config: Record<string, string>, preview: boolean): Promise<DeployRun> {
   const options = new Map<string, ResourceOpts>();
-  const mocks = new LabMocks({ zones: zonesOf(config), hostname: hostnameOf(config), preview, options });
+  const triggers = new Map<string, pulumi.Output<unknown>>();
+  const mocks = new LabMocks({ zones: zonesOf(config), hostname: hostnameOf(config), preview, options, triggers });
   const unhandled: Error[] = [];
   const onUnhandled = (e: unknown) => { unhandled.push(e instanceof Error ? e : new Error(String(e))); };
   process.on("unhandledRejection", onUnhandled);
@@ -78,19 +87,27 @@ export async function runProgram(config: Record<string, string>, preview: boolea
     const program = require(path.join(REPO, "index")) as () => Promise<Record<string, unknown>>;
     const outputs: Record<string, unknown> = {};
     await pulumi.runtime.runInPulumiStack(async () => {
-      pulumi.runtime.registerStackTransformation((t) => { options.set(keyOf(t.type, t.name), optionsOf(t.opts)); return undefined; });
+      pulumi.runtime.registerStackTransformation((t) => {
+        options.set(keyOf(t.type, t.name), optionsOf(t.opts));
+        const trigger = (t.opts as pulumi.CustomResourceOptions).replacementTrigger;
+        if (trigger !== undefined) triggers.set(keyOf(t.type, t.name), pulumi.output(trigger));
+        return undefined;
+      });
       Object.assign(outputs, await program());
       return undefined;
     });
     const resolved: Record<string, unknown> = {};
-    // A preview's outputs may stay unknown: their applies never run.
-    if (!preview) for (const [k, v] of Object.entries(outputs)) resolved[k] = await settle(v, mocks);
+    // A preview's outputs may stay unknown (their applies never run), but a known one that failed fails the preview.
+    for (const [k, v] of Object.entries(outputs)) {
+      const value = await settle(v, mocks);
+      if (!preview) resolved[k] = value;
+    }
     await pulumi.runtime.disconnect();
     while (mocks.busy) await new Promise((r) => setTimeout(r, 200));
     const first = mocks.errors[0] ?? unhandled[0];
     if (first) throw first;
     await mocks.finish();
-    return { outputs: resolved, steps: mocks.engine.steps, commands: mocks.provider.commands };
+    return { outputs: resolved, steps: mocks.engine.steps, refused: mocks.engine.refused, commands: mocks.provider.commands };
   } finally {
     process.off("unhandledRejection", onUnhandled);
   }
@@ -105,6 +122,8 @@ function optionsOf(o: pulumi.CustomResourceOptions): ResourceOpts {
   const deps = o.dependsOn === undefined ? [] : Array.isArray(o.dependsOn) ? o.dependsOn : [o.dependsOn];
   return {
     deleteBeforeReplace: o.deleteBeforeReplace === true,
+    retainOnDelete: o.retainOnDelete === true,
+    protect: o.protect === true,
     ignoreChanges: o.ignoreChanges ?? [],
     replaceOnChanges: o.replaceOnChanges ?? [],
     // The SDK keeps a resource's name in __name; dependsOn may hold Inputs, whose names are not known here.

@@ -3,6 +3,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { CLOUDFLARE_CAA_RECORDS } from "../components/status/record-compare";
 import {
   ACME_NAME, CLIENT_NAME, CLIENT_ZONE, LAB_ZONE, METADATA_IP, METADATA_NAME, NET, OUTSIDE_DKIM_SELECTOR, OUTSIDE_DOMAINS,
   RELAY_NAME, SECRET_MANAGER_NAME, p,
@@ -25,6 +26,14 @@ const zonesDir = () => path.join(p.dns, "zones");
 const storeFile = () => path.join(p.state, "dns-records.json");
 /** The zones Cloudflare would sign (a ZoneDnssec resource exists for them): knot signs them. */
 const signedFile = () => path.join(p.state, "dns-signed.json");
+/** The zones of the Cloudflare account: every zone a deploy hosted stays, as a stack does not own its zone. */
+const accountFile = () => path.join(p.state, "dns-zones.json");
+/** Zone → the DS records its registrar publishes: given once the zone is signed, never taken back by a deploy. */
+const registrarFile = () => path.join(p.state, "dns-registrar-ds.json");
+
+function readJson<T>(file: string, empty: T): T {
+  try { return JSON.parse(fs.readFileSync(file, "utf8")) as T; } catch { return empty; }
+}
 
 export function signedZones(): string[] {
   try { return JSON.parse(fs.readFileSync(signedFile(), "utf8")) as string[]; } catch { return []; }
@@ -87,8 +96,15 @@ function zoneFile(zone: string, records: DnsRecordState[], serial: number): stri
     `@ SOA ns.${LAB_ZONE}. hostmaster.${LAB_ZONE}. ${serial} 3600 600 86400 60`,
     `@ NS ns.${LAB_ZONE}.`,
   ];
-  for (const r of records.filter((x) => x.zone === zone)) {
+  const inZone = records.filter((x) => x.zone === zone);
+  for (const r of inZone) {
     lines.push(`${r.name}. ${r.ttl === 1 ? 300 : r.ttl} ${r.type} ${rdata(r)}`);
+  }
+  // Cloudflare with Universal SSL on serves its own CAA issuers beside any CAA record of a zone.
+  const caa = inZone.filter((r) => r.type === "CAA");
+  for (const name of new Set(caa.map((r) => r.name))) {
+    const own = caa.filter((r) => r.name === name).map((r) => rdata(r));
+    for (const c of CLOUDFLARE_CAA_RECORDS.map((x) => `${x.flags} ${x.tag} "${x.value}"`).filter((x) => !own.includes(x))) lines.push(`${name}. 300 CAA ${c}`);
   }
   return lines.join("\n") + "\n";
 }
@@ -146,7 +162,9 @@ export async function publish(zones: string[], records: DnsRecordState[]): Promi
   // knot's key store (KASP database) lives here; knot does not make the directory.
   fs.mkdirSync(path.join(p.dns, "db"), { recursive: true, mode: 0o700 });
   saveRecords(records);
-  const all = [...new Set([...LAB_ZONES, CLIENT_ZONE, reverseZone(), ...zones, ...records.map((r) => r.zone)])].sort();
+  const account = [...new Set([...readJson<string[]>(accountFile(), []), ...zones, ...records.map((r) => r.zone)])].sort();
+  fs.writeFileSync(accountFile(), JSON.stringify(account));
+  const all = [...new Set([...LAB_ZONES, CLIENT_ZONE, reverseZone(), ...account])].sort();
   serial = Math.max(serial + 1, Math.floor(Date.now() / 1000));
   const signed = signedZones().filter((z) => all.includes(z));
   for (const z of all) {
@@ -187,14 +205,17 @@ export async function publish(zones: string[], records: DnsRecordState[]): Promi
   } else {
     await run("knotc", ["-c", conf(), "reload"]);
   }
-  // The resolver trusts exactly the signed zones' keys; it waits until knot has signed them.
-  const anchors: string[] = [];
+  // The resolver trusts the DS records the registrars publish (the lab has no parent zones): a zone's, once it
+  // was signed, stays there, so a zone that goes unsigned afterwards fails validation as it would on the Internet.
+  // It waits until knot has signed each signed zone.
+  const registrar = readJson<Record<string, string[]>>(registrarFile(), {});
   for (const z of signed) {
     await waitFor(`knot signing ${z}`, async () => (await dsRecords(z).catch(() => [])).length > 0 &&
       (await run("kdig", [`@${NET.host}`, "+short", "DNSKEY", z], { allowFail: true })).stdout.trim() !== "", 15000);
-    anchors.push(...await dsRecords(z));
+    registrar[z] ??= await dsRecords(z);
   }
-  await syncResolver(all, anchors);
+  fs.writeFileSync(registrarFile(), JSON.stringify(registrar, null, 1));
+  await syncResolver(all, Object.values(registrar).flat());
 }
 
 /** Upserts records as the deploy registers them: DNS is usable while the deploy still runs. */

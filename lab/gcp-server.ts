@@ -1,12 +1,12 @@
-// The Google Cloud stand-ins the VM itself talks to, as one process: the metadata server's token endpoint
-// (plain HTTP, reached from the machine as 169.254.169.254 / metadata.google.internal through a DNAT in its
-// namespace) and Secret Manager's `versions/*:access` (HTTPS, secretmanager.googleapis.com in the lab DNS).
+// The Google Cloud stand-ins the VM itself talks to, as one process: the metadata server's token endpoint and guest attributes
+// (plain HTTP, reached from the machine as 169.254.169.254 / metadata.google.internal through a DNAT on the
+// host end of its veth, lab/network.ts) and Secret Manager's `versions/*:access` (HTTPS, secretmanager.googleapis.com in the lab DNS).
 // Both read the lab's cloud store (lab/cloud-store.ts) on every request, so a deploy's changes apply at once.
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
-import { loadCloud } from "./cloud-store";
+import { loadCloud, updateCloud } from "./cloud-store";
 
 export interface GcpServerConfig {
   host: string;
@@ -34,6 +34,19 @@ function main(): void {
   // (https://cloud.google.com/compute/docs/metadata/querying-metadata).
   http.createServer((req, res) => {
     if (req.headers["metadata-flavor"] !== "Google" || req.headers["x-forwarded-for"] !== undefined) return json(res, 403, "Forbidden");
+    // Guest attributes: the VM writes them with PUT (google-guest-agent publishes hostkeys/<type> so), and nothing
+    // stops any process on it from doing the same (https://cloud.google.com/compute/docs/metadata/manage-guest-attributes).
+    const attribute = /^\/computeMetadata\/v1\/instance\/guest-attributes\/([^/?]+\/[^/?]+)$/.exec(req.url ?? "");
+    if (attribute && req.method === "PUT") {
+      const body: Buffer[] = [];
+      req.on("data", (b: Buffer) => body.push(b));
+      req.on("end", () => {
+        updateCloud(cfg.store, (c) => { c.guestAttributes = { ...c.guestAttributes, [attribute[1]]: Buffer.concat(body).toString("utf8") }; });
+        res.writeHead(200);
+        res.end();
+      });
+      return;
+    }
     const m = /^\/computeMetadata\/v1\/instance\/service-accounts\/([^/]+)\/(token|email)$/.exec((req.url ?? "").split("?")[0]);
     const account = loadCloud(cfg.store).instanceServiceAccount;
     if (!m || !account || (m[1] !== "default" && m[1] !== account)) return json(res, 404, "Not Found");

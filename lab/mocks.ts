@@ -4,23 +4,33 @@ import * as pulumi from "@pulumi/pulumi";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { updateCloud } from "./cloud-store";
+import { loadCloud, updateCloud } from "./cloud-store";
 import { DnsRecordState, dsRecords, qualify, setSigned, ZoneWriter } from "./dns";
 import { deleteDisk, ensureDisk, growDisk, loadDisks } from "./disks";
-import type { Diff, Inputs } from "./engine/diff";
+import { Diff, Inputs, UNKNOWN } from "./engine/diff";
 import { Engine, keyOf, LabProvider, NO_OPTS, ResourceOpts } from "./engine/engine";
 import type { StoredResource } from "./engine/state";
 import { generateKey } from "./keys";
 import { bootMachine, ensureUser, machineDown, machineHostKey, machineRunning, machineStop, prepareRoot, swapDisk } from "./machine";
 import { MACHINE_NAME, NET, p } from "./paths";
 import { info, run, RunResult } from "./proc";
+import { HOST_KEY_ATTRIBUTE } from "../components/host";
 import { Connection, runRemote, sshArgs } from "./ssh";
 
 const DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord";
 const INSTANCE = "gcp:compute/instance:Instance";
 const ZONE_DNSSEC = "cloudflare:index/zoneDnssec:ZoneDnssec";
+const STASH = "pulumi:index:Stash";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** The dotted paths of the secret values in inputs as the SDK sends them (what unwrapSecrets unwraps). */
+export function secretPaths(v: unknown, at = ""): string[] {
+  if (typeof v !== "object" || v === null) return [];
+  const o = v as Record<string, unknown>;
+  if (!Array.isArray(v) && o[SIG_KEY] === SECRET_SIG) return [at];
+  return Object.entries(o).flatMap(([k, x]) => secretPaths(x, at ? `${at}.${k}` : k));
+}
 
 /** Inputs arrive with secrets wrapped; the local equivalent needs the plain values. */
 export function unwrapSecrets(v: unknown): unknown {
@@ -41,6 +51,17 @@ export interface LabMocksOptions {
   preview: boolean;
   /** Resource options by type::name, read from the registrations (see deploy.ts). */
   options: Map<string, ResourceOpts>;
+  /** The replacementTrigger option by type::name, where one is set. */
+  triggers: Map<string, pulumi.Output<unknown>>;
+}
+
+/**
+ * An Output's value, or UNKNOWN when a preview cannot know it. The SDK has resolved a resource's trigger before it
+ * registers the resource (sdk/nodejs/runtime/resource.ts awaits replacementTrigger.isKnown), so this never waits.
+ */
+async function valueOf(o: pulumi.Output<unknown>): Promise<unknown> {
+  if (!(await (o as unknown as { isKnown: Promise<boolean> }).isKnown)) return UNKNOWN;
+  return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
 }
 
 /** One command run by a deploy: which resource, which of its commands, and where. */
@@ -74,7 +95,9 @@ export class LabMocks implements pulumi.runtime.Mocks {
     try {
       const inputs = unwrapSecrets(args.inputs) as Inputs;
       const opts = this.opts.options.get(keyOf(args.type, args.name)) ?? NO_OPTS;
-      const r = await this.engine.register({ type: args.type, name: args.name, inputs, opts });
+      const trigger = this.opts.triggers.get(keyOf(args.type, args.name));
+      const replacementTrigger = trigger === undefined ? undefined : await valueOf(trigger);
+      const r = await this.engine.register({ type: args.type, name: args.name, inputs, opts, replacementTrigger, secrets: secretPaths(args.inputs) });
       return { id: r.id, state: r.outputs };
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
@@ -95,6 +118,17 @@ export class LabMocks implements pulumi.runtime.Mocks {
       default:
         return {};
     }
+  }
+}
+
+/**
+ * The provider's Delete refuses an instance whose state has deletion protection, as GCE would
+ * (upstream/pulumi-engine.ts INSTANCE_DELETION_PROTECTION): a replacement, delete-first, stops there.
+ */
+export function refuseProtectedInstanceDelete(old: StoredResource): void {
+  if (old.outputs.deletionProtection === true) {
+    throw new Error(`Cannot delete instance ${old.name}: instance Deletion Protection is enabled ` +
+      "(set deletionProtection to false and deploy before a change that deletes or replaces it)");
   }
 }
 
@@ -142,6 +176,9 @@ export class LabResources implements LabProvider {
       }
       case ZONE_DNSSEC:
         return { id: String(inputs.zoneId), outputs: await this.zoneDnssec(inputs) };
+      // The engine's own Stash (pulumi/pulumi pkg/resource/deploy/builtins.go): Create sets output to the input.
+      case STASH:
+        return { id: newId(name), outputs: { input: inputs.input, output: inputs.input } };
       case "gcp:serviceaccount/account:Account":
         return { id: newId(name), outputs: { ...inputs, email: `${String(inputs.accountId)}@lab.iam.gserviceaccount.com`, name } };
       case "gcp:secretmanager/secret:Secret": {
@@ -201,6 +238,9 @@ export class LabResources implements LabProvider {
       }
       case ZONE_DNSSEC:
         return this.zoneDnssec(inputs);
+      // Update keeps the output the Stash was created with (builtins.go).
+      case STASH:
+        return { input: inputs.input, output: old.outputs.output };
       default:
         return { ...old.outputs, ...inputs };
     }
@@ -215,7 +255,8 @@ export class LabResources implements LabProvider {
         if (old.inputs.delete !== undefined) await this.runCommand(old.type, old.name, "delete", old.inputs, old.inputs.delete);
         return;
       case "gcp:compute/instance:Instance":
-        updateCloud(p.cloud, (c) => { delete c.instanceServiceAccount; });
+        refuseProtectedInstanceDelete(old);
+        updateCloud(p.cloud, (c) => { delete c.instanceServiceAccount; delete c.guestAttributes; });
         return machineDown();
       case "gcp:compute/disk:Disk":
         return deleteDisk(String(old.outputs.name));
@@ -254,7 +295,12 @@ export class LabResources implements LabProvider {
     this.serviceAccount(inputs);
     info(`booting the lab machine ${MACHINE_NAME} (${NET.machine})`);
     await bootMachine(this.attachedDisks(inputs));
+    // google-guest-agent publishes the host keys as guest attributes on the first boot, where they are enabled.
+    const key = machineHostKey();
+    const enabled = ((inputs.metadata ?? {}) as Record<string, string>)["enable-guest-attributes"] === "TRUE";
+    updateCloud(p.cloud, (c) => { c.guestAttributes = enabled && key ? { [HOST_KEY_ATTRIBUTE]: key } : {}; });
     const id = `projects/lab/zones/${String(inputs.zone)}/instances/${newId(name)}`;
+    const nic = ((inputs.networkInterfaces ?? []) as Inputs[])[0] ?? {};
     return {
       id,
       outputs: {
@@ -262,8 +308,10 @@ export class LabResources implements LabProvider {
         name,
         instanceId: String(Date.now()),
         selfLink: id,
-        networkInterfaces: [{ ...(((inputs.networkInterfaces ?? []) as Inputs[])[0] ?? {}), networkIp: NET.machine,
-          accessConfigs: [{ natIp: NET.machine }] }],
+        // As GCE reports it: the interface and access config as asked, with the addresses it assigned (the
+        // engine diffs a bridged resource's next inputs against these outputs).
+        networkInterfaces: [{ ...nic, networkIp: NET.machine,
+          accessConfigs: [{ ...(((nic.accessConfigs ?? []) as Inputs[])[0] ?? {}), natIp: NET.machine }] }],
       },
     };
   }
@@ -319,16 +367,17 @@ export class LabResources implements LabProvider {
   }
 
   /**
-   * GetGuestAttributes for the lab machine: hostkeys/ssh-ed25519 → the running machine's key. Errors as GCE's
-   * API does when attributes are off or the key is not published (yet).
+   * The getInstanceGuestAttributes invoke as the provider answers it (terraform-provider-google
+   * google/services/compute/data_source_google_compute_instance_guest_attributes.go): an instance that does not
+   * exist is an error; a key that is not there (not published yet, or guest attributes off) comes back without a
+   * value, as the provider drops getGuestAttributes' error. The value is what the cloud store holds, which the
+   * VM may have overwritten through the metadata server (lab/gcp-server.ts).
    */
   guestAttributes(inputs: Inputs, instance: Inputs | undefined): Inputs {
-    // GCE serves guest attributes only for an instance whose metadata has enable-guest-attributes=TRUE.
-    const enabled = ((instance?.metadata ?? {}) as Record<string, string>)["enable-guest-attributes"] === "TRUE";
-    if (!enabled) throw new Error("guest attributes are not enabled for this instance (metadata enable-guest-attributes)");
-    const key = inputs.variableKey === "hostkeys/ssh-ed25519" && machineRunning() ? machineHostKey() : undefined;
-    if (!key) throw new Error(`guest attribute ${String(inputs.variableKey)} not found`);
-    return { ...inputs, id: String(inputs.name), variableValue: key, queryValues: [] };
+    const id = `projects/${String(inputs.project)}/zones/${String(inputs.zone)}/instances/${String(inputs.name)}`;
+    if (!instance || !machineRunning()) throw new Error(`${id} not found`);
+    const value = loadCloud(p.cloud).guestAttributes?.[String(inputs.variableKey)];
+    return { ...inputs, id, ...(value === undefined ? {} : { variableValue: value }), queryValues: [] };
   }
 
   private zoneName(zoneId: string): string {

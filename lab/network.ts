@@ -23,14 +23,27 @@ export async function networkUp(): Promise<void> {
   await inNs("link", "set", "lo", "up");
   await inNs("link", "set", NET.machineIf, "up");
   await inNs("route", "replace", "default", "via", NET.host);
-  // GCE answers 169.254.169.254:80 (the metadata server) from the hypervisor; here the machine's own
-  // namespace sends it to the stand-in on the host address. Each lab instance has its own namespace.
-  const dnat = ["-t", "nat", "OUTPUT", "-d", `${METADATA_IP}/32`, "-p", "tcp", "--dport", "80", "-j", "DNAT", "--to-destination", `${NET.host}:${METADATA_PORT}`];
-  const inNsIptables = (op: string) => ["netns", "exec", NET.netns, "iptables", dnat[0], dnat[1], op, ...dnat.slice(2)];
-  if (!(await ok("ip", inNsIptables("-C")))) await run("ip", inNsIptables("-A"));
+  // A lab brought up before the metadata server moved out of the machine's namespace (below) loses the old DNAT.
+  const oldDnat = (op: string) => ["netns", "exec", NET.netns, "iptables", "-t", "nat", op, "OUTPUT", "-d", `${METADATA_IP}/32`,
+    "-p", "tcp", "--dport", "80", "-j", "DNAT", "--to-destination", `${NET.host}:${METADATA_PORT}`];
+  while (await ok("ip", oldDnat("-C"))) await run("ip", oldDnat("-D"));
+  for (const rule of metadataRules()) if (!(await ok("iptables", rule("-C")))) await run("iptables", rule("-A"));
+}
+
+/**
+ * GCE answers 169.254.169.254 from outside the VM: HTTP on 80 (the metadata server), DNS on 53 (the VM's
+ * resolver). Here the packets leave the machine's namespace like any other and the host end of its veth
+ * sends them to the stand-ins (lab/gcp-server.ts, knot): nothing in the machine's own netfilter is the lab's,
+ * so a rule there (the provisioning's metadata guard on the socket's owner) sees them as on GCE.
+ */
+function metadataRules(): ((op: string) => string[])[] {
+  const to = (proto: string, port: string, dest: string) => (op: string) =>
+    ["-t", "nat", op, "PREROUTING", "-i", NET.hostIf, "-d", `${METADATA_IP}/32`, "-p", proto, "--dport", port, "-j", "DNAT", "--to-destination", dest];
+  return [to("tcp", "80", `${NET.host}:${METADATA_PORT}`), to("udp", "53", `${NET.host}:53`), to("tcp", "53", `${NET.host}:53`)];
 }
 
 export async function networkDown(): Promise<void> {
+  for (const rule of metadataRules()) while (await ok("iptables", rule("-C"))) await run("iptables", rule("-D"));
   if (await ok("ip", ["link", "show", NET.hostIf])) await ip("link", "del", NET.hostIf);
   if (netnsExists()) await ip("netns", "del", NET.netns);
 }

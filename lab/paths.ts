@@ -66,7 +66,7 @@ export const RELAY_PORT = 2525;
 /** Google's names the VM uses, served by the lab DNS (zones of their own) and lab/gcp-server.ts. */
 export const SECRET_MANAGER_NAME = "secretmanager.googleapis.com";
 export const METADATA_NAME = "metadata.google.internal";
-/** The metadata server's link-local address, as on GCE; the machine's namespace DNATs it to METADATA_PORT. */
+/** The metadata server's link-local address, as on GCE; the host end of the machine's veth DNATs it to the stand-ins (lab/network.ts). */
 export const METADATA_IP = "169.254.169.254";
 export const METADATA_PORT = 8169;
 export const SECRET_MANAGER_PORT = 443;

@@ -1,10 +1,10 @@
 // A deployed Pulumi stack as a status target: the configuration from Pulumi.<stack>.yaml (secrets are not
 // needed and stay encrypted), the IP and the SSH key from `pulumi stack output --json --show-secrets`.
-// The deploy key is written to a 0600 file in a private temporary directory (never on a command line) and
-// removed by `cleanup`.
+// The deploy key is written to a 0600 file in a private temporary directory (never on a command line) that
+// does not outlive the process (privateKeyDir).
 import { spawnSync } from "node:child_process";
 import { promises as dnsp } from "node:dns";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -50,6 +50,41 @@ export function plannedTlsa(outputs: Record<string, unknown>): StatusTarget["tls
   return { unknown: "the stack has no tlsaRecords output yet: run pulumi up" };
 }
 
+const KEY_DIR_PREFIX = "mailserver-status-";
+
+/**
+ * A private directory for the deploy key that does not outlive this process: removed by `remove`, on exit (an
+ * uncaught exception exits through "exit" too) and on SIGINT, SIGTERM and SIGHUP. One left behind by a process
+ * killed outright (SIGKILL, a power cut) names that process: the next run removes it once the process is gone.
+ */
+export function privateKeyDir(base = tmpdir()): { dir: string; remove: () => void } {
+  for (const name of readdirSync(base)) {
+    const pid = Number(new RegExp(`^${KEY_DIR_PREFIX}(\\d+)-`).exec(name)?.[1]);
+    const path = join(base, name);
+    if (pid > 0 && !alive(pid) && statSync(path).uid === process.getuid?.()) rmSync(path, { recursive: true, force: true });
+  }
+  const dir = mkdtempSync(join(base, `${KEY_DIR_PREFIX}${process.pid}-`));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  process.once("exit", remove);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      remove();
+      // The default action now that this listener is gone: die of the signal, as without it.
+      process.kill(process.pid, signal);
+    });
+  }
+  return { dir, remove };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** `dir`: the project directory, holding Pulumi.<stack>.yaml (where the pulumi CLI runs). */
 export function stackTarget(stack: string, o: StackOptions, dir = REPO_ROOT): { target: StatusTarget; sshArgs: string[]; cleanup: () => void } {
   const file = join(dir, `Pulumi.${stack}.yaml`);
@@ -65,10 +100,15 @@ export function stackTarget(stack: string, o: StackOptions, dir = REPO_ROOT): { 
   if (!ip || typeof key !== "string" || typeof hostKey !== "string") {
     throw new Error(`stack ${stack} has no ip, deployPrivateKey or sshHostKey output — has it been deployed (pulumi up)?`);
   }
-  const keys = mkdtempSync(join(tmpdir(), "mailserver-status-"));
-  writeFileSync(join(keys, "key"), key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
   const { host, port } = sshEndpoint(config, ip);
-  writeFileSync(join(keys, "known_hosts"), `${port === 22 ? host : `[${host}]:${port}`} ${hostKey.trim()}\n`, { mode: 0o600 });
+  const { dir: keys, remove } = privateKeyDir();
+  try {
+    writeFileSync(join(keys, "key"), key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
+    writeFileSync(join(keys, "known_hosts"), `${port === 22 ? host : `[${host}]:${port}`} ${hostKey.trim()}\n`, { mode: 0o600 });
+  } catch (e) {
+    remove();
+    throw e;
+  }
   const ssh = ["-i", join(keys, "key"), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
     "-o", `UserKnownHostsFile=${join(keys, "known_hosts")}`, "-o", "ConnectTimeout=15", "-p", String(port), `${config.deployUser}@${host}`];
   const system = new dnsp.Resolver({ timeout: 5_000, tries: 2 });
@@ -87,5 +127,5 @@ export function stackTarget(stack: string, o: StackOptions, dir = REPO_ROOT): { 
     validatingResolver: o.resolver === undefined ? system.getServers() : [o.resolver],
     tlsaPlanned: plannedTlsa(outputs),
   };
-  return { target, sshArgs: ssh, cleanup: () => rmSync(keys, { recursive: true, force: true }) };
+  return { target, sshArgs: ssh, cleanup: remove };
 }

@@ -2,7 +2,8 @@
 //
 // Checks a deployed server from outside (DNS from the authoritative servers, TLS on every mail port, closed
 // ports, no open relay, no forged hosted sender, a round trip 587 → IMAP, blocklists) and from inside over
-// SSH (mailserver-selfcheck: daemons, queue, disks, certificate, renewal, relay). One line per check, or
+// SSH (mailserver-selfcheck: daemons, queue, disks, certificate, renewal, relay, update timers, pending
+// security updates, reboot required). One line per check, or
 // --json; exit status 1 when any check is an error.
 //
 // With mailserver:dnssec, the TLSA records of _25._tcp.<hostname> are compared with the key port 25 presents
@@ -14,7 +15,7 @@
 import { parseArgs } from "node:util";
 import { labTarget } from "../lab/status-target";
 import { runChecks, StatusTarget } from "../components/status/checks";
-import { exitCode, formatJson, formatLines, summary } from "../components/status/result";
+import { exitCode, formatJson, formatLines, printable, summary } from "../components/status/result";
 import { stackTarget } from "./status-stack";
 
 async function main(): Promise<number> {
@@ -56,6 +57,6 @@ async function main(): Promise<number> {
 }
 
 main().then((code) => process.exit(code), (e: Error) => {
-  console.error(e.message);
+  console.error(printable(e.message));
   process.exit(2);
 });

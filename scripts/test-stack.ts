@@ -99,7 +99,8 @@ export function expiredTestStacks(stacks: StackSummary[], hours: number, now: Da
  * The `pulumi config` calls that move a copy of `source` (the `config:` map of Pulumi.<from>.yaml) into the test
  * stack's namespace: every hosted domain d becomes <name>.test.d in the same zone, the hostname
  * mail.<name>.test.<domain>, every address in a hosted domain follows its domain, dev's extra records and PTR are
- * dropped (they name dev's records), and Let's Encrypt production becomes its staging directory.
+ * dropped (they name dev's records), DNSSEC is off (the zone's signing is dev's), and Let's Encrypt production
+ * becomes its staging directory.
  */
 export function namespaceCalls(source: Record<string, unknown>, name: string, stack: string): string[][] {
   const plain = (key: string, v: unknown): string => {
@@ -143,6 +144,8 @@ export function namespaceCalls(source: Record<string, unknown>, name: string, st
   }
   if (source["mailserver:extraRecords"] !== undefined) calls.push(["config", "rm", "mailserver:extraRecords", "--stack", stack]);
   if (source["mailserver:ptr"] !== undefined) calls.push(set("mailserver:ptr", "false"));
+  // DNSSEC of the shared zone stays with the stack that owns it (core/environments.ts).
+  if (source["mailserver:dnssec"] !== undefined) calls.push(set("mailserver:dnssec", "false"));
   const acme = source["mailserver:acmeServer"];
   if (acme === undefined || acme === LETS_ENCRYPT_PRODUCTION) calls.push(set("mailserver:acmeServer", LETS_ENCRYPT_STAGING));
   return calls;
@@ -175,7 +178,7 @@ function listStacks(): StackSummary[] {
   return parsed.filter((s): s is StackSummary => typeof s === "object" && s !== null && typeof s.name === "string");
 }
 
-const find = (stacks: StackSummary[], stack: string) => stacks.find((s) => bareName(s.name) === stack)?.name;
+const find = (stacks: StackSummary[], stack: string) => stacks.find((s) => bareName(s.name) === stack);
 
 /** gcloud's arguments that list the scheduled snapshots of a stack's data disk (labelled by components/host.ts). */
 export function snapshotListArgs(project: string, stack: string): string[] {
@@ -196,7 +199,22 @@ function gcloud(args: string[]): string {
   return r.stdout;
 }
 
-function destroy(listed: string): void {
+/**
+ * Destroys a listed stack and everything it made, from any checkout: Pulumi.<stack>.yaml exists only where
+ * `up` ran, never in CI's clean checkout, and both `config get` below and the destroy's providers need the config.
+ * `pulumi config refresh` writes it from the stack's last update (its config and secrets-provider settings:
+ * pulumi/pulumi pkg/cmd/pulumi/config/config.go newConfigRefreshCmd, backend.GetLatestConfiguration);
+ * --force overwrites a local copy without a .bak, and --remove deletes the file again. A stack that was never
+ * updated has no last configuration and no resources: `stack rm` (which refuses while resources remain,
+ * pkg/cmd/pulumi/stack/stack_remove.go) takes it away.
+ */
+function destroy(stack: StackSummary): void {
+  const listed = stack.name;
+  if (!stack.lastUpdate) {
+    pulumi(["stack", "rm", "--yes", "--stack", listed]);
+    return;
+  }
+  pulumi(["config", "refresh", "--force", "--stack", listed]);
   const project = stackConfigValue(listed, "gcp:project");
   // --remove deletes the stack and its Pulumi.<stack>.yaml once every resource is gone.
   pulumi(["destroy", "--yes", "--remove", "--stack", listed]);
@@ -229,17 +247,18 @@ export function run(cmd: Command, now: Date = new Date()): void {
       return;
     }
     case "gc": {
-      const expired = expiredTestStacks(listStacks(), cmd.olderThanHours, now);
+      const stacks = listStacks();
+      const expired = expiredTestStacks(stacks, cmd.olderThanHours, now);
       console.log(expired.length === 0 ? `no test stack older than ${cmd.olderThanHours} h`
         : `destroying ${expired.length} test stack(s) older than ${cmd.olderThanHours} h: ${expired.join(", ")}`);
       const failed: string[] = [];
-      for (const stack of expired) {
+      for (const stack of stacks.filter((s) => expired.includes(s.name))) {
         try {
           destroy(stack);
         } catch (e) {
           // Keep collecting the others; one stuck stack must not keep the rest alive.
           console.error(e instanceof Error ? e.message : String(e));
-          failed.push(stack);
+          failed.push(stack.name);
         }
       }
       if (failed.length > 0) throw new PulumiError(`could not destroy: ${failed.join(", ")}`);

@@ -1,5 +1,6 @@
 // Abuse limits: what fail2ban's jails, Postfix's per-client limits and the per-login sending limit are
 // rendered from (docs/security.md, "Abuse limits").
+import { isIP } from "node:net";
 import type { MailStackConfig } from "./config";
 import { MAIL_PORTS } from "./ports";
 
@@ -18,6 +19,7 @@ export function abuseView(config: MailStackConfig) {
     banAfterFailures: abuse.banAfterFailures,
     banMinutes: abuse.banMinutes,
     exemptRanges: abuse.exemptRanges,
+    postfixExemptRanges: abuse.exemptRanges.map(postfixCidr),
     sendLimit: limit(abuse.sendLimitPerHour),
     // Sorted like every other list, so the bytes do not follow the order of users in the config.
     sendLimitOverrides: config.users
@@ -25,4 +27,14 @@ export function abuseView(config: MailStackConfig) {
       .map((u) => ({ address: u.address, limit: limit(u.sendLimitPerHour ?? 0) }))
       .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)),
   };
+}
+
+/**
+ * A CIDR block as Postfix's address lists read it (postconf(5), mynetworks): an IPv6 address in brackets,
+ * `[2001:db8::]/48`, since a bare one is read as a `type:table` lookup. fail2ban's ignoreip takes the bare form.
+ */
+export function postfixCidr(cidr: string): string {
+  const slash = cidr.lastIndexOf("/");
+  const address = slash < 0 ? cidr : cidr.slice(0, slash);
+  return isIP(address) === 6 ? `[${address}]${cidr.slice(address.length)}` : cidr;
 }

@@ -3,9 +3,12 @@
 // and returns a complete MailStackConfig, or throws a ConfigError that lists every problem at once.
 import { isIP } from "node:net";
 import { z } from "zod";
+import { isSystemAccount } from "./accounts";
 import { findAliasLoop } from "./aliases";
+import { dkimSelectors } from "./dkim";
 import { ACCEPTED_HASH_SCHEMES, hashScheme } from "./passwords";
 import { MTA_STS_MODES } from "./mta-sts";
+import { DEFAULT_MAINTENANCE_WINDOW, maintenanceWindowProblem } from "./maintenance";
 
 export const NAMESPACE = "mailserver";
 
@@ -106,6 +109,8 @@ export interface MailStackConfig {
    * per-client limits. `sendLimitPerHour`: recipients per hour per login on submission (0: unlimited).
    */
   abuse: { banAfterFailures: number; banMinutes: number; exemptRanges: string[]; sendLimitPerHour: number };
+  /** "HH:MM-HH:MM" (UTC): the only time the VM reboots by itself, when an installed update requires it. */
+  maintenanceWindow: string;
 }
 
 /** Every problem found, each as "key: what is wrong — the fix". */
@@ -121,7 +126,7 @@ export class ConfigError extends Error {
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 export function isDomainName(s: string): boolean {
-  if (s.length > 253 || !s.includes(".")) return false;
+  if (s.length > MAX_DNS_NAME || !s.includes(".")) return false;
   const labels = s.split(".");
   return labels.every((l) => LABEL.test(l)) && /[a-z]/.test(labels[labels.length - 1]);
 }
@@ -149,6 +154,9 @@ const DELIMITER_FIX = "+ is the recipient delimiter (alice+tag@ is delivered to 
 export function addressProblem(address: string, use: AddressUse): string | undefined {
   if (!isAddress(address)) return "is not a valid e-mail address — use local@domain, e.g. alice@example.com";
   const local = address.slice(0, address.lastIndexOf("@"));
+  if (local.startsWith("-")) {
+    return "starts with -, which a program given the address (certbot -m, sendmail) reads as an option — start it with a letter or digit";
+  }
   if (local.startsWith("#")) {
     return "starts with #, which Postfix maps read as a comment: the address would silently not exist — start it with a letter or digit";
   }
@@ -177,13 +185,24 @@ export function secretProblem(value: string, carrier: string): string | undefine
 
 /** Parses "a.b.c.d/n" or "x::y/n"; returns undefined if it is not a CIDR block. */
 export function parseCidr(s: string): { version: 4 | 6; prefix: number } | undefined {
-  const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
+  const m = /^([^/%]+)\/(\d{1,3})$/.exec(s);
   if (!m) return undefined;
   const version = isIP(m[1]);
   const prefix = Number(m[2]);
   if (version === 0 || prefix > (version === 4 ? 32 : 128)) return undefined;
   return { version: version as 4 | 6, prefix };
 }
+
+/** Two domains of one organisation (one is the other or below it): DMARC reports pass between them freely. */
+export function sameOrganisation(a: string, b: string): boolean {
+  return a === b || a.endsWith(`.${b}`) || b.endsWith(`.${a}`);
+}
+
+/** RFC 1035 §2.3.4 as text: 255 octets on the wire are 253 characters without the final dot. */
+export const MAX_DNS_NAME = 253;
+/** The longest fixed prefixes we publish under a domain (records.ts SRV_SERVICES) and under the hostname (dane.ts). */
+const SRV_PREFIX = "_submissions._tcp.";
+const TLSA_PREFIX = "_25._tcp.";
 
 // ---------- schema ----------
 
@@ -200,16 +219,16 @@ const address = (use: AddressUse) => z.string().transform(lower).superRefine(pro
 const nonEmpty = (what: string) => z.string().trim().min(1, { message: `is empty — set ${what}` });
 /** A secret: kept byte for byte; refused (never repaired) when its carrier cannot hold it. */
 const secret = (what: string, carrier: string) => z.string().min(1, { message: `is empty — set ${what}` })
-  .superRefine(problemCheck((s: string) => secretProblem(s, carrier)));
+  .superRefine(problemCheck((s: string) => secretProblem(s, carrier))).meta({ secret: true });
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { message: `must be one of ${values.join(", ")}` });
 const int = (min: number, max: number) =>
   z.coerce.number({ message: "must be a number" }).int({ message: "must be a whole number" })
     .min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` });
 /** Cloudflare accepts 1 (automatic) or 60..86400 seconds. */
-const ttl = z.coerce.number({ message: "must be a number" }).refine((t) => t === 1 || (Number.isInteger(t) && t >= 60 && t <= 86400), {
-  message: "must be 1 (automatic) or 60–86400 seconds, as Cloudflare requires — e.g. 300",
-});
+const TTL_RANGE = "must be 1 (automatic) or 60–86400 seconds, as Cloudflare requires — e.g. 300";
+const ttl = z.coerce.number({ message: "must be a number" }).int({ message: TTL_RANGE })
+  .refine((t) => t === 1 || (t >= 60 && t <= 86400), { message: TTL_RANGE });
 const bool = z.preprocess(
   (v) => (v === "true" ? true : v === "false" ? false : v),
   z.boolean({ message: "must be true or false" }),
@@ -311,6 +330,10 @@ const schema = z.object({
   mailboxQuotaMb: int(0, 1048576).default(2048),
   deployUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,30}$/, { message: "must be a Linux user name" })
     .refine((u) => u !== "root", { message: "must not be root — pick an unprivileged name such as deploy" })
+    // The guest agent gives this user the deploy key and passwordless sudo, even when the account exists.
+    .refine((u) => u === "root" /* its own message above */ || !isSystemAccount(u), {
+      message: "is an account the VM's system or one of its daemons uses (www-data, vmail, postfix, _rspamd …): it would get the deploy key and passwordless sudo — pick a name of your own such as deploy",
+    })
     .default("deploy"),
   "gcp:project": nonEmpty("your Google Cloud project id (pulumi config set gcp:project ...)"),
   "gcp:zone": z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, {
@@ -341,15 +364,27 @@ const schema = z.object({
   // Recipients per hour per login: above what a person sends (Gmail allows 500 a day, Microsoft 365 30 a
   // minute), far below what a stolen mailbox would push through the relay in an hour.
   sendLimitPerHour: int(0, 1000000).default(200),
+  // A night hour: security updates install daily (unattended-upgrades); only a reboot waits for the window.
+  maintenanceWindow: z.string().trim().superRefine(problemCheck(maintenanceWindowProblem)).default(DEFAULT_MAINTENANCE_WINDOW)
+    .describe("When the VM may reboot by itself after a security update that requires it (a new kernel), HH:MM-HH:MM in UTC; mail is queued meanwhile."),
 });
 
 type Parsed = z.infer<typeof schema>;
+/** A key of the schema: `name` for the project's own keys (`mailserver:name`), `provider:name` for a provider's. */
+export type ConfigKeyName = keyof typeof schema.shape;
+/** The schema, for scripts/generate-config.ts (Pulumi.yaml's `config:` block and docs/configuration.md). */
+export const CONFIG_SCHEMA = schema;
+/** A key as the stack file names it. */
+export const fullKey = (k: string): string => (k.includes(":") ? k : `${NAMESPACE}:${k}`);
+/** Keys whose schema says secret: the CLI must hold them encrypted. */
+export const SECRET_KEYS: string[] = Object.entries(schema.shape)
+  .filter(([, s]) => (s.meta() as { secret?: boolean } | undefined)?.secret === true).map(([k]) => fullKey(k));
 
 /** The keys of the schema that hold lists or objects: the Pulumi runtime hands them over as JSON text. */
 const STRUCTURED = new Set(["extraDomains", "users", "aliases", "dkimRetiredSelectors", "extraRecords", "sshSourceRanges",
   "abuseExemptRanges"]);
 /** Every key, as `namespace:key`, that the program reads. */
-export const CONFIG_KEYS: string[] = Object.keys(schema.shape).map((k) => (k.includes(":") ? k : `${NAMESPACE}:${k}`));
+export const CONFIG_KEYS: string[] = Object.keys(schema.shape).map(fullKey);
 
 function keyPath(path: PropertyKey[]): string {
   const [head, ...rest] = path;
@@ -423,7 +458,7 @@ function crossCheckDespite(input: Record<string, unknown>, failed: Set<string>):
 }
 
 function requiredHint(key: string): string {
-  const secret = ["mailserver:relayPassword", "cloudflare:apiToken"].includes(key) ? "--secret " : "";
+  const secret = SECRET_KEYS.includes(key) ? "--secret " : "";
   return `set it with pulumi config set ${secret}${key} <value>`;
 }
 
@@ -491,6 +526,7 @@ function complete(p: Parsed): MailStackConfig {
       exemptRanges: p.abuseExemptRanges,
       sendLimitPerHour: p.sendLimitPerHour,
     },
+    maintenanceWindow: p.maintenanceWindow,
   };
 }
 
@@ -646,9 +682,33 @@ function crossCheck(c: MailStackConfig, p: Parsed): string[] {
   c.abuse.exemptRanges.forEach((r, i) => {
     const key = `mailserver:abuseExemptRanges[${i}]`;
     const cidr = parseCidr(r);
-    if (!cidr) problems.push(`${key}: ${r} is not a CIDR block — write it as address/prefix, e.g. 198.51.100.7/32`);
+    if (r.includes("%")) problems.push(`${key}: ${r} has an IPv6 zone id (%…), which names an interface of one machine and breaks fail2ban's ignoreip — drop the %… part, e.g. fe80::/64`);
+    else if (!cidr) problems.push(`${key}: ${r} is not a CIDR block — write it as address/prefix, e.g. 198.51.100.7/32`);
     else if (cidr.prefix === 0) problems.push(`${key}: ${r} exempts the whole Internet, which turns the bans and client limits off — list only your own ranges (an office, a monitoring probe)`);
   });
+
+  // Every name we publish must fit DNS (RFC 1035: 253 characters): the longest under a domain are
+  // <selector>._domainkey.<domain> and _submissions._tcp.<domain> (records.ts), under the hostname _25._tcp.<hostname> (dane.ts).
+  const prefix = Math.max(SRV_PREFIX.length, ...dkimSelectors(c).map((s) => `${s}._domainkey.`.length));
+  c.domains.forEach((d, i) => {
+    if (d.name.length + prefix > MAX_DNS_NAME) {
+      const key = i === 0 ? "mailserver:domain" : `mailserver:extraDomains[${i - 1}].name`;
+      problems.push(`${key}: ${d.name} is ${d.name.length} characters, too long for the names published under it (DNS allows ${MAX_DNS_NAME}, and ${prefix} go to prefixes such as _submissions._tcp.) — use a domain of at most ${MAX_DNS_NAME - prefix} characters${prefix > SRV_PREFIX.length ? " or shorter DKIM selectors" : ""}`);
+    }
+  });
+  // RFC 7489 §7.1: a report address in another hosted domain needs <domain>._report._dmarc.<its domain> (records.ts).
+  const reportDomain = domainOf(c.dmarcReportEmail);
+  if (c.domains.some((d) => reportDomain === d.name || reportDomain.endsWith(`.${d.name}`))) {
+    for (const d of c.domains.filter((x) => !sameOrganisation(x.name, reportDomain))) {
+      const name = `${d.name}._report._dmarc.${reportDomain}`;
+      if (name.length > MAX_DNS_NAME) {
+        problems.push(`mailserver:dmarcReportEmail: ${c.dmarcReportEmail} needs the record ${name} so that ${d.name}'s reports may go there, and it is ${name.length} characters (DNS allows ${MAX_DNS_NAME}) — use a report address with a shorter domain`);
+      }
+    }
+  }
+  if (c.hostname.length + TLSA_PREFIX.length > MAX_DNS_NAME) {
+    problems.push(`mailserver:hostname: ${c.hostname} is ${c.hostname.length} characters, too long for its DANE record ${TLSA_PREFIX}<hostname> (DNS allows ${MAX_DNS_NAME}) — use a hostname of at most ${MAX_DNS_NAME - TLSA_PREFIX.length} characters`);
+  }
 
   const hostnameZone = c.domains.find((d) => c.hostname === d.name || c.hostname.endsWith(`.${d.name}`));
   if (!hostnameZone) {

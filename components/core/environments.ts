@@ -71,6 +71,12 @@ export function environmentProblems(c: MailStackConfig, stack: string, others: O
       }
     }
   }
+  // The zone is dev's (or prod's): its DNSSEC belongs to the stack that owns the zone. A test stack that made a
+  // ZoneDnssec would turn signing off for the whole zone when it is destroyed (components/dane.ts).
+  if (c.dnssec) {
+    problems.push(`mailserver:dnssec: test stack ${bareStack(stack)} would manage DNSSEC of a zone it shares with the stack that owns it, ` +
+      "which a test stack never does — set mailserver:dnssec false (npm run test-stack -- up sets this for you)");
+  }
   // Let's Encrypt allows 5 certificates a week for one set of names and 50 per registered domain, which prod
   // shares: test stacks use the staging directory (untrusted certificates, far higher limits) or self-signed.
   if (c.tls === "acme" && c.acmeServer === LETS_ENCRYPT_PRODUCTION) {

@@ -41,7 +41,7 @@ export interface GlobalNames {
   network: string;
   subnet: string;
   tag: string;
-  firewall: { mail: string; ssh: string; acmeHttp: string; iapSsh: string };
+  firewall: { mail: string; ssh: string; sshV6: string; acmeHttp: string; iapSsh: string };
   snapshotPolicy: string;
   serviceAccount: string;
   relaySecret: string;
@@ -54,7 +54,7 @@ export function globalNames(name: string, stack: string): GlobalNames {
     network: unique(""),
     subnet: unique(""),
     tag: unique(""),
-    firewall: { mail: unique("mail"), ssh: unique("ssh"), acmeHttp: unique("acme-http"), iapSsh: unique("iap-ssh") },
+    firewall: { mail: unique("mail"), ssh: unique("ssh"), sshV6: unique("ssh-v6"), acmeHttp: unique("acme-http"), iapSsh: unique("iap-ssh") },
     snapshotPolicy: unique("snapshots"),
     serviceAccount: unique("", "serviceAccount"),
     // 63, not the API's 255: the ids stacks already have stay as they are.

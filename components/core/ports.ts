@@ -1,5 +1,5 @@
 // Which ports the server offers, to whom, and how clients should use them.
-import type { MailStackConfig } from "./config";
+import { MailStackConfig, parseCidr } from "./config";
 
 /**
  * Open to the world: 25 (inbound MX), 465 (submission, implicit TLS), 587 (submission, STARTTLS), 993 (IMAPS),
@@ -27,6 +27,15 @@ export function acmeHttpPorts(tls: MailStackConfig["tls"]): number[] {
  * roles/iap.tunnelResourceAccessor can open a tunnel, so this is not SSH for the world.
  */
 export const IAP_TCP_SOURCE_RANGE = "35.235.240.0/20";
+
+/**
+ * CIDR ranges split by address family, order kept: a GCE firewall rule holds IPv4 or IPv6 ranges, never both
+ * (cloud.google.com/firewall/docs/using-firewalls: "A firewall rule can contain either IPv4 or IPv6 ranges, but
+ * not both"). The ranges are validated CIDR blocks (core/config.ts).
+ */
+export function rangesByFamily(ranges: readonly string[]): { v4: string[]; v6: string[] } {
+  return { v4: ranges.filter((r) => parseCidr(r)?.version === 4), v6: ranges.filter((r) => parseCidr(r)?.version === 6) };
+}
 
 /** Where the deploy's SSH connections go: the VM's address, or the local end of the IAP tunnel. */
 export function sshEndpoint(c: Pick<MailStackConfig, "sshViaIap" | "iapTunnelPort">, ip: string): { host: string; port: number } {

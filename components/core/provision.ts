@@ -22,6 +22,8 @@ export function packagesFor(config: MailStackConfig): string[] {
     "rspamd", "dovecot-sieve", "dovecot-managesieved", "redis-server",
     // mailserver-secret reads the relay password from the metadata server and Secret Manager.
     "curl", "jq",
+    // Security updates by themselves, daemons restarted on replaced libraries (provision.sh, step 9).
+    "unattended-upgrades", "needrestart",
     // Abuse limits: fail2ban reads the journal (python3-systemd) and bans with nftables; the per-login
     // sending limit is a Postfix policy service.
     "fail2ban", "python3-systemd", "nftables", "policyd-rate-limit",
@@ -74,11 +76,13 @@ export function renderProvisionScript(config: MailStackConfig): string {
     relayHost: config.relay.host,
     relayPort: config.relay.port,
     alertEmail: alertRecipient(config),
+    maintenanceWindow: config.maintenanceWindow,
     stageScript: read("mailserver-stage.sh"),
     applyScript: read("mailserver-apply.sh").replaceAll("@RELAY_PASSWORD_PLACEHOLDER@", RELAY_PASSWORD_PLACEHOLDER),
     secretScript: read("mailserver-secret.sh"),
     selfcheckScript: read("mailserver-selfcheck.sh"),
     tlsScript: read("mailserver-tls.sh"),
+    maintenanceScript: read("mailserver-maintenance.sh"),
   };
   // {{value}} becomes one quoted shell word; {{{script}}} (the static helper scripts) is inserted as it is.
   return Mustache.render(read("provision.sh.mustache"), view, {}, { escape: (v: unknown) => shellQuote(String(v)) }) + "\n";

@@ -10,7 +10,7 @@
 // - SRV content is "weight port target" (the API's content form); the Cloudflare shell sends SRV as
 //   `data` (see components/dns.ts).
 import { isIP } from "node:net";
-import { ConfigError, ExtraRecord, MailStackConfig } from "./config";
+import { ConfigError, ExtraRecord, MailStackConfig, sameOrganisation } from "./config";
 import { autoconfigHost } from "./autoconfig";
 import { autodiscoverHost } from "./autodiscover";
 import { dkimRecordContent, dkimSelectors } from "./dkim";
@@ -149,9 +149,6 @@ export function zoneFor(config: MailStackConfig, fqdn: string): MailStackConfig[
 }
 
 /** Same organisational domain, approximated without the public suffix list: one is inside the other. */
-function sameOrganisation(a: string, b: string): boolean {
-  return a === b || a.endsWith(`.${b}`) || b.endsWith(`.${a}`);
-}
 
 /** Domain → selector → DKIM public key (base64 DER), for the current and every retired selector. */
 export type DkimPublicKeys = Record<string, Record<string, string>>;

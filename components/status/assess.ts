@@ -82,3 +82,27 @@ export function assessBlocklist(list: string, ip: string, answer: string[] | "no
   if (answer.some((a) => a.startsWith("127.255.255."))) return skip(id, `the list refused our resolver (${answer.join(", ")}); ask it through your own resolver`);
   return error(id, `${ip} is listed (${answer.join(", ")}) — find out why on the list's lookup page, stop the cause, then request removal`);
 }
+
+/** What a failed submission left us: nodemailer's message, and the server's reply when it sent one. */
+export interface SubmissionFailure {
+  message: string;
+  response?: string;
+  responseCode?: number;
+}
+
+/**
+ * The round trip's submission failed: say what the server said, and the fix that answer calls for. The hourly
+ * sending limit (policyd-rate-limit's "Sending limit of your login reached", templates/ratelimit) is the
+ * mailbox's own: the round trip counts one recipient against it, and a burst before it used it up.
+ */
+export function assessSubmissionFailure(f: SubmissionFailure): CheckResult {
+  const id = "round-trip";
+  if (f.response === undefined) return error(id, `submission on 587 failed before the server answered (${f.message}) — check that Postfix runs and the firewall lets 587 in`);
+  const said = `the server said "${lastLine(f.response)}"`;
+  if (/Sending limit of your login reached/i.test(f.response)) {
+    return error(id, `submission on 587 refused: ${said} — the mailbox has used up its hourly sending limit (mailserver:sendLimitPerHour, ` +
+      "or its own sendLimitPerHour): retry once the hour has passed, or run the round trip with another --mailbox");
+  }
+  if (f.responseCode === 535) return error(id, `submission on 587 refused the login: ${said} — check the mailbox's password (MAILSERVER_STATUS_PASSWORD)`);
+  return error(id, `submission on 587 failed: ${said} — see journalctl -u postfix@- on the server`);
+}

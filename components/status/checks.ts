@@ -14,11 +14,11 @@ import { mtaStsHost } from "../core/mta-sts";
 import { acmeHttpPorts, MAIL_PORTS, WEB_PORTS } from "../core/ports";
 import { DkimPublicKeys, planRecords, RecordSpec, SPF_MAX_LOOKUPS, zoneFor } from "../core/records";
 import {
-  assessBlocklist, assessCertificate, assessForgedProbe, assessHelo, assessPtr, assessRelayProbe, EnvelopeSeen,
+  assessBlocklist, assessCertificate, assessForgedProbe, assessHelo, assessPtr, assessRelayProbe, assessSubmissionFailure, EnvelopeSeen,
 } from "./assess";
 import { served, txtLookup } from "./dns";
 import { parseDmarc, parseTlsRpt } from "./policy-records";
-import { compareRecord, Served } from "./record-compare";
+import { compareRecordSet, recordSets, Served } from "./record-compare";
 import { CheckResult, error, ok, parseSelfcheck, skip } from "./result";
 import { MANAGESIEVE_PORT, sieveStartTls } from "./sieve-probe";
 import { SmtpProbe, TlsOptions, portOpen } from "./smtp-probe";
@@ -131,8 +131,17 @@ async function dnsChecks(t: StatusTarget, server: ServerKeys): Promise<CheckResu
       keys[d.name][selector] = onServer ?? published ?? "missing";
     }
   }
-  const plan = planRecords(t.config, t.ip, keys);
-  const results = await Promise.all(plan.map(async (r) => compareRecord(r, await ask(r.zone, r.name, r.type))));
+  // Each planned name and type compared as a set; at a name we give an address, the other family must be absent
+  // (an AAAA beside our A sends IPv6 clients elsewhere), unless planned too.
+  const sets = recordSets(planRecords(t.config, t.ip, keys));
+  const otherFamily = { A: "AAAA", AAAA: "A" } as const;
+  const results = (await Promise.all(sets.map(async (set) => {
+    const result = compareRecordSet(set, await ask(set.zone, set.name, set.type));
+    const other = set.type === "A" || set.type === "AAAA" ? otherFamily[set.type] : undefined;
+    if (other === undefined || sets.some((s) => s.name === set.name && s.type === other)) return [result];
+    const absent = compareRecordSet({ ...set, type: other, values: [] }, await ask(set.zone, set.name, other));
+    return absent.status === "ok" ? [result] : [result, absent];
+  }))).flat();
 
   for (const d of t.config.domains) {
     const name = `${t.config.dkimSelector}._domainkey.${d.name}`;
@@ -305,7 +314,10 @@ async function roundTrip(t: StatusTarget): Promise<CheckResult> {
     });
     await transport.sendMail({ from: address, to: address, subject: token, text: "mailserver status check: round trip (deleted when found)" });
   } catch (e) {
-    return error(id, `submission on 587 failed: ${(e as Error).message} — check the password and that Postfix runs`);
+    const { message, response, responseCode } = e as Error & { response?: unknown; responseCode?: unknown };
+    return assessSubmissionFailure({
+      message, ...(typeof response === "string" ? { response } : {}), ...(typeof responseCode === "number" ? { responseCode } : {}),
+    });
   }
   const imap = new ImapFlow({ host: t.ip, port: 993, secure: true, auth: { user: address, pass: password }, tls: tlsOpts, logger: false });
   try {

@@ -17,14 +17,24 @@ export const warning = (id: string, message: string): CheckResult => ({ id, stat
 export const error = (id: string, message: string): CheckResult => ({ id, status: "error", message });
 export const skip = (id: string, message: string): CheckResult => ({ id, status: "skip", message });
 
+/**
+ * Text as a terminal may show it: what servers sent (SMTP replies, TXT records, the self-check's messages) could
+ * carry escape sequences that rewrite the screen, a newline that forges a line of its own, or bidi controls that
+ * reorder what is read. Each such character becomes a visible \u escape.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** One line per check, columns aligned: "error    tls:993   certificate expired … — fix". */
 export function formatLines(results: CheckResult[]): string {
-  const width = Math.max(0, ...results.map((r) => r.id.length));
-  return results.map((r) => `${r.status.padEnd(7)} ${r.id.padEnd(width)}  ${r.message}`.trimEnd() + "\n").join("");
+  const width = Math.max(0, ...results.map((r) => printable(r.id).length));
+  return results.map((r) => `${r.status.padEnd(7)} ${printable(r.id).padEnd(width)}  ${printable(r.message)}`.trimEnd() + "\n").join("");
 }
 
 export function formatJson(results: CheckResult[]): string {
-  return JSON.stringify(results, null, 2) + "\n";
+  // JSON escapes C0 controls itself, but not DEL, C1 (0x9b is a CSI) or bidi controls.
+  return JSON.stringify(results.map((r) => ({ ...r, id: printable(r.id), message: printable(r.message) })), null, 2) + "\n";
 }
 
 /** 1 when any check is an error; warnings and skips leave it 0. */

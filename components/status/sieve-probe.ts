@@ -2,7 +2,7 @@
 // OK line), STARTTLS, its OK, then the handshake on the same connection. Nothing else is ever sent.
 import * as net from "node:net";
 import * as tls from "node:tls";
-import type { TlsOptions } from "./smtp-probe";
+import { MAX_UNREAD_BYTES, type TlsOptions } from "./smtp-probe";
 
 /** ManageSieve (core/ports.ts MAIL_PORTS): STARTTLS before AUTH, as 25 and 587. */
 export const MANAGESIEVE_PORT = 4190;
@@ -19,6 +19,8 @@ export function sieveStartTls(host: string, port: number, options: TlsOptions, t
     socket.on("error", fail);
     socket.on("data", (chunk: string) => {
       buffer += chunk;
+      // The greeting is a few capability lines: a server that sends more must not fill our memory.
+      if (buffer.length > MAX_UNREAD_BYTES) return fail(new Error(`ManageSieve sent more than ${MAX_UNREAD_BYTES / 1024} KiB without its OK`));
       let end: number;
       while ((end = buffer.indexOf("\r\n")) >= 0) {
         const line = buffer.slice(0, end);

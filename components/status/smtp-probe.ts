@@ -9,6 +9,13 @@ export interface Reply {
   text: string;
 }
 
+/**
+ * The most a probe holds of what a server sent and no one has read yet. A reply line is at most 512 octets
+ * (RFC 5321 §4.5.3.1.5) and EHLO lists a few dozen: a server that sends more is not speaking SMTP, and one that
+ * sends forever must not fill our memory.
+ */
+export const MAX_UNREAD_BYTES = 64 * 1024;
+
 export interface TlsOptions {
   servername: string;
   /** PEM roots to trust; the system's when absent. */
@@ -67,6 +74,11 @@ export class SmtpProbe {
 
   private listen(socket: net.Socket): void {
     socket.setEncoding("utf8");
+    const fail = (e: Error) => {
+      this.failure ??= e;
+      this.waiting?.reject(e);
+      this.waiting = undefined;
+    };
     socket.on("data", (chunk: string) => {
       this.buffer += chunk;
       let nl: number;
@@ -75,12 +87,14 @@ export class SmtpProbe {
         this.buffer = this.buffer.slice(nl + 1);
       }
       this.deliver();
+      const unread = this.buffer.length + this.lines.reduce((n, l) => n + l.length + 2, 0);
+      if (unread > MAX_UNREAD_BYTES) {
+        socket.destroy();
+        this.buffer = "";
+        this.lines = [];
+        fail(new Error(`the server sent more than ${MAX_UNREAD_BYTES / 1024} KiB that is no complete SMTP reply`));
+      }
     });
-    const fail = (e: Error) => {
-      this.failure = e;
-      this.waiting?.reject(e);
-      this.waiting = undefined;
-    };
     socket.on("error", fail);
     socket.on("close", () => fail(new Error("connection closed")));
   }
@@ -105,8 +119,9 @@ export class SmtpProbe {
         resolve: (r) => { clearTimeout(timer); resolve(r); },
         reject: (e) => { clearTimeout(timer); reject(e); },
       };
-      if (this.failure) this.waiting.reject(this.failure);
-      else this.deliver();
+      // A reply that arrived whole before the connection closed is still read.
+      this.deliver();
+      if (this.waiting && this.failure) this.waiting.reject(this.failure);
     });
   }
 }

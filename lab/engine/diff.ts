@@ -1,5 +1,7 @@
 // The engine's and the providers' diff rules for the resource types this program uses: given a resource's
-// stored inputs and its new ones, what `pulumi up` would do. Pure: no I/O, no Pulumi import.
+// stored inputs and outputs and its new inputs, what `pulumi up` would do. The per-field rules are the
+// cited rows of upstream/diff-table.ts. Pure: no I/O, no Pulumi import.
+import { DIFF_ROWS } from "../../upstream/diff-table";
 
 export type Inputs = Record<string, unknown>;
 export type Op = "same" | "create" | "update" | "replace" | "delete";
@@ -22,78 +24,39 @@ export interface Diff {
 }
 
 /**
- * Per type, which inputs a provider can change in place. `updatable`: only these update, any other
- * change replaces (schemas where nearly every field is ForceNew); `forceNew`: only these replace.
- * A path segment `*` matches any key or array index.
+ * Per type, what a change at an input path that has no row in upstream/diff-table.ts does: "replace" for
+ * schemas where every other field is ForceNew, "update" where no other field forces new. Read from the
+ * whole file at the table's tag (an absence has no line to cite); the rows carry the cited exceptions.
  */
-type Rule = { updatable: string[] } | { forceNew: string[] };
+export interface TypeRule { otherwise: "replace" | "update"; source: string }
 
-const TFG = "hashicorp/terraform-provider-google google/services";
-export const RULES: Record<string, Rule & { source: string }> = {
-  // Every attribute RequiresReplace: terraform-provider-tls internal/provider/resource_private_key.go.
-  "tls:index/privateKey:PrivateKey": { updatable: [], source: "hashicorp/terraform-provider-tls internal/provider/resource_private_key.go" },
-  // Only labels have an update method; description, name, region, address… are ForceNew.
-  "gcp:compute/address:Address": { updatable: ["labels"], source: `${TFG}/compute/resource_compute_address.go` },
-  // size grows in place (a smaller size replaces: see sizeShrinks); type, image, description, zone are ForceNew.
-  "gcp:compute/disk:Disk": {
-    updatable: ["size", "labels", "provisionedIops", "provisionedThroughput", "accessMode"],
-    source: `${TFG}/compute/resource_compute_disk.go`,
-  },
-  "gcp:compute/network:Network": {
-    updatable: ["routingMode", "mtu", "deleteDefaultRoutesOnCreate", "networkFirewallPolicyEnforcementOrder"],
-    source: `${TFG}/compute/resource_compute_network.go`,
-  },
-  "gcp:compute/subnetwork:Subnetwork": {
-    updatable: ["ipCidrRange", "secondaryIpRanges", "privateIpGoogleAccess", "logConfig", "stackType", "ipv6AccessType"],
-    source: `${TFG}/compute/resource_compute_subnetwork.go`,
-  },
-  // name, network, direction and project are ForceNew; the rule itself updates with a PATCH.
-  "gcp:compute/firewall:Firewall": { forceNew: ["name", "network", "direction", "project"], source: `${TFG}/compute/resource_compute_firewall.go` },
-  // A resource policy has no update: every field is ForceNew.
-  "gcp:compute/resourcePolicy:ResourcePolicy": { updatable: [], source: `${TFG}/compute/resource_compute_resource_policy.go` },
+const TPGB = "hashicorp/terraform-provider-google-beta@v7.45.0 google-beta/services";
+export const RULES: Record<string, TypeRule> = {
+  "tls:index/privateKey:PrivateKey": { otherwise: "replace", source: "hashicorp/terraform-provider-tls@v4.2.1 internal/provider/resource_private_key.go" },
+  "gcp:compute/address:Address": { otherwise: "replace", source: `${TPGB}/compute/resource_compute_address.go` },
+  "gcp:compute/disk:Disk": { otherwise: "replace", source: `${TPGB}/compute/resource_compute_disk.go` },
+  "gcp:compute/network:Network": { otherwise: "update", source: `${TPGB}/compute/resource_compute_network.go` },
+  "gcp:compute/subnetwork:Subnetwork": { otherwise: "update", source: `${TPGB}/compute/resource_compute_subnetwork.go` },
+  "gcp:compute/firewall:Firewall": { otherwise: "update", source: `${TPGB}/compute/resource_compute_firewall.go` },
+  "gcp:compute/resourcePolicy:ResourcePolicy": { otherwise: "update", source: `${TPGB}/compute/resource_compute_resource_policy.go` },
   "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment": {
-    updatable: [], source: `${TFG}/compute/resource_compute_disk_resource_policy_attachment.go`,
+    otherwise: "replace", source: `${TPGB}/compute/resource_compute_disk_resource_policy_attachment.go`,
   },
-  // The boot disk's initialize_params, the zone, the name and the interface's network are ForceNew;
-  // machine type, metadata, tags, service account, attached disks, shielded config update (stopping the VM
-  // where needed, with allow_stopping_for_update; attached disks are detached and attached on the running VM).
-  "gcp:compute/instance:Instance": {
-    forceNew: ["name", "zone", "project", "hostname", "bootDisk.initializeParams", "bootDisk.deviceName", "bootDisk.source",
-      "bootDisk.diskEncryptionKeyRaw", "bootDisk.kmsKeySelfLink", "networkInterfaces.*.network", "networkInterfaces.*.subnetwork",
-      "networkInterfaces.*.networkIp", "scratchDisks", "guestAccelerators", "confidentialInstanceConfig"],
-    source: `${TFG}/compute/resource_compute_instance.go`,
+  "gcp:compute/instance:Instance": { otherwise: "update", source: `${TPGB}/compute/resource_compute_instance.go` },
+  "gcp:serviceaccount/account:Account": { otherwise: "replace", source: `${TPGB}/resourcemanager/resource_google_service_account.go` },
+  "gcp:projects/iAMMember:IAMMember": { otherwise: "replace", source: "hashicorp/terraform-provider-google-beta@v7.45.0 google-beta/tpgiamresource/resource_iam_member.go" },
+  "gcp:secretmanager/secretIamMember:SecretIamMember": {
+    otherwise: "replace", source: "hashicorp/terraform-provider-google-beta@v7.45.0 google-beta/tpgiamresource/resource_iam_member.go",
   },
-  "gcp:serviceaccount/account:Account": {
-    updatable: ["displayName", "description", "disabled"], source: `${TFG}/resourcemanager/resource_google_service_account.go`,
-  },
-  // IAM members have no update: project/secret, role, member and condition are ForceNew.
-  "gcp:projects/iAMMember:IAMMember": { updatable: [], source: `${TFG}/../tpgiamresource/resource_iam_member.go` },
-  "gcp:secretmanager/secretIamMember:SecretIamMember": { updatable: [], source: `${TFG}/../tpgiamresource/resource_iam_member.go` },
-  "gcp:secretmanager/secret:Secret": {
-    updatable: ["labels", "annotations", "topics", "expireTime", "ttl", "rotation", "versionAliases", "versionDestroyTtl", "deletionProtection"],
-    source: `${TFG}/secretmanager/resource_secret_manager_secret.go`,
-  },
-  // A new secret value is a new version: secret_data is ForceNew, only `enabled` updates.
-  "gcp:secretmanager/secretVersion:SecretVersion": {
-    updatable: ["enabled", "deletionPolicy"], source: `${TFG}/secretmanager/resource_secret_manager_secret_version.go`,
-  },
-  // Cloud Monitoring: the probed resource and the checker kind are ForceNew; the rest updates.
-  "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": {
-    forceNew: ["monitoredResource", "resourceGroup", "checkerType", "project", "syntheticMonitor"],
-    source: `${TFG}/monitoring/resource_monitoring_uptime_check_config.go`,
-  },
-  "gcp:monitoring/alertPolicy:AlertPolicy": { forceNew: ["project"], source: `${TFG}/monitoring/resource_monitoring_alert_policy.go` },
-  "gcp:monitoring/notificationChannel:NotificationChannel": {
-    forceNew: ["project"], source: `${TFG}/monitoring/resource_monitoring_notification_channel.go`,
-  },
-  // Only zone_id has RequiresReplace; name, type, content, ttl… are updated with a PATCH.
-  "cloudflare:index/dnsRecord:DnsRecord": { forceNew: ["zoneId"], source: "cloudflare/terraform-provider-cloudflare internal/services/dns_record/schema.go" },
-  // zone_id is RequiresReplace; status and the other flags are PATCHed (internal/services/zone_dnssec/schema.go, resource.go).
-  "cloudflare:index/zoneDnssec:ZoneDnssec": { forceNew: ["zoneId"], source: "cloudflare/terraform-provider-cloudflare internal/services/zone_dnssec/schema.go" },
-  // `triggers` is the only replaceOnChanges input; any other change is an Update, which runs `update` or
-  // else `create` (pulumi/pulumi-command provider/pkg/provider/common/inputs.go, remote/commandController.go).
-  "command:remote:Command": { forceNew: ["triggers"], source: "pulumi/pulumi-command provider/pkg/provider/common/inputs.go" },
-  "command:local:Command": { forceNew: ["triggers"], source: "pulumi/pulumi-command provider/pkg/provider/common/inputs.go" },
+  "gcp:secretmanager/secret:Secret": { otherwise: "update", source: `${TPGB}/secretmanager/resource_secret_manager_secret.go` },
+  "gcp:secretmanager/secretVersion:SecretVersion": { otherwise: "replace", source: `${TPGB}/secretmanager/resource_secret_manager_secret_version.go` },
+  "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": { otherwise: "update", source: `${TPGB}/monitoring/resource_monitoring_uptime_check_config.go` },
+  "gcp:monitoring/alertPolicy:AlertPolicy": { otherwise: "update", source: `${TPGB}/monitoring/resource_monitoring_alert_policy.go` },
+  "gcp:monitoring/notificationChannel:NotificationChannel": { otherwise: "update", source: `${TPGB}/monitoring/resource_monitoring_notification_channel.go` },
+  "cloudflare:index/dnsRecord:DnsRecord": { otherwise: "update", source: "cloudflare/terraform-provider-cloudflare@v5.19.1 internal/services/dns_record/schema.go" },
+  "cloudflare:index/zoneDnssec:ZoneDnssec": { otherwise: "update", source: "cloudflare/terraform-provider-cloudflare@v5.19.1 internal/services/zone_dnssec/schema.go" },
+  "command:remote:Command": { otherwise: "update", source: "pulumi/pulumi-command@v1.2.1 provider/pkg/provider/common/inputs.go" },
+  "command:local:Command": { otherwise: "update", source: "pulumi/pulumi-command@v1.2.1 provider/pkg/provider/common/inputs.go" },
 };
 
 /** Every leaf path where `a` and `b` differ; an unknown new value counts as a change (preview). */
@@ -132,26 +95,89 @@ export function withIgnored(olds: Inputs, news: Inputs, ignore: string[]): Input
   return out;
 }
 
-/** GCE cannot shrink a disk: the provider's CustomizeDiff turns a smaller size into ForceNew (resource_compute_disk.go). */
+/** GCE cannot shrink a disk: a smaller size forces new (upstream/diff-table.ts DISK_SHRINK). */
 function sizeShrinks(type: string, olds: Inputs, news: Inputs): boolean {
   return type === "gcp:compute/disk:Disk" && typeof olds.size === "number" && typeof news.size === "number" && news.size < olds.size;
 }
 
-function forcesNew(type: string, path: string): boolean {
-  const rule = RULES[type];
-  // An unknown type: the provider's default Diff, which updates (pulumi/pulumi pkg/resource/plugin/provider.go).
-  if (!rule) return false;
-  return "updatable" in rule ? !rule.updatable.some((u) => under(path, u)) : rule.forceNew.some((f) => under(path, f));
+/** The rule for one changed path: the most specific row of the table, else the type's default. */
+export function ruleFor(type: string, path: string): "replace" | "update" {
+  const rows = DIFF_ROWS.filter((r) => r.type === type && r.rule !== "unordered" && under(path, r.path));
+  const best = rows.sort((a, b) => b.path.split(".").length - a.path.split(".").length)[0];
+  if (best) return best.rule === "replace" ? "replace" : "update";
+  // A type the table does not know: the provider's default Diff updates (pulumi/pulumi pkg/resource/plugin/provider.go).
+  return RULES[type]?.otherwise ?? "update";
 }
 
-/** What the engine does with a registered resource, given what the state holds for it (undefined: nothing). */
-export function diffResource(type: string, olds: Inputs | undefined, news: Inputs, opts: DiffOptions): Diff {
-  if (olds === undefined) return { op: "create", changed: [], replaceBecause: [] };
-  const changed = changedPaths(olds, withIgnored(olds, news, opts.ignoreChanges));
+/** Set-typed inputs (TypeSet) compare order-free: each is sorted by its JSON before diffing. */
+export function withSetsSorted(type: string, v: Inputs): Inputs {
+  let out = v;
+  for (const r of DIFF_ROWS.filter((x) => x.type === type && x.rule === "unordered")) {
+    const keys = r.path.split(".");
+    const cur = keys.reduce<unknown>((x, k) => (isObject(x) ? x[k] : undefined), out);
+    if (Array.isArray(cur)) out = setPath(out, keys, [...cur].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))));
+  }
+  return out;
+}
+
+/** Paths of secret values that are secret on one side only: a change of secretness alone is a change. */
+export function secretnessChanged(olds: string[], news: string[]): string[] {
+  return [...olds.filter((p) => !news.includes(p)), ...news.filter((p) => !olds.includes(p))].sort();
+}
+
+/**
+ * What a bridged provider (gcp, cloudflare, tls) diffs the new inputs against: the old outputs, i.e. the
+ * state (the engine sends OldOutputs as the Diff request's olds, and pulumi-terraform-bridge builds the
+ * Terraform state from them: upstream/pulumi-engine.ts). A value the old inputs did not set was computed
+ * by the provider (Optional + Computed): leaving it unset is no change. Other providers diff old inputs.
+ */
+export function diffBase(type: string, oldInputs: Inputs, oldOutputs: Inputs, news: Inputs): Inputs {
+  if (!BRIDGED.some((p) => type.startsWith(p))) return oldInputs;
+  const merged: Inputs = {};
+  for (const k of new Set([...Object.keys(oldInputs), ...Object.keys(news)])) {
+    merged[k] = k in oldOutputs ? oldOutputs[k] : oldInputs[k];
+  }
+  return dropComputed(merged, oldInputs, news) as Inputs;
+}
+const BRIDGED = ["gcp:", "cloudflare:", "tls:"];
+
+function dropComputed(state: unknown, oldInput: unknown, news: unknown): unknown {
+  if (Array.isArray(state)) {
+    return state.map((x, i) => dropComputed(x, Array.isArray(oldInput) ? oldInput[i] : undefined, Array.isArray(news) ? news[i] : undefined));
+  }
+  if (!isObject(state)) return state;
+  const out: Inputs = {};
+  for (const [k, v] of Object.entries(state)) {
+    const o = isObject(oldInput) ? oldInput[k] : undefined;
+    const n = isObject(news) ? news[k] : undefined;
+    if (o === undefined && n === undefined) continue;
+    out[k] = dropComputed(v, o, n);
+  }
+  return out;
+}
+
+/** The stored side of a diff: the resource's inputs and outputs, and which input paths hold secrets. */
+export interface Olds { inputs: Inputs; outputs: Inputs; secrets?: string[] }
+
+/**
+ * What the engine does with a registered resource, given what the state holds for it (undefined: nothing).
+ * `news` are the inputs after ignoreChanges (see withIgnored); `secrets` the paths of its secret values.
+ */
+export function diffState(type: string, old: Olds | undefined, news: Inputs, opts: DiffOptions, secrets: string[] = []): Diff {
+  if (old === undefined) return { op: "create", changed: [], replaceBecause: [] };
+  const base = withSetsSorted(type, diffBase(type, old.inputs, old.outputs, news));
+  const changed = [...new Set([...changedPaths(base, withSetsSorted(type, withIgnored(old.inputs, news, opts.ignoreChanges))),
+    // A state written before secrets were recorded has no list: its secretness counts as unchanged.
+    ...secretnessChanged(old.secrets ?? secrets, secrets)])];
   if (changed.length === 0) return { op: "same", changed, replaceBecause: [] };
-  const replaceBecause = changed.filter((c) => forcesNew(type, c) || opts.replaceOnChanges.some((r) => under(c, r)));
-  if (sizeShrinks(type, olds, news)) replaceBecause.push("size");
+  const replaceBecause = changed.filter((c) => ruleFor(type, c) === "replace" || opts.replaceOnChanges.some((r) => under(c, r)));
+  if (sizeShrinks(type, old.inputs, news)) replaceBecause.push("size");
   return { op: replaceBecause.length > 0 ? "replace" : "update", changed, replaceBecause };
+}
+
+/** diffState for a resource whose stored outputs are its inputs and which holds no secret. */
+export function diffResource(type: string, olds: Inputs | undefined, news: Inputs, opts: DiffOptions): Diff {
+  return diffState(type, olds && { inputs: olds, outputs: olds }, news, opts);
 }
 
 /**

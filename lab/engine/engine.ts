@@ -1,18 +1,39 @@
 // The lab's deployment engine: state between deploys (.lab/state.json) and the steps `pulumi up` would take
 // for each registered resource (pulumi/pulumi pkg/resource/deploy/step_generator.go), carried out by a
 // LabProvider. A preview decides the same steps and runs nothing.
-import { deleteOrder, diffResource, Diff, Inputs, Op, UNKNOWN } from "./diff";
+import { deleteOrder, diffState, Diff, Inputs, Op, UNKNOWN, withIgnored } from "./diff";
 import { loadState, StoredResource, saveState } from "./state";
 
 export interface ResourceOpts {
   deleteBeforeReplace: boolean;
+  protect: boolean;
   ignoreChanges: string[];
   replaceOnChanges: string[];
   dependsOn: string[];
+  /** Its delete only forgets it: the provider's Delete is not called (pulumi/pulumi pkg/resource/deploy/step.go, DeleteStep.Apply). */
+  retainOnDelete: boolean;
 }
-export const NO_OPTS: ResourceOpts = { deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], dependsOn: [] };
+export const NO_OPTS: ResourceOpts = {
+  deleteBeforeReplace: false, protect: false, ignoreChanges: [], replaceOnChanges: [], dependsOn: [], retainOnDelete: false,
+};
 
-export interface Registration { type: string; name: string; inputs: Inputs; opts: ResourceOpts }
+export interface Registration {
+  type: string; name: string; inputs: Inputs; opts: ResourceOpts;
+  /** The replacementTrigger option's value (UNKNOWN while a preview cannot know it; undefined: none). */
+  replacementTrigger?: unknown;
+  /** Dotted paths of the inputs that are secrets (the SDK's secret wrappers, unwrapped in `inputs`). */
+  secrets?: string[];
+}
+
+/**
+ * pulumi/pulumi pkg/resource/deploy/step_generator.go shouldTriggerReplace: an unknown trigger replaces, a missing
+ * one (old or new) never does, otherwise any difference does.
+ */
+export function triggersReplace(now: unknown, before: unknown): boolean {
+  if (now === UNKNOWN || before === UNKNOWN) return true;
+  if (now === undefined || before === undefined) return false;
+  return JSON.stringify(now) !== JSON.stringify(before);
+}
 
 /** The local equivalent of each provider's Create, Update and Delete. */
 export interface LabProvider {
@@ -31,6 +52,8 @@ export const keyOf = (type: string, name: string) => `${type}::${name}`;
 
 export class Engine {
   readonly steps: Step[] = [];
+  /** What the engine refuses (protect): a preview lists them all and still shows its plan; a deploy stops at the first. */
+  readonly refused: string[] = [];
   private readonly old: Map<string, StoredResource>;
   /** This deploy's resources, in registration order. */
   private readonly current: StoredResource[] = [];
@@ -46,28 +69,43 @@ export class Engine {
   async register(r: Registration): Promise<{ id: string | undefined; outputs: Inputs }> {
     const key = keyOf(r.type, r.name);
     const old = this.old.get(key);
-    const diff = diffResource(r.type, old?.inputs, r.inputs, r.opts);
+    // The state keeps the old value at ignoreChanges paths, and the provider gets it too
+    // (step_generator.go processIgnoreChanges, then new.Inputs = inputs: upstream/pulumi-engine.ts).
+    const inputs = old ? withIgnored(old.inputs, r.inputs, r.opts.ignoreChanges) : r.inputs;
+    const secrets = r.secrets ?? [];
+    const triggered = old !== undefined && triggersReplace(r.replacementTrigger, old.replacementTrigger);
+    const diff: Diff = triggered ? { op: "replace", changed: ["replacementTrigger"], replaceBecause: ["replacementTrigger"] }
+      : diffState(r.type, old, inputs, r.opts, secrets);
     this.steps.push({ key, type: r.type, name: r.name, op: diff.op,
       ...(diff.op === "update" || diff.op === "replace" ? { changed: diff.changed, replaceBecause: diff.replaceBecause } : {}) });
-    if (this.preview) {
-      this.current.push({ key, type: r.type, name: r.name, id: old?.id ?? "", inputs: r.inputs, outputs: {}, dependsOn: r.opts.dependsOn });
-      return previewResult(old, r.inputs, diff);
+    // A protected resource is not replaced: step_generator.go refuses when old and new are both protected.
+    if (old && diff.op === "replace" && r.opts.protect && old.protect) {
+      this.refuse(`unable to replace ${r.type} ${r.name} (${diff.replaceBecause.join(", ")}): it is protected; ` +
+        "remove the protect option and deploy, then make the change");
     }
-    if (old && diff.op === "same") return this.keep(old);
+    // The state takes the options of this registration (a same step too), as the engine records them.
+    const stored = {
+      key, type: r.type, name: r.name, inputs, dependsOn: r.opts.dependsOn, protect: r.opts.protect, secrets,
+      retainOnDelete: r.opts.retainOnDelete, replacementTrigger: r.replacementTrigger,
+    };
+    if (this.preview) {
+      this.current.push({ ...stored, id: old?.id ?? "", outputs: {} });
+      return previewResult(old, inputs, diff);
+    }
+    if (old && diff.op === "same") return this.keep({ ...old, ...stored });
     if (old && diff.op === "update") {
-      const outputs = await this.provider.update(old, r.inputs, diff);
-      return this.keep({ ...old, inputs: r.inputs, outputs, dependsOn: r.opts.dependsOn });
+      const outputs = await this.provider.update(old, inputs, diff);
+      return this.keep({ ...old, ...stored, outputs });
     }
     if (old && diff.op === "replace") {
       this.old.delete(key);
       if (r.opts.deleteBeforeReplace) {
-        await this.provider.delete(old);
+        if (!old.retainOnDelete) await this.provider.delete(old);
         this.save();
       } else this.replaced.push(old);
     }
-    const made = await this.provider.create(r.type, r.name, r.inputs);
-    return this.keep({ key, type: r.type, name: r.name, id: made.id, inputs: r.inputs, outputs: made.outputs,
-      dependsOn: r.opts.dependsOn, deleteBeforeReplace: r.opts.deleteBeforeReplace });
+    const made = await this.provider.create(r.type, r.name, inputs);
+    return this.keep({ ...stored, id: made.id, outputs: made.outputs, deleteBeforeReplace: r.opts.deleteBeforeReplace });
   }
 
   /** Resources no longer registered, and replaced originals: deleted last, dependents first. */
@@ -77,8 +115,13 @@ export class Engine {
     const order = [...this.old.values(), ...this.replaced];
     for (const r of deleteOrder(order, new Set([...gone, ...this.replaced]))) {
       this.steps.push({ key: r.key, type: r.type, name: r.name, op: "delete", ...(this.replaced.includes(r) ? { original: true } : {}) });
+      // A protected resource is not deleted, in a preview too (step.go DeleteStep.Apply, before its DryRun check).
+      if (r.protect && !this.replaced.includes(r)) {
+        this.refuse(`unable to delete ${r.type} ${r.name}: it is protected; remove the protect option and deploy first`);
+        continue;
+      }
       if (this.preview) continue;
-      await this.provider.delete(r);
+      if (!r.retainOnDelete) await this.provider.delete(r);
       if (this.replaced.includes(r)) this.replaced.splice(this.replaced.indexOf(r), 1);
       else this.old.delete(r.key);
       this.save();
@@ -89,6 +132,11 @@ export class Engine {
   resources(): StoredResource[] {
     const registered = new Set(this.current.map((r) => r.key));
     return [...this.current, ...[...this.old.values()].filter((r) => !registered.has(r.key))];
+  }
+
+  private refuse(message: string): void {
+    if (!this.preview) throw new Error(message);
+    this.refused.push(message);
   }
 
   private keep(r: StoredResource): { id: string; outputs: Inputs } {

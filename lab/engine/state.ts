@@ -15,6 +15,13 @@ export interface StoredResource {
   outputs: Inputs;
   dependsOn: string[];
   deleteBeforeReplace?: boolean;
+  /** Deleting it only forgets it (the option as last registered). */
+  retainOnDelete?: boolean;
+  /** The replacementTrigger option's value as last registered. */
+  replacementTrigger?: unknown;
+  protect?: boolean;
+  /** Dotted input paths that held secrets: a change of secretness alone is a diff. */
+  secrets?: string[];
   /** A replaced original the last deploy did not get to delete. */
   pendingDelete?: boolean;
 }

@@ -27,6 +27,11 @@ DISK_WARN=80 DISK_ERROR=90
 CERT_WARN_DAYS=14 CERT_ERROR_DAYS=3
 QUEUE_WARN=100 QUEUE_ERROR=1000
 DEFERRED_WARN_S=3600 DEFERRED_ERROR_S=86400
+# Updates: unattended-upgrades installs security updates daily, and the maintenance window comes daily, so a
+# security update still pending, or a reboot still required, a day later is one that is not happening.
+UPDATE_WARN_S=86400
+# When this server first saw each pending security update ("epoch package version" lines).
+PENDING_SEEN=/var/lib/mailserver/security-pending
 
 results=()
 report() { results+=("$1 $2 $3"); }
@@ -119,6 +124,69 @@ check_relay() {
   fi
 }
 
+check_update_timers() {
+  local timer off=()
+  for timer in apt-daily.timer apt-daily-upgrade.timer mailserver-maintenance.timer; do
+    if ! systemctl is-enabled --quiet "$timer" || ! systemctl is-active --quiet "$timer"; then off+=("$timer"); fi
+  done
+  if [ ${#off[@]} -gt 0 ]; then
+    report error updates "${off[*]} not enabled and running: security updates or the reboots they need do not happen — systemctl enable --now ${off[*]} (pulumi up does it too)"
+  elif [ "$(apt-config shell v APT::Periodic::Unattended-Upgrade | tr -dc 0-9)" != 1 ]; then
+    report error updates "APT::Periodic::Unattended-Upgrade is not 1: unattended-upgrades installs nothing — see apt-config dump | grep Periodic; pulumi up restores /etc/apt/apt.conf.d/52mailserver-unattended-upgrades"
+  else
+    report ok updates "unattended-upgrades and the maintenance reboot are scheduled"
+  fi
+}
+
+check_security_updates() {
+  local sim now pending=() line pkg version seen oldest
+  # What apt would install from the security archive, by the package lists of the last apt update (apt-daily.timer).
+  if ! sim=$(apt-get -s -o Debug::NoLocking=1 dist-upgrade 2>&1); then
+    report error security-updates "apt-get -s dist-upgrade failed: ${sim##*$'\n'} — run it to see why (dpkg interrupted? try dpkg --configure -a)"
+    return
+  fi
+  now=$(date +%s)
+  # Each pending update keeps the time it was first seen, so its age survives between runs.
+  while read -r pkg version; do
+    seen=$(awk -v p="$pkg" -v v="$version" '$2 == p && $3 == v { print $1; exit }' "$PENDING_SEEN" 2>/dev/null || true)
+    pending+=("${seen:-$now} $pkg $version")
+  done < <(awk '$1 == "Inst" && /Debian-Security:/ { v = $0; sub(/.*\(/, "", v); sub(/ .*/, "", v); print $2, v }' <<<"$sim")
+  if [ ${#pending[@]} -eq 0 ]; then
+    rm -f "$PENDING_SEEN"
+    report ok security-updates "no security update pending"
+    return
+  fi
+  printf '%s\n' "${pending[@]}" > "$PENDING_SEEN.new" && mv -f "$PENDING_SEEN.new" "$PENDING_SEEN"
+  oldest=$(printf '%s\n' "${pending[@]}" | sort -n | head -n1 | cut -d' ' -f1)
+  local names what
+  names=$(printf '%s\n' "${pending[@]}" | cut -d' ' -f2 | sort | tr '\n' ' ')
+  what="${#pending[@]} security update(s) pending (${names% }), the oldest seen $(( (now - oldest) / 3600 )) h ago"
+  if [ $((now - oldest)) -ge "$UPDATE_WARN_S" ]; then
+    report warning security-updates "$what — unattended-upgrades did not install them: see /var/log/unattended-upgrades/unattended-upgrades.log, or run unattended-upgrade -d"
+  else
+    report ok security-updates "$what; unattended-upgrades installs them at its next daily run"
+  fi
+}
+
+check_reboot() {
+  local flag=/run/reboot-required window=unknown by age
+  # MAINTENANCE_WINDOW, written by the provisioning.
+  # shellcheck source=/dev/null
+  if [ -r /etc/mailserver/maintenance.conf ]; then . /etc/mailserver/maintenance.conf; window="${MAINTENANCE_WINDOW:-unknown}"; fi
+  if [ ! -e "$flag" ]; then
+    report ok reboot "no reboot required"
+    return
+  fi
+  by=$(paste -sd ' ' "$flag.pkgs" 2>/dev/null || true)
+  age=$(( $(date +%s) - $(stat -c %Y "$flag") ))
+  local what="reboot required for ${by:-an installed update} since $((age / 3600)) h"
+  if [ "$age" -ge "$UPDATE_WARN_S" ]; then
+    report warning reboot "$what — the maintenance window ($window UTC) has not rebooted the server: see journalctl -u mailserver-maintenance, or reboot now (systemctl reboot; mail waits in the senders' queues)"
+  else
+    report ok reboot "$what; the server reboots in the maintenance window ($window UTC)"
+  fi
+}
+
 check_daemons
 check_queue
 check_disk disk:data "$DATA_MOUNT" "data disk"
@@ -126,6 +194,9 @@ check_disk disk:boot / "boot disk"
 check_certificate
 check_renewal
 check_relay
+check_update_timers
+check_security_updates
+check_reboot
 
 if $json; then
   printf '%s\n' "${results[@]}" | jq -R -s 'split("\n") | map(select(length > 0)

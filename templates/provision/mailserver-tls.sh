@@ -34,19 +34,22 @@ due() {
 
 # obtain DIR: a new certificate for DIR's key, installed beside it in one rename.
 obtain() {
-  local dir=$1 tmp san
+  local dir=$1 tmp san subj
   tmp=$(mktemp -d)
   # shellcheck disable=SC2064 # expand now: tmp is local
   trap "rm -rf '$tmp'" RETURN
   san=$(printf 'DNS:%s,' "${CERT_NAMES[@]}"); san=${san%,}
+  # A CN holds at most 64 characters (RFC 5280 ub-common-name) and openssl refuses a longer one; the names are
+  # in the SAN, which is what clients check: a longer hostname gets an empty subject.
+  subj="/CN=${CERT_NAMES[0]}"; [ "${#CERT_NAMES[0]}" -le 64 ] || subj="/"
   if [ "$TLS_MODE" = acme ]; then
-    openssl req -new -key "$dir/privkey.pem" -subj "/CN=${CERT_NAMES[0]}" -addext "subjectAltName=$san" -out "$tmp/csr.pem"
+    openssl req -new -key "$dir/privkey.pem" -subj "$subj" -addext "subjectAltName=$san" -out "$tmp/csr.pem"
     # --csr: the certificate is for our key; certbot keeps no lineage, so renewals come from this script.
     certbot certonly --standalone --non-interactive --agree-tos --no-eff-email --quiet \
-      --server "$ACME_SERVER" -m "$ACME_EMAIL" --preferred-challenges http --csr "$tmp/csr.pem" \
+      --server="$ACME_SERVER" --email="$ACME_EMAIL" --preferred-challenges http --csr "$tmp/csr.pem" \
       --cert-path "$tmp/cert.pem" --chain-path "$tmp/chain.pem" --fullchain-path "$tmp/fullchain.pem"
   else
-    openssl req -x509 -key "$dir/privkey.pem" -days 825 -subj "/CN=${CERT_NAMES[0]}" -addext "subjectAltName=$san" \
+    openssl req -x509 -key "$dir/privkey.pem" -days 825 -subj "$subj" -addext "subjectAltName=$san" \
       -out "$tmp/fullchain.pem" 2>/dev/null
   fi
   install -m 0644 "$tmp/fullchain.pem" "$dir/fullchain.pem.new" && mv -f "$dir/fullchain.pem.new" "$dir/fullchain.pem"

@@ -11,18 +11,14 @@ import { dirname, join } from "node:path";
 import { parseConfig } from "../../components/core/config";
 import type { RenderedFile } from "../../components/core/files";
 import { renderConfigFiles } from "../../components/core/render";
-import { fixtureRaw } from "../fixtures/config";
+import { fixtureRaw, renderedFile } from "../fixtures/config";
 
 const PROGRAMS = ["fail2ban-client", "fail2ban-regex", "policyd-rate-limit"];
 const LOGS = join(__dirname, "..", "fixtures", "logs");
 
 let work: string;
 let files: RenderedFile[];
-const file = (path: string): string => {
-  const f = files.find((x) => x.path === path);
-  if (!f) throw new Error(`not rendered: ${path}`);
-  return f.content;
-};
+const file = (path: string): string => renderedFile(files, path).content;
 
 /** Debian's /etc/fail2ban with our files laid over it, as the apply step builds its candidate. */
 function fail2banTree(overrides: Record<string, string> = {}): string {
@@ -69,7 +65,7 @@ describe("fail2ban", () => {
       expect(dump).toContain(`['add', '${jail}', 'systemd']`);
       expect(dump).toContain(`['set', '${jail}', 'maxretry', 5]`);
       expect(dump).toContain(`['set', '${jail}', 'bantime', '60m']`);
-      expect(dump).toContain(`['set', '${jail}', 'addignoreip', '127.0.0.0/8', '198.51.100.0/24']`);
+      expect(dump).toContain(`['set', '${jail}', 'addignoreip', '127.0.0.0/8', '198.51.100.0/24', '2001:db8:1::/48']`);
     }
     // Every ban action names exactly the mail ports (and ManageSieve): never 22.
     const ports = [...dump.matchAll(/\['port', '([^']*)'\]/g)].map((m) => m[1]);

@@ -207,7 +207,7 @@ test("the restriction lists, exactly and in order", () => {
   expect([p.smtpd_client_connection_count_limit, p.smtpd_client_connection_rate_limit, p.smtpd_client_message_rate_limit,
     p.smtpd_client_auth_rate_limit, p.smtpd_soft_error_limit, p.smtpd_hard_error_limit])
     .toEqual(["10", "60", "100", "30", "5", "${stress?{1}:{10}}"]);
-  expect(p.smtpd_client_event_limit_exceptions).toBe("$mynetworks 198.51.100.0/24");
+  expect(p.smtpd_client_event_limit_exceptions).toBe("$mynetworks 198.51.100.0/24 [2001:db8:1::]/48");
   expect(list("mua_recipient_restrictions")).toEqual([...list("smtpd_recipient_restrictions"),
     "check_policy_service unix:ratelimit/policy"]);
   expect(list("smtpd_helo_restrictions")).toEqual([

@@ -38,6 +38,14 @@ describe("with dnssec", () => {
     expect(Object.keys(r.outputs.dnssecDs.value as object)).toEqual(["example.com", "example.org"]);
   });
 
+  test("a destroy, a dropped domain or dnssec false never turns signing off: every ZoneDnssec is retainOnDelete", () => {
+    // The provider's delete PATCHes status "disabled" (terraform-provider-cloudflare v5.19.1 zone_dnssec), while
+    // the registrar keeps the DS: the domain would fail validation everywhere.
+    const zones = byType(r, ZONE_DNSSEC);
+    expect(zones).toHaveLength(2);
+    for (const z of zones) expect([z.name, z.retainOnDelete]).toEqual([z.name, true]);
+  });
+
   test("one TLSA record, _25._tcp.<hostname> 3 1 1, whose hash is the SPKI of the key the server receives", () => {
     const [record] = tlsa(r);
     expect(tlsa(r)).toHaveLength(1);

@@ -7,6 +7,7 @@ import { parse } from "yaml";
 import { namespaceCalls } from "../../scripts/test-stack";
 import { byType, RunResult, runProgram, strings, unwrap } from "./harness";
 import { stackConfig } from "./config";
+import { applyCalls } from "../fixtures/config-calls";
 
 type Raw = Record<string, unknown>;
 const ROOT = join(__dirname, "../..");
@@ -15,29 +16,6 @@ const ROOT = join(__dirname, "../..");
 function devRaw(): Raw {
   const { config } = parse(readFileSync(join(ROOT, "Pulumi.dev.yaml"), "utf8")) as { config: Raw };
   return { ...config, "mailserver:relayPassword": "relay-secret", "cloudflare:apiToken": "cf-token" };
-}
-
-/** What `pulumi config set [--path] key value` and `pulumi config rm key` do to a stack's config. */
-function applyCalls(raw: Raw, calls: string[][]): Raw {
-  const out: Raw = structuredClone(raw);
-  for (const call of calls) {
-    const args = call.slice(2, call.indexOf("--stack"));
-    if (call[1] === "rm") {
-      delete out[args[0]];
-      continue;
-    }
-    const path = args[0] === "--path";
-    const [key, value] = path ? args.slice(1) : args;
-    if (!path) {
-      out[key] = value;
-      continue;
-    }
-    const [top, ...steps] = key.split(/\.|\[|\]\.?/).filter((s) => s !== "");
-    let at = out[top] as Record<string, unknown>;
-    steps.slice(0, -1).forEach((s) => { at = at[s] as Record<string, unknown>; });
-    at[steps[steps.length - 1]] = value;
-  }
-  return out;
 }
 
 const asCli = (raw: Raw): Record<string, string> =>
@@ -124,6 +102,19 @@ test("a test stack with dev's domain is refused before any resource exists", asy
   expect(r.error?.message).toContain("mailserver:domain: example.com is outside test stack test-pr-42's own namespace");
   expect(r.error?.message).toContain("example.com belongs to stack dev (Pulumi.dev.yaml)");
   expect(r.resources.filter((x) => x.type !== "pulumi:pulumi:Stack")).toEqual([]);
+});
+
+test("DNSSEC of the shared zone is never a test stack's: the script turns it off, and set by hand it is refused before any resource", async () => {
+  const signedDev = { ...devRaw(), "mailserver:dnssec": true };
+  const made = applyCalls(signedDev, namespaceCalls(signedDev, "pr-42", "test-pr-42"));
+  expect(made["mailserver:dnssec"]).toBe("false");
+  const r = await runProgram(asCli(made), { stack: "test-pr-42" });
+  expect(r.error).toBeUndefined();
+  expect(byType(r, "cloudflare:index/zoneDnssec:ZoneDnssec")).toEqual([]);
+  const byHand = await runProgram(asCli({ ...made, "mailserver:dnssec": "true" }), { stack: "test-pr-42" });
+  expect(byHand.error?.message).toContain("mailserver:dnssec: test stack test-pr-42 would manage DNSSEC of a zone it shares");
+  expect(byHand.error?.message).toContain("set mailserver:dnssec false");
+  expect(byHand.resources.filter((x) => x.type !== "pulumi:pulumi:Stack")).toEqual([]);
 });
 
 describe("sshViaIap", () => {

@@ -17,6 +17,10 @@ export interface Recorded {
   dependsOn: string[];
   /** The resources whose outputs its inputs use (the engine's implicit dependencies), as "type::name". */
   inputDeps: string[];
+  /** The resource option additionalSecretOutputs: outputs the engine stores and shows as secrets. */
+  additionalSecretOutputs: string[];
+  /** The replacementTrigger option's value, resolved after the run (undefined: none). */
+  replacementTrigger?: unknown;
 }
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -102,6 +106,11 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>):
       return { ...inputs, stdout: commandStdout(name, inputs), stderr: "" };
     case "command:local:Command":
       return { ...inputs, stdout: `ran ${name}`, stderr: "" };
+    case "gcp:compute/instance:Instance":
+      return { ...inputs, name: inputs.name ?? name, instanceId: TEST_INSTANCE_ID };
+    // pulumi/pulumi pkg/resource/deploy/builtins.go: a new Stash's output is its input.
+    case "pulumi:index:Stash":
+      return { ...inputs, output: inputs.input };
     case "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig":
       return { ...inputs, uptimeCheckId: `${name}-check-id`, name: `projects/proj/uptimeCheckConfigs/${name}-check-id` };
     default:
@@ -138,6 +147,9 @@ export function mockPrivateKeyPem(name: string): string {
   return key.privateKeyPem;
 }
 
+/** The unique id GCE gives the mocked instance. */
+export const TEST_INSTANCE_ID = "4711000000000000001";
+
 /** The ED25519 host key (base64) the mocked guest attributes publish. */
 export const TEST_HOST_KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheTestVm";
 
@@ -163,23 +175,41 @@ export interface RunOptions {
   stack?: string;
   /** Runs this instead of index.ts, e.g. one component with hand-made inputs. */
   program?: () => Promise<Record<string, unknown>>;
+  /**
+   * Answers getInstanceGuestAttributes in place of the published TEST_HOST_KEY (throw to fail the invoke, as the
+   * provider does when it cannot read the instance).
+   */
+  guestAttributes?: (inputs: Record<string, unknown>) => Record<string, unknown>;
 }
+
+/**
+ * An output's value, or its error: an apply that throws (a refused host key, say) fails the run as `pulumi up`
+ * would, where waiting in an apply of our own would never return. The SDK's Output keeps its promise as promise().
+ */
+const settled = (v: pulumi.Output<unknown>): Promise<unknown> => (v as unknown as { promise(): Promise<unknown> }).promise();
 
 /** Runs index.ts with the given raw config (`namespace:key` → string) and waits until every resource is registered. */
 export async function runProgram(config: Record<string, string>, run: RunOptions = {}): Promise<RunResult> {
   const resources: Recorded[] = [];
   const calls: RunResult["calls"] = [];
   const options = new Map<string, { protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; dependsOn: string[]; inputDeps: string[]; secretOutputs: string[] }>();
+  const triggers = new Map<string, pulumi.Output<unknown>>();
   pulumi.runtime.setMocks({
     newResource: (args) => {
       const { secretOutputs = [], ...opts } = options.get(`${args.type}::${args.name}`) ?? {};
-      resources.push({ type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [], inputDeps: [], ...opts });
-      return { id: `${args.name}-id`, state: markSecrets(fakeState(args.type, args.name, args.inputs), secretOutputs) };
+      resources.push({
+        type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [], inputDeps: [],
+        ...opts, additionalSecretOutputs: secretOutputs,
+      });
+      const state = fakeState(args.type, args.name, args.inputs);
+      return { id: `${args.name}-id`, state: markSecrets(state, secretOutputs) };
     },
     call: (args) => {
       calls.push({ token: args.token, inputs: args.inputs });
       // The guest agent's published host key (see HOST_KEY_ATTRIBUTE in components/host.ts).
-      if (args.token === "gcp:compute/getInstanceGuestAttributes:getInstanceGuestAttributes") return { ...args.inputs, variableValue: TEST_HOST_KEY };
+      if (args.token === "gcp:compute/getInstanceGuestAttributes:getInstanceGuestAttributes") {
+        return run.guestAttributes ? run.guestAttributes(args.inputs) : { ...args.inputs, variableValue: TEST_HOST_KEY };
+      }
       return args.inputs;
     },
   }, "mailserver", run.stack ?? "test", false);
@@ -194,6 +224,8 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
       dependsOn: deps.map((d) => (d as unknown as { __name: string }).__name),
       inputDeps: [...new Set(outputResources(t.props))].sort(),
     });
+    const trigger = (t.opts as pulumi.CustomResourceOptions).replacementTrigger;
+    if (trigger !== undefined) triggers.set(`${t.type}::${t.name}`, pulumi.output(trigger));
     return undefined;
   };
   const program = run.program ?? freshIndex();
@@ -214,8 +246,12 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
     const resolved: Record<string, { value: unknown; secret: boolean }> = {};
     for (const [k, v] of Object.entries(outputs)) {
       resolved[k] = pulumi.Output.isInstance(v)
-        ? { value: await new Promise((r) => v.apply((x: unknown) => r(x))), secret: await pulumi.isSecret(v) }
+        ? { value: await settled(v), secret: await pulumi.isSecret(v) }
         : { value: v, secret: false };
+    }
+    for (const r of resources) {
+      const trigger = triggers.get(`${r.type}::${r.name}`);
+      if (trigger) r.replacementTrigger = await settled(trigger);
     }
     await pulumi.runtime.disconnect();
     return { calls, resources, outputs: resolved };

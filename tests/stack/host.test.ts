@@ -31,6 +31,22 @@ test("opens exactly 25/443/465/587/993/995/4190 to the world and 22 to the admin
   expect(rules).toHaveLength(2);
 });
 
+test("sshSourceRanges of both families: one SSH rule per family (GCE refuses IPv4 and IPv6 in one rule); the IAP rule stays IPv4", async () => {
+  const mixed = await runProgram(stackConfig({ "mailserver:sshSourceRanges": ["203.0.113.4/32", "2001:db8:1::/48", "198.51.100.0/24"], "mailserver:sshViaIap": "true" }));
+  expect(mixed.error).toBeUndefined();
+  const ssh = byType(mixed, "gcp:compute/firewall:Firewall").filter((r) => (r.inputs as unknown as Rule).allows.some((a) => a.ports.includes("22")));
+  expect(ssh.map((r) => [r.name, r.inputs.name, (r.inputs as unknown as Rule).sourceRanges]).sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual([
+    ["mail-iap-ssh", "mail-iap-ssh-test", ["35.235.240.0/20"]],
+    ["mail-ssh", "mail-ssh-test", ["203.0.113.4/32", "198.51.100.0/24"]],
+    ["mail-ssh-v6", "mail-ssh-v6-test", ["2001:db8:1::/48"]],
+  ]);
+  for (const r of ssh) expect(r.deleteBeforeReplace).toBe(true);
+  // Only IPv6 ranges: no IPv4 rule at all (a rule without sourceRanges would admit every source).
+  const v6 = await runProgram(stackConfig({ "mailserver:sshSourceRanges": ["2001:db8:1::/48"] }));
+  const v6Rules = byType(v6, "gcp:compute/firewall:Firewall").filter((r) => (r.inputs as unknown as Rule).allows.some((a) => a.ports.includes("22")));
+  expect(v6Rules.map((r) => [r.name, (r.inputs as unknown as Rule).sourceRanges])).toEqual([["mail-ssh-v6", ["2001:db8:1::/48"]]]);
+});
+
 test("ACME opens port 80 as well, and only then", async () => {
   const acme = await runProgram(stackConfig({ "mailserver:tls": "acme" }));
   const rules = byType(acme, "gcp:compute/firewall:Firewall").map((r) => r.inputs as unknown as Rule);

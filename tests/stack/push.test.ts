@@ -140,13 +140,39 @@ test("the mocks mark the tls private key secret, as the provider does", async ()
   expect([r.outputs.pem.secret, r.outputs.openssh.secret, r.outputs.pub.secret]).toEqual([true, true, false]);
 });
 
-test("only the files that hold a secret travel as secrets (with logging off); the others stay readable in a preview", () => {
+/** Commands that break the rule for a secret on stdin (components/push.ts stdinArgs): what each lacks. */
+function secretStdinBreaches(r: RunResult): string[] {
+  return [...byType(r, "command:remote:Command"), ...byType(r, "command:local:Command")]
+    .filter((c) => isSecretValue(c.inputs.stdin))
+    .flatMap((c) => [
+      ...(c.inputs.logging === "none" ? [] : [`${c.name}: logging ${String(c.inputs.logging)}, not none`]),
+      ...["stdout", "stderr"].filter((o) => !c.additionalSecretOutputs.includes(o)).map((o) => `${c.name}: ${o} is not a secret output`),
+    ]);
+}
+
+test("every command with a secret on stdin logs nothing and keeps stdout and stderr secret", () => {
+  const secretStdin = byType(run, "command:remote:Command").filter((c) => isSecretValue(c.inputs.stdin)).map((c) => c.name).sort();
+  // The TLS private key and the files that hold a secret; nothing else carries one.
+  expect(secretStdin).toEqual([
+    "mail-file-etc-dovecot-users",
+    "mail-file-etc-opendkim-keys-example.com-s1.private", "mail-file-etc-opendkim-keys-example.org-s1.private",
+    "mail-tls",
+  ]);
+  expect(secretStdinBreaches(run)).toEqual([]);
+  // What mail-tls carries is the stack's serving key itself.
+  expect(unwrap(named("mail-tls").inputs.stdin)).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+});
+
+test("only the files that hold a secret travel as secrets; the others stay readable in a preview", () => {
   const secretFiles = fileCommands(run).filter((r) => isSecretValue(r.inputs.stdin)).map((r) => r.name).sort();
   expect(secretFiles).toEqual([
     "mail-file-etc-dovecot-users",
     "mail-file-etc-opendkim-keys-example.com-s1.private", "mail-file-etc-opendkim-keys-example.org-s1.private",
   ]);
-  for (const name of secretFiles) expect(named(name).inputs.logging).toBe("none");
+  // Their output stays readable too (the SDK itself keeps `connection`, which holds the deploy key, secret).
+  for (const r of fileCommands(run).filter((c) => !isSecretValue(c.inputs.stdin))) {
+    expect([r.name, r.inputs.logging, r.additionalSecretOutputs]).toEqual([r.name, undefined, ["connection"]]);
+  }
   const mainCf = named("mail-file-etc-postfix-main.cf").inputs.stdin;
   expect(typeof mainCf).toBe("string");
   expect(String(mainCf)).toContain("myhostname = mail.example.com");

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { changedPaths, deleteOrder, diffResource, Inputs, UNKNOWN, withIgnored } from "../../lab/engine/diff";
 import { Engine, LabProvider, NO_OPTS, previewResult } from "../../lab/engine/engine";
 import type { StoredResource } from "../../lab/engine/state";
+import { refuseProtectedInstanceDelete } from "../../lab/mocks";
 
 const REMOTE = "command:remote:Command";
 const INSTANCE = "gcp:compute/instance:Instance";
@@ -39,12 +40,15 @@ describe("diffResource", () => {
     expect(diffResource(INSTANCE, vm, newer, { ignoreChanges: ["bootDisk.initializeParams.image"], replaceOnChanges: [] }).op).toBe("same");
     expect(diffResource(INSTANCE, vm, newer, opts).op).toBe("replace");
   });
-  test("instance: machine type updates in place; a new boot disk size replaces", () => {
-    const vm = { machineType: "e2-small", bootDisk: { initializeParams: { size: 10, type: "pd-balanced" } }, metadata: { a: "1" } };
+  test("instance: machine type and boot disk size update in place; a new boot disk type or zone replaces", () => {
+    const vm = { zone: "z1", machineType: "e2-small", bootDisk: { initializeParams: { size: 10, type: "pd-balanced" } }, metadata: { a: "1" } };
     expect(diffResource(INSTANCE, vm, { ...vm, machineType: "e2-medium" }, opts).op).toBe("update");
     expect(diffResource(INSTANCE, vm, { ...vm, metadata: { a: "2" } }, opts).op).toBe("update");
     expect(diffResource(INSTANCE, vm, { ...vm, bootDisk: { initializeParams: { size: 20, type: "pd-balanced" } } }, opts))
-      .toMatchObject({ op: "replace", replaceBecause: ["bootDisk.initializeParams.size"] });
+      .toMatchObject({ op: "update", changed: ["bootDisk.initializeParams.size"] });
+    expect(diffResource(INSTANCE, vm, { ...vm, bootDisk: { initializeParams: { size: 10, type: "pd-ssd" } } }, opts))
+      .toMatchObject({ op: "replace", replaceBecause: ["bootDisk.initializeParams.type"] });
+    expect(diffResource(INSTANCE, vm, { ...vm, zone: "z2" }, opts)).toMatchObject({ op: "replace", replaceBecause: ["zone"] });
   });
   test("disk: growing updates, shrinking or a new description replaces", () => {
     const d = { size: 10, description: "Mailboxes of mail.example.test", zone: "z" };
@@ -62,15 +66,26 @@ describe("diffResource", () => {
     expect(diffResource("cloudflare:index/dnsRecord:DnsRecord", r, { ...r, content: "192.0.2.2" }, opts).op).toBe("update");
     expect(diffResource("cloudflare:index/dnsRecord:DnsRecord", r, { ...r, zoneId: "z2" }, opts).op).toBe("replace");
   });
-  test("tls key, IAM member, resource policy: any change replaces", () => {
+  test("tls key, IAM member: any change replaces; a resource policy updates in place, a new region replaces", () => {
     expect(diffResource("tls:index/privateKey:PrivateKey", { algorithm: "RSA", rsaBits: 2048 }, { algorithm: "RSA", rsaBits: 4096 }, opts).op).toBe("replace");
     expect(diffResource("gcp:projects/iAMMember:IAMMember", { role: "a", member: "m" }, { role: "b", member: "m" }, opts).op).toBe("replace");
-    expect(diffResource("gcp:compute/resourcePolicy:ResourcePolicy", { description: "a" }, { description: "b" }, opts).op).toBe("replace");
+    const policy = { region: "r1", description: "a", snapshotSchedulePolicy: { retentionPolicy: { maxRetentionDays: 14 } } };
+    expect(diffResource("gcp:compute/resourcePolicy:ResourcePolicy", policy, { ...policy, description: "b" }, opts).op).toBe("update");
+    expect(diffResource("gcp:compute/resourcePolicy:ResourcePolicy", policy,
+      { ...policy, snapshotSchedulePolicy: { retentionPolicy: { maxRetentionDays: 30 } } }, opts).op).toBe("update");
+    expect(diffResource("gcp:compute/resourcePolicy:ResourcePolicy", policy, { ...policy, region: "r2" }, opts).op).toBe("replace");
   });
-  test("firewall: source ranges update, network replaces", () => {
-    const f = { network: "default", sourceRanges: ["10.0.0.0/24"] };
+  test("firewall: source ranges and network update, reordered ranges are no change, a new direction replaces", () => {
+    const f = { network: "default", direction: "INGRESS", sourceRanges: ["10.0.0.0/24", "10.2.0.0/24"] };
     expect(diffResource("gcp:compute/firewall:Firewall", f, { ...f, sourceRanges: ["10.1.0.0/24"] }, opts).op).toBe("update");
-    expect(diffResource("gcp:compute/firewall:Firewall", f, { ...f, network: "mail-net" }, opts).op).toBe("replace");
+    expect(diffResource("gcp:compute/firewall:Firewall", f, { ...f, sourceRanges: ["10.2.0.0/24", "10.0.0.0/24"] }, opts).op).toBe("same");
+    expect(diffResource("gcp:compute/firewall:Firewall", f, { ...f, network: "mail-net" }, opts).op).toBe("update");
+    expect(diffResource("gcp:compute/firewall:Firewall", f, { ...f, direction: "EGRESS" }, opts).op).toBe("replace");
+  });
+  test("cloudflare record: a new type replaces", () => {
+    const r = { zoneId: "z1", name: "mail", type: "A", content: "192.0.2.1", ttl: 1 };
+    expect(diffResource("cloudflare:index/dnsRecord:DnsRecord", r, { ...r, type: "AAAA", content: "2001:db8::1" }, opts))
+      .toMatchObject({ op: "replace", replaceBecause: ["type"] });
   });
   test("secret version: new data replaces (a new version); service account display name updates", () => {
     expect(diffResource("gcp:secretmanager/secretVersion:SecretVersion", { secretData: "a" }, { secretData: "b" }, opts).op).toBe("replace");
@@ -157,6 +172,75 @@ describe("Engine", () => {
     expect(JSON.parse(fs.readFileSync(file, "utf8")).resources.map((r: StoredResource) => r.name)).toEqual(["b"]);
   });
 
+  const regWith = (name: string, inputs: Inputs, o: Partial<typeof NO_OPTS>, secrets: string[] = [], type = REMOTE) =>
+    ({ type, name, inputs, opts: { ...NO_OPTS, ...o }, secrets });
+  const stored = () => JSON.parse(fs.readFileSync(file, "utf8")).resources as StoredResource[];
+  const run = async (resources: ReturnType<typeof regWith>[], preview = false) => {
+    calls.length = 0;
+    const e = new Engine(provider, preview, file);
+    for (const r of resources) await e.register(r);
+    await e.finish();
+    return e;
+  };
+
+  test("protect: a replace is refused; a preview lists the refusal with its plan, a deploy does nothing", async () => {
+    await run([regWith("a", cmd, { protect: true })]);
+    const plan = await run([regWith("a", { ...cmd, triggers: ["h2"] }, { protect: true })], true);
+    expect(plan.steps.map((x) => x.op)).toEqual(["replace"]);
+    expect(plan.refused).toEqual([expect.stringMatching(/unable to replace command:remote:Command a \(triggers.0\): it is protected/)]);
+    await expect(run([regWith("a", { ...cmd, triggers: ["h2"] }, { protect: true })])).rejects.toThrow(/unable to replace/);
+    expect(calls).toEqual([]);
+    // Unprotecting and replacing in one deploy is allowed (old.Protect is not looked at alone).
+    await run([regWith("a", { ...cmd, triggers: ["h2"] }, { protect: false })]);
+    expect(calls).toEqual(["create a", "delete a"]);
+  });
+
+  test("protect: a delete is refused, in a preview too; the state keeps the resource", async () => {
+    await run([regWith("a", cmd, { protect: true }), regWith("b", cmd, {})]);
+    expect((await run([regWith("b", cmd, {})], true)).refused).toEqual([expect.stringMatching(/unable to delete command:remote:Command a: it is protected/)]);
+    await expect(run([regWith("b", cmd, {})])).rejects.toThrow(/unable to delete/);
+    expect(calls).toEqual([]);
+    expect(stored().map((r) => r.name)).toEqual(["b", "a"]);
+  });
+
+  test("ignoreChanges: the provider gets and the state keeps the old value at the ignored path", async () => {
+    const updates: Inputs[] = [];
+    const p2: LabProvider = { ...provider, update: async (_old, inputs) => { updates.push(inputs); return inputs; } };
+    const e1 = new Engine(p2, false, file);
+    await e1.register(regWith("a", cmd, {}));
+    await e1.finish();
+    const e2 = new Engine(p2, false, file);
+    await e2.register(regWith("a", { ...cmd, create: "stage b", stdin: "y" }, { ignoreChanges: ["create"] }));
+    await e2.finish();
+    expect(updates).toEqual([{ ...cmd, stdin: "y" }]);
+    expect(stored()[0].inputs).toEqual({ ...cmd, stdin: "y" });
+  });
+
+  test("a bridged provider diffs against the stored outputs; a value only the provider set is no change", async () => {
+    const ADDRESS = "gcp:compute/address:Address";
+    const normalizing: LabProvider = { ...provider,
+      create: async (_t, name, inputs) => ({ id: name, outputs: { ...inputs, address: "192.0.2.1", description: String(inputs.description).trim() } }) };
+    const a = { region: "r", description: "ip " };
+    const e1 = new Engine(normalizing, false, file);
+    await e1.register(regWith("ip", a, {}, [], ADDRESS));
+    await e1.register(regWith("c", { ...cmd, stdin: "x " }, {}));
+    await e1.finish();
+    const e2 = new Engine(normalizing, true, file);
+    await e2.register(regWith("ip", a, {}, [], ADDRESS));
+    await e2.register(regWith("c", { ...cmd, stdin: "x " }, {}));
+    // The state says "ip", the inputs "ip ": description is ForceNew, so the address is replaced; `address`,
+    // computed by the provider, is no change. A command (not bridged) diffs its old inputs: no change.
+    expect(e2.steps.map((x) => [x.name, x.op, x.changed])).toEqual([["ip", "replace", ["description"]], ["c", "same", undefined]]);
+  });
+
+  test("a change of secretness alone is an update", async () => {
+    await run([regWith("a", cmd, {}, [])]);
+    const e = await run([regWith("a", cmd, {}, ["stdin"])]);
+    expect(e.steps[0]).toMatchObject({ op: "update", changed: ["stdin"] });
+    expect(stored()[0].secrets).toEqual(["stdin"]);
+    expect((await run([regWith("a", cmd, {}, ["stdin"])])).steps[0].op).toBe("same");
+  });
+
   test("a preview decides the same steps and runs nothing", async () => {
     await deploy([reg("a", cmd), reg("b", cmd)]);
     const before = fs.readFileSync(file, "utf8");
@@ -165,4 +249,10 @@ describe("Engine", () => {
     expect(e.steps.map((s) => `${s.op} ${s.name}`)).toEqual(["update a", "delete b"]);
     expect(fs.readFileSync(file, "utf8")).toBe(before);
   });
+});
+
+test("the lab's GCE refuses to delete an instance with deletion protection (and only then)", () => {
+  const vm: StoredResource = { key: "k", type: INSTANCE, name: "mail-vm", id: "i", inputs: {}, outputs: { deletionProtection: true }, dependsOn: [] };
+  expect(() => refuseProtectedInstanceDelete(vm)).toThrow(/Cannot delete instance mail-vm: instance Deletion Protection is enabled/);
+  expect(() => refuseProtectedInstanceDelete({ ...vm, outputs: { deletionProtection: false } })).not.toThrow();
 });

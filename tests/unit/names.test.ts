@@ -18,7 +18,7 @@ test.each(STACKS)("every name of stack %j fits its rule", (stack) => {
 test("the names carry the stack", () => {
   expect(globalNames("mail", "dev")).toEqual({
     network: "mail-dev", subnet: "mail-dev", tag: "mail-dev",
-    firewall: { mail: "mail-mail-dev", ssh: "mail-ssh-dev", acmeHttp: "mail-acme-http-dev", iapSsh: "mail-iap-ssh-dev" },
+    firewall: { mail: "mail-mail-dev", ssh: "mail-ssh-dev", sshV6: "mail-ssh-v6-dev", acmeHttp: "mail-acme-http-dev", iapSsh: "mail-iap-ssh-dev" },
     snapshotPolicy: "mail-snapshots-dev", serviceAccount: "mail-dev", relaySecret: "mail-relay-password-dev",
   });
 });

@@ -7,16 +7,11 @@ import { parseConfig } from "../../components/core/config";
 import type { RenderedFile } from "../../components/core/files";
 import { renderFiles } from "../../components/core/render";
 import { rawFromStackYaml } from "../../scripts/render";
-import { CAROL_HASH, FIXTURE_PASSWORDS, fixtureAliases, fixtureDkimKeys, fixtureRaw, fixtureUsers } from "../fixtures/config";
+import { CAROL_HASH, FIXTURE_PASSWORDS, fixtureAliases, fixtureDkimKeys, fixtureRaw, fixtureUsers, renderedFile as file } from "../fixtures/config";
 
 const GOLDEN = join(__dirname, "..", "fixtures", "golden");
 const render = (over: Record<string, unknown> = {}, keys = fixtureDkimKeys()) =>
   renderFiles({ config: parseConfig(fixtureRaw(over)), dkimPrivateKeys: keys });
-const file = (files: RenderedFile[], path: string): RenderedFile => {
-  const f = files.find((x) => x.path === path);
-  if (!f) throw new Error(`not rendered: ${path}`);
-  return f;
-};
 const lines = (text: string) => text.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
 
 let files: RenderedFile[];

@@ -9,7 +9,8 @@ import { packagesFor, renderProvisionScript } from "../../components/core/provis
 import { MINIMAL_RAW } from "../fixtures/config";
 
 const TEMPLATES = join(__dirname, "..", "..", "templates", "provision");
-const HELPERS = ["mailserver-stage.sh", "mailserver-apply.sh", "mailserver-secret.sh", "mailserver-selfcheck.sh", "mailserver-tls.sh"];
+const HELPERS = ["mailserver-stage.sh", "mailserver-apply.sh", "mailserver-secret.sh", "mailserver-selfcheck.sh", "mailserver-tls.sh",
+  "mailserver-maintenance.sh"];
 const END_OF_VALUES = "# ---- end of configuration values ----\n";
 
 let dir: string;

@@ -1,84 +1,91 @@
-// Every stack file in the repository passes the checks the Pulumi CLI makes before it runs the program
-// (pulumi/pulumi pkg/workspace/config.go: validateStackConfigValue, with ValidateConfigValue in
-// sdk/go/common/workspace/project.go): a key Pulumi.yaml declares `secret: true` must be a `secure:` value
-// (an object with a secure leaf counts, config/object.go Secure()), and an explicitly typed key must hold its
-// type. Scalars reach that check as text: any scalar is a string, an integer is text that parses as one, a
-// boolean is "true" or "false"; lists are checked item by item.
+// Every stack file we ship or write passes the checks the Pulumi CLI makes before it runs the program
+// (upstream/pulumi-cli.ts, after pulumi/pulumi's source): the committed Pulumi.<stack>.yaml files, the prod
+// example as a user copies it, and a test stack as `npm run test-stack` writes it. Each is taken after the
+// `pulumi config set --secret` commands its header tells the user to run (secrets are never written in it).
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { namespaceCalls } from "../../scripts/test-stack";
+import { applyCalls } from "../fixtures/config-calls";
+import { validateStack, type Project } from "../../upstream/pulumi-cli";
 
 const ROOT = join(__dirname, "../..");
-
-interface Declared { type?: string; items?: { type: string }; secret?: boolean; default?: unknown }
-
-const isSecure = (v: unknown): boolean =>
-  typeof v === "object" && v !== null &&
-  (Array.isArray(v) ? v.some(isSecure) : Object.keys(v).length === 1 && "secure" in v ? true : Object.values(v).some(isSecure));
-
-/** The CLI's ValidateConfigValue on the value as the stack file holds it. */
-function hasType(type: string, items: Declared["items"], v: unknown, nested = false): boolean {
-  const scalar = typeof v === "string" || typeof v === "number" || typeof v === "boolean";
-  // Top-level scalars arrive as text; inside a list they arrive as JSON values.
-  const text = scalar && !nested ? String(v) : v;
-  switch (type) {
-    case "string": return typeof text === "string";
-    case "integer": return typeof text === "number" ? Number.isInteger(text) : typeof text === "string" && /^[+-]?\d+$/.test(text);
-    case "boolean": return text === "true" || text === "false" || typeof text === "boolean";
-    case "object": return typeof v === "object" && v !== null && !Array.isArray(v);
-    case "array": return Array.isArray(v) && items !== undefined && v.every((x) => hasType(items.type, undefined, x, true));
-    default: return false;
-  }
-}
-
-/** The CLI's errors for one stack file, worded as the CLI words them. */
-function stackFileErrors(stack: string, config: Record<string, unknown>, declared: Record<string, Declared>): string[] {
-  const errors: string[] = [];
-  for (const [key, d] of Object.entries(declared).sort()) {
-    if (!(key in config)) continue;
-    const v = config[key];
-    if (d.secret && !isSecure(v)) errors.push(`Stack '${stack}' with configuration key '${key}' must be encrypted as it's secret`);
-    else if (d.type && !isSecure(v) && !hasType(d.type, d.items, v)) errors.push(`Stack '${stack}' with configuration key '${key}' must be of type '${d.type}'`);
-  }
-  return errors;
-}
-
-const project = parse(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as { config: Record<string, Declared> };
+const project = parse(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as Project;
 const STACK_FILES = readdirSync(ROOT).filter((f) => /^Pulumi\.[^.]+\.ya?ml$/.test(f)).sort();
+
+/** What `pulumi config set --secret` writes, and what the secrets provider gives back. */
+const encrypt = (plaintext: string) => ({ secure: `test:${plaintext}` });
+const decrypt = (ciphertext: string) => ciphertext.replace(/^test:/, "");
+
+/** The stack file's config after the `pulumi config set --secret <key>` lines of its header (not the --path ones). */
+function asUserSetsIt(file: string): Record<string, unknown> {
+  const text = readFileSync(join(ROOT, file), "utf8");
+  const { config } = parse(text) as { config: Record<string, unknown> };
+  const secrets = [...text.matchAll(/^#.*pulumi config set (?:--stack \S+ )?--secret ([a-z]+:[A-Za-z]+)\b/gm)].map((m) => m[1]);
+  expect(secrets).toContain("mailserver:relayPassword");
+  return { ...config, ...Object.fromEntries(secrets.map((k) => [k, encrypt("a-secret")])) };
+}
 
 test("the repository's stack files are Pulumi.dev.yaml only (the lab's config lives in lab/stack.yaml)", () => {
   expect(STACK_FILES).toEqual(["Pulumi.dev.yaml"]);
 });
 
-test.each(STACK_FILES)("%s: declared secrets are secure: values and declared types hold", (file) => {
-  const { config } = parse(readFileSync(join(ROOT, file), "utf8")) as { config: Record<string, unknown> };
-  expect(stackFileErrors(file.split(".")[1], config, project.config)).toEqual([]);
+test.each(STACK_FILES)("%s, with the secrets its header sets, passes the CLI's config check", (file) => {
+  expect(validateStack(file.split(".")[1], project, asUserSetsIt(file), decrypt)).toBeUndefined();
 });
 
-test("the prod example, once copied, passes too (its secrets are set with --secret, never written)", () => {
-  const { config } = parse(readFileSync(join(ROOT, "Pulumi.prod.yaml.example"), "utf8")) as { config: Record<string, unknown> };
-  expect(stackFileErrors("prod", config, project.config)).toEqual([]);
+test("Pulumi.prod.yaml.example, copied and given its secrets as its header says, passes the CLI's config check", () => {
+  expect(validateStack("prod", project, asUserSetsIt("Pulumi.prod.yaml.example"), decrypt)).toBeUndefined();
 });
 
-test("the checker finds what the CLI refuses: the old Pulumi.lab.yaml's plain relay password, wrong types", () => {
+test("a test stack as npm run test-stack writes it (dev's config copied, moved into its namespace) passes", () => {
+  const stack = "test-pr-7";
+  const dev = asUserSetsIt("Pulumi.dev.yaml");
+  const written = applyCalls(dev, [...namespaceCalls(dev, "pr-7", stack),
+    ["config", "set", "mailserver:protectData", "false", "--stack", stack]]);
+  expect(written["mailserver:domain"]).toBe("pr-7.test.example.com");
+  expect(validateStack(stack, project, written, decrypt)).toBeUndefined();
+});
+
+test("without its secrets a stack is refused, naming each required key it lacks", () => {
+  const { config } = parse(readFileSync(join(ROOT, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
+  expect(validateStack("dev", project, config, decrypt)).toBe("Stack 'dev' is missing configuration value 'mailserver:relayPassword'");
+  const bare = { "mailserver:relayPassword": encrypt("x") };
+  expect(validateStack("x", project, bare, decrypt)).toBe("Stack 'x' is missing configuration values 'mailserver:domain', " +
+    "'mailserver:relayUsername', 'mailserver:sshSourceRanges' and 'mailserver:zoneId'");
+});
+
+test("every key without a default is one the program requires (the CLI demands it in every stack)", () => {
+  const required = Object.entries(project.config ?? {})
+    .filter(([, d]) => (d as { default?: unknown }).default === undefined).map(([k]) => k).sort();
+  expect(required).toEqual(["mailserver:domain", "mailserver:relayPassword", "mailserver:relayUsername",
+    "mailserver:sshSourceRanges", "mailserver:zoneId"]);
+});
+
+test("the checker refuses what the CLI refuses: a plain secret, wrong types, a bad default", () => {
   const { config } = parse(readFileSync(join(ROOT, "lab", "stack.yaml"), "utf8")) as { config: Record<string, unknown> };
-  expect(stackFileErrors("lab", config, project.config))
-    .toEqual(["Stack 'lab' with configuration key 'mailserver:relayPassword' must be encrypted as it's secret"]);
-  expect(stackFileErrors("x", {
-    "mailserver:relayPassword": { secure: "v1:abc" },
-    "mailserver:dnsTtl": "five",
-    "mailserver:protectData": "yes",
-    "mailserver:sshSourceRanges": ["203.0.113.4/32", 7],
-    "mailserver:relayPort": 2525,
-    "mailserver:ptr": false,
-  }, project.config)).toEqual([
-    "Stack 'x' with configuration key 'mailserver:dnsTtl' must be of type 'integer'",
-    "Stack 'x' with configuration key 'mailserver:protectData' must be of type 'boolean'",
-    "Stack 'x' with configuration key 'mailserver:sshSourceRanges' must be of type 'array'",
-  ]);
+  expect(validateStack("lab", project, config, decrypt))
+    .toBe("Stack 'lab' with configuration key 'mailserver:relayPassword' must be encrypted as it's secret");
+  const valid = asUserSetsIt("Pulumi.dev.yaml");
+  const check = (over: Record<string, unknown>) => validateStack("x", project, { ...valid, ...over }, decrypt);
+  expect(check({ "mailserver:dnsTtl": "five" })).toBe("Stack 'x' with configuration key 'mailserver:dnsTtl' must be of type 'integer'");
+  expect(check({ "mailserver:dnsTtl": 300, "mailserver:relayPort": "+2525" })).toBeUndefined();
+  expect(check({ "mailserver:protectData": "yes" })).toBe("Stack 'x' with configuration key 'mailserver:protectData' must be of type 'boolean'");
+  expect(check({ "mailserver:sshSourceRanges": ["203.0.113.4/32", 7] }))
+    .toBe("Stack 'x' with configuration key 'mailserver:sshSourceRanges' must be of type 'array<string>'");
+  expect(check({ "mailserver:users": encrypt("[]") }))
+    .toBe("Stack 'x' with configuration key 'mailserver:users' must be of type 'array<object>'");
+  expect(check({ "mailserver:users": [{ address: "a@example.com", password: encrypt("pw") }] })).toBeUndefined();
+  // pulumi/pulumi's own cases (pkg/workspace/config_project_test.go).
+  const upstream: Project = { name: "test", config: { values: { type: "array", items: { type: "string" } } } };
+  expect(validateStack("dev", upstream, {}, decrypt)).toBe("Stack 'dev' is missing configuration value 'values'");
+  expect(validateStack("dev", { name: "test", config: { n: { type: "integer", default: "" } } }, {}, decrypt))
+    .toBe("The default value specified for configuration key 'n' is not of the expected type 'integer'");
+  expect(validateStack("dev", { name: "test", config: { p: { type: "string", secret: true, default: "" } } }, {}, decrypt))
+    .toBe("Stack 'dev' with configuration key 'p' must be encrypted as it's secret");
 });
 
 test("every key Pulumi.yaml declares secret is one the program reads as a secret", () => {
-  const secret = Object.entries(project.config).filter(([, d]) => d.secret).map(([k]) => k);
+  const secret = Object.entries(project.config ?? {}).filter(([, d]) => (d as { secret?: boolean }).secret).map(([k]) => k);
   expect(secret).toEqual(["mailserver:relayPassword"]);
 });

@@ -1,11 +1,13 @@
 // The pure parts of npm run status: SPF counting, DMARC/TLS-RPT parsing, record comparison, the verdicts on
 // what the probes saw, and the output format.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import {
-  assessBlocklist, assessCertificate, assessForgedProbe, assessHelo, assessPtr, assessRelayProbe,
+  assessBlocklist, assessCertificate, assessForgedProbe, assessHelo, assessPtr, assessRelayProbe, assessSubmissionFailure,
 } from "../../components/status/assess";
 import { parseDmarc, parseTlsRpt } from "../../components/status/policy-records";
-import { compareRecord, plannedValue } from "../../components/status/record-compare";
-import { exitCode, formatJson, formatLines, parseSelfcheck } from "../../components/status/result";
+import { CLOUDFLARE_CAA, compareRecordSet, plannedValue, RecordSet, recordSets } from "../../components/status/record-compare";
+import { exitCode, formatJson, formatLines, parseSelfcheck, printable } from "../../components/status/result";
 import { countSpfLookups, spfTerms, TxtAnswer } from "../../components/status/spf";
 import { txtContent, type RecordSpec } from "../../components/core/records";
 
@@ -93,17 +95,60 @@ test("plannedValue: the served form of each type (TXT joined, MX/SRV with priori
   expect(plannedValue(rec("CAA", "example.com", '0 issue "letsencrypt.org"'))).toBe("0 issue letsencrypt.org");
 });
 
-test("compareRecord: ok when among the served values; otherwise an error naming the record, both values and the fix", () => {
-  const dmarc = rec("TXT", "_dmarc.example.com", txtContent("v=DMARC1; p=reject"));
-  expect(compareRecord(dmarc, { values: ["other", "v=DMARC1; p=reject"] })).toEqual({
+const set = (type: RecordSpec["type"], name: string, ...values: string[]): RecordSet => ({ zone: "example.com", name, type, values });
+
+test("recordSets: the plan's records grouped by name and type, each as its served form", () => {
+  const plan = [rec("TXT", "example.com", txtContent("v=spf1 -all")), rec("MX", "example.com", "mail.example.com", 10),
+    rec("TXT", "example.com", txtContent("google-site-verification=x"))];
+  expect(recordSets(plan)).toEqual([set("TXT", "example.com", "v=spf1 -all", "google-site-verification=x"), set("MX", "example.com", "10 mail.example.com")]);
+});
+
+test("compareRecordSet: ok only when exactly the planned set is served; a changed value is an error showing both", () => {
+  const dmarc = set("TXT", "_dmarc.example.com", "v=DMARC1; p=reject");
+  expect(compareRecordSet(dmarc, { values: ["v=DMARC1; p=reject"] })).toEqual({
     id: "dns:TXT:_dmarc.example.com", status: "ok", message: "served as planned: v=DMARC1; p=reject",
   });
-  expect(compareRecord(dmarc, { values: ["v=DMARC1; p=none"] })).toEqual({
+  expect(compareRecordSet(dmarc, { values: ["v=DMARC1; p=none"] })).toEqual({
     id: "dns:TXT:_dmarc.example.com", status: "error",
     message: 'served "v=DMARC1; p=none" instead of "v=DMARC1; p=reject" — someone changed it outside Pulumi: run pulumi up to put it back',
   });
-  expect(compareRecord(dmarc, { missing: "no such name" }).message).toBe('not served (no such name), planned "v=DMARC1; p=reject" — run pulumi up to create it');
-  expect(compareRecord(dmarc, { failed: "ETIMEOUT" }).status).toBe("error");
+  expect(compareRecordSet(dmarc, { missing: "no such name" }).message).toBe('not served (no such name), planned "v=DMARC1; p=reject" — run pulumi up to create it');
+  expect(compareRecordSet(dmarc, { failed: "ETIMEOUT" }).status).toBe("error");
+});
+
+test.each([
+  { what: "an MX of better priority (mail diverted)", s: set("MX", "example.com", "10 mail.example.com"), extra: "5 mx.attacker.example" },
+  { what: "a second A for mta-sts", s: set("A", "mta-sts.example.com", "198.51.100.7"), extra: "203.0.113.9" },
+  { what: "another CAA issuer", s: set("CAA", "example.com", "0 issue letsencrypt.org"), extra: "0 issue evil-ca.example" },
+  { what: "a second v=STSv1 TXT (senders ignore MTA-STS)", s: set("TXT", "_mta-sts.example.com", "v=STSv1; id=1"), extra: "v=STSv1; id=2" },
+])("compareRecordSet: $what beside the planned value is an error naming it", ({ s, extra }) => {
+  const r = compareRecordSet(s, { values: [...s.values, extra] });
+  expect(r).toEqual({
+    id: `dns:${s.type}:${s.name}`, status: "error",
+    message: `${JSON.stringify(extra)} served beside the planned ${JSON.stringify(s.values[0])}, not by this stack — delete it in Cloudflare, or declare it in mailserver:extraRecords`,
+  });
+});
+
+test("compareRecordSet: Cloudflare's own CAA issuers beside ours are named as Cloudflare's, not an error; anything more still is", () => {
+  const caa = set("CAA", "example.com", "0 issue letsencrypt.org");
+  // As Cloudflare's docs list them (and as dig shows them), our letsencrypt.org among them once.
+  const served = [...new Set([...caa.values, ...CLOUDFLARE_CAA])];
+  expect(CLOUDFLARE_CAA).toEqual(expect.arrayContaining(["0 issue pki.goog; cansignhttpexchanges=yes", "0 issuewild sectigo.com", "0 issue ssl.com"]));
+  const r = compareRecordSet(caa, { values: served });
+  expect(r.status).toBe("ok");
+  expect(r.message).toMatch(/^served as planned: 0 issue letsencrypt\.org; beside it Cloudflare's own CAA issuers for its Universal SSL certificates \(not in the dashboard\): 0 issue pki\.goog; cansignhttpexchanges=yes, .*0 issuewild letsencrypt\.org/);
+  expect(compareRecordSet(caa, { values: [...served, "0 issue evil-ca.example"] })).toMatchObject({ status: "error", message: expect.stringMatching(/^"0 issue evil-ca\.example" served beside/) });
+  // Elsewhere Cloudflare adds nothing: the same values in a TXT set are extras like any other.
+  expect(compareRecordSet(set("TXT", "example.com", "v=spf1 -all"), { values: ["v=spf1 -all", "0 issue ssl.com"] }).status).toBe("error");
+});
+
+test("compareRecordSet: a set planned empty (the other address family at our name) must be absent", () => {
+  const noAaaa = set("AAAA", "mail.example.com");
+  expect(compareRecordSet(noAaaa, { missing: "no AAAA record" }).status).toBe("ok");
+  expect(compareRecordSet(noAaaa, { values: ["2001:db8::1"] })).toEqual({
+    id: "dns:AAAA:mail.example.com", status: "error",
+    message: '"2001:db8::1" served beside our A record, not by this stack — delete it in Cloudflare, or declare it in mailserver:extraRecords',
+  });
 });
 
 // ---------- verdicts ----------
@@ -153,6 +198,22 @@ test("assessBlocklist: NXDOMAIN ok, an answer listed, Spamhaus' refusal codes an
   expect(assessBlocklist("bl.spamcop.net", "192.0.2.1", { failed: "ETIMEOUT" }).status).toBe("skip");
 });
 
+test("assessSubmissionFailure: names what the server said, and the hourly limit as the limit", () => {
+  // The text policyd-rate-limit answers with is ours (templates/ratelimit): the hint follows it.
+  const failAction = /fail_action: "defer_if_permit (.*)"/.exec(readFileSync(join(__dirname, "../../templates/ratelimit/policyd-rate-limit.yaml.mustache"), "utf8"))?.[1];
+  const limit = `450 4.7.1 <alice@example.com>: Recipient address rejected: ${failAction}`;
+  expect(assessSubmissionFailure({ message: "Can't send mail - all recipients were rejected", response: limit, responseCode: 450 })).toEqual({
+    id: "round-trip", status: "error",
+    message: `submission on 587 refused: the server said "${limit}" — the mailbox has used up its hourly sending limit (mailserver:sendLimitPerHour, ` +
+      "or its own sendLimitPerHour): retry once the hour has passed, or run the round trip with another --mailbox",
+  });
+  expect(assessSubmissionFailure({ message: "Invalid login", response: "535 5.7.8 Error: authentication failed", responseCode: 535 }).message)
+    .toBe('submission on 587 refused the login: the server said "535 5.7.8 Error: authentication failed" — check the mailbox\'s password (MAILSERVER_STATUS_PASSWORD)');
+  expect(assessSubmissionFailure({ message: "Greeting never received" }).message).toMatch(/^submission on 587 failed before the server answered \(Greeting never received\) — check that Postfix runs/);
+  expect(assessSubmissionFailure({ message: "x", response: "451 4.3.0 Error: queue file write error", responseCode: 451 }).message)
+    .toBe('submission on 587 failed: the server said "451 4.3.0 Error: queue file write error" — see journalctl -u postfix@- on the server');
+});
+
 // ---------- output ----------
 
 test("formatLines aligns one line per check; formatJson round-trips; exit 1 only on an error", () => {
@@ -169,6 +230,17 @@ test("formatLines aligns one line per check; formatJson round-trips; exit 1 only
   expect(exitCode(results)).toBe(1);
   expect(exitCode(results.filter((r) => r.status !== "error"))).toBe(0);
   expect(exitCode([{ id: "x", status: "warning", message: "" }])).toBe(0);
+});
+
+test("what a server sent is printed without control characters: no escape sequence, forged line or bidi reordering", () => {
+  // A TXT record or an SMTP reply can carry anything: clear the screen, a newline with a forged "ok" line, a C1 CSI, an RLO.
+  const hostile = [{ id: "server:x\u001b[2J", status: "error" as const, message: "bad\u001b[2J\r\nok      open-relay  fine\u009b31m\u202eevil\u0000" }];
+  const line = formatLines(hostile);
+  expect(line).toBe("error   server:x\\u001b[2J  bad\\u001b[2J\\u000d\\u000aok      open-relay  fine\\u009b31m\\u202eevil\\u0000\n");
+  expect(line.split("\n")).toHaveLength(2);
+  // Pretty-printed JSON has newlines of its own between fields, none inside a value.
+  expect(formatJson(hostile).replace(/\n/g, "")).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/u);
+  expect(printable("plain text — with ümlauts")).toBe("plain text — with ümlauts");
 });
 
 test("parseSelfcheck: the server's checks, prefixed; anything else is refused", () => {

@@ -1,6 +1,6 @@
 // The test-stack script, run for real against a fake `pulumi` first on PATH that records every call's arguments.
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listArgs, tunnelArgs, tunnelFor } from "../../scripts/iap-tunnel";
@@ -11,13 +11,22 @@ const TSX = join(ROOT, "node_modules/tsx/dist/cli.mjs");
 const SCRIPT = join(ROOT, "scripts/test-stack.ts");
 
 // One line per call, arguments separated by tabs; `stack ls --json` prints $FAKE_STACKS; a call whose
-// arguments contain $FAKE_FAIL exits 1.
+// arguments contain $FAKE_FAIL exits 1. Stack files live in the working directory as for the real CLI:
+// `config refresh` writes Pulumi.<stack>.yaml from the last deployment, `destroy --remove` deletes it, and
+// `config get` fails without it (as the CLI does: the key is not in an empty stack config).
 const FAKE_PULUMI = `#!/bin/sh
 for a in "$@"; do printf '%s\\t' "$a"; done >> "$PULUMI_LOG"
 printf '\\n' >> "$PULUMI_LOG"
 case "$*" in *"$FAKE_FAIL"*) [ -n "$FAKE_FAIL" ] && exit 1 ;; esac
+for a in "$@"; do stack="$a"; done
+file="Pulumi.\${stack##*/}.yaml"
 [ "$*" = "stack ls --json" ] && printf '%s\\n' "$FAKE_STACKS"
-[ "$1 $2 $3" = "config get gcp:project" ] && echo proj
+[ "$1 $2" = "config refresh" ] && printf 'config:\\n  gcp:project: proj\\n' > "$file"
+if [ "$1 $2 $3" = "config get gcp:project" ]; then
+  [ -f "$file" ] || { echo "error: configuration key 'gcp:project' not found for stack '\${stack##*/}'" >&2; exit 255; }
+  echo proj
+fi
+[ "$1" = destroy ] && case "$*" in *--remove*) rm -f "$file" ;; esac
 exit 0
 `;
 // gcloud logs the same way, its calls starting with "gcloud"; `snapshots list` prints $FAKE_SNAPSHOTS.
@@ -39,11 +48,25 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run { status: number | null; stdout: string; stderr: string; calls: string[][] }
+interface Run { status: number | null; stdout: string; stderr: string; calls: string[][]; files: string[] }
 
-function runScript(args: string[], opts: { stacks?: unknown[]; fail?: string; path?: string; viaNpm?: boolean; snapshots?: string[] } = {}): Run {
+/**
+ * A clean checkout, as CI's actions/checkout and `npm ci` leave it: the committed top-level entries and
+ * node_modules (linked), and no stack file but the committed ones: never a test stack's Pulumi.test-*.yaml.
+ */
+function cleanCheckout(): string {
+  const at = join(dir, "checkout");
+  mkdirSync(at);
+  const committed = spawnSync("git", ["ls-files"], { cwd: ROOT, encoding: "utf8" }).stdout.split("\n").filter((f) => f !== "");
+  for (const top of new Set([...committed.map((f) => f.split("/")[0]), "node_modules"])) symlinkSync(join(ROOT, top), join(at, top));
+  return at;
+}
+const stackFiles = (at: string) => readdirSync(at).filter((f) => /^Pulumi\..+\.ya?ml$/.test(f)).sort();
+
+function runScript(args: string[], opts: { stacks?: unknown[]; fail?: string; path?: string; viaNpm?: boolean; snapshots?: string[]; cwd?: string } = {}): Run {
   const log = join(dir, "log");
   writeFileSync(log, "");
+  const cwd = opts.cwd ?? ROOT;
   const env = {
     ...process.env,
     PATH: opts.path ?? `${dir}:${process.env.PATH ?? ""}`,
@@ -53,10 +76,10 @@ function runScript(args: string[], opts: { stacks?: unknown[]; fail?: string; pa
     FAKE_SNAPSHOTS: (opts.snapshots ?? []).join(" "),
   };
   const r = opts.viaNpm
-    ? spawnSync("npm", ["run", "--silent", "test-stack", "--", ...args], { cwd: ROOT, env, encoding: "utf8" })
-    : spawnSync(process.execPath, [TSX, SCRIPT, ...args], { cwd: ROOT, env, encoding: "utf8" });
+    ? spawnSync("npm", ["run", "--silent", "test-stack", "--", ...args], { cwd, env, encoding: "utf8" })
+    : spawnSync(process.execPath, [TSX, SCRIPT, ...args], { cwd, env, encoding: "utf8" });
   const calls = readFileSync(log, "utf8").split("\n").filter((l) => l !== "").map((l) => l.split("\t").slice(0, -1));
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls, files: stackFiles(cwd) };
 }
 
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
@@ -64,8 +87,9 @@ const LS = ["stack", "ls", "--json"];
 const project = (stack: string) => ["config", "get", "gcp:project", "--stack", stack];
 const listSnapshots = (label: string) => ["gcloud", "compute", "snapshots", "list", "--project", "proj",
   "--filter", `labels.mailserver-stack=${label}`, "--format", "value(name)"];
-/** What destroying one stack runs: its project, the destroy, the search for its snapshots. */
-const destroyCalls = (stack: string, label: string) => [project(stack), ["destroy", "--yes", "--remove", "--stack", stack], listSnapshots(label)];
+/** What destroying one stack runs: its config from its last update, its project, the destroy, the search for its snapshots. */
+const destroyCalls = (stack: string, label: string) => [["config", "refresh", "--force", "--stack", stack], project(stack),
+  ["destroy", "--yes", "--remove", "--stack", stack], listSnapshots(label)];
 
 describe("up", () => {
   test("creates test-<name> from the dev config, turns protection off, and deploys", () => {
@@ -115,17 +139,31 @@ describe("up", () => {
 });
 
 describe("destroy", () => {
-  test("destroys and removes the stack, through npm run test-stack", () => {
-    const r = runScript(["destroy", "pr-7"], { stacks: [{ name: "dev" }, { name: "test-pr-7" }], viaNpm: true });
+  const deployed = { name: "test-pr-7", lastUpdate: hoursAgo(3) };
+
+  test("from a clean checkout (CI's): the stack's config comes from its last update, then destroy, through npm run test-stack", () => {
+    const checkout = cleanCheckout();
+    const before = stackFiles(checkout);
+    expect(before).not.toContain("Pulumi.test-pr-7.yaml");
+    const r = runScript(["destroy", "pr-7"], { stacks: [{ name: "dev" }, deployed], viaNpm: true, cwd: checkout });
+    expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.calls).toEqual([LS, ...destroyCalls("test-pr-7", "test-pr-7")]);
+    // --remove took the refreshed file away again: the checkout is as clean as before.
+    expect(r.files).toEqual(before);
   });
 
   test("then deletes the snapshots its schedule took, found by the stack label (they outlive the disk)", () => {
-    const r = runScript(["destroy", "pr-7"], { stacks: [{ name: "test-pr-7" }], snapshots: ["snap-a", "snap-b"] });
+    const r = runScript(["destroy", "pr-7"], { stacks: [deployed], snapshots: ["snap-a", "snap-b"], cwd: cleanCheckout() });
     expect(r.status).toBe(0);
     expect(r.calls).toEqual([LS, ...destroyCalls("test-pr-7", "test-pr-7"),
       ["gcloud", "compute", "snapshots", "delete", "--quiet", "--project", "proj", "snap-a", "snap-b"]]);
+  });
+
+  test("a stack never updated has no last config and no resources: stack rm only", () => {
+    const r = runScript(["destroy", "pr-7"], { stacks: [{ name: "test-pr-7" }], cwd: cleanCheckout() });
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([LS, ["stack", "rm", "--yes", "--stack", "test-pr-7"]]);
   });
 
   test("a stack that does not exist is not an error (a pull request without a test stack)", () => {
@@ -136,7 +174,7 @@ describe("destroy", () => {
   });
 
   test("a failed destroy fails the command", () => {
-    const r = runScript(["destroy", "pr-7"], { stacks: [{ name: "test-pr-7" }], fail: "destroy" });
+    const r = runScript(["destroy", "pr-7"], { stacks: [deployed], fail: "destroy", cwd: cleanCheckout() });
     expect(r.status).toBe(1);
   });
 });
@@ -194,8 +232,8 @@ describe("gc", () => {
     { name: "testing-not-ours", lastUpdate: hoursAgo(500) },
   ];
 
-  test("destroys only test stacks whose last update is older than the age", () => {
-    const r = runScript(["gc", "--older-than", "48"], { stacks });
+  test("destroys only test stacks whose last update is older than the age, from a clean checkout", () => {
+    const r = runScript(["gc", "--older-than", "48"], { stacks, cwd: cleanCheckout() });
     expect(r.status).toBe(0);
     expect(r.calls).toEqual([
       LS,
@@ -205,9 +243,9 @@ describe("gc", () => {
   });
 
   test("keeps going past a failure and then exits non-zero", () => {
-    const r = runScript(["gc", "--older-than", "48"], { stacks, fail: "test-old" });
+    const r = runScript(["gc", "--older-than", "48"], { stacks, fail: "test-old", cwd: cleanCheckout() });
     expect(r.status).toBe(1);
-    expect(r.calls).toContainEqual(project("test-old"));
+    expect(r.calls).toContainEqual(["config", "refresh", "--force", "--stack", "test-old"]);
     expect(r.calls.filter((c) => c[0] === "destroy").map((c) => c[4])).toEqual(["acme/mailserver/test-qualified"]);
     expect(r.stderr).toContain("could not destroy: test-old");
   });

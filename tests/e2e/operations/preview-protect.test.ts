@@ -1,0 +1,52 @@
+// Issue 20 §2: `npm run lab -- preview` prints the plan the engine decides from the cited rules and changes
+// nothing; a new boot disk size is an in-place update of the VM (terraform-provider-google-beta), not a
+// replacement; with production's protectData, the engine's protect refuses the data disk's replacement (a new
+// zone) already at preview, as pulumi preview does, and a deploy of it does nothing.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { LAB_DIR, loadLab, ROOT } from "../lib/lab";
+import { configCopy, deployLab, labConfigFile, stateOutputs } from "../lib/deploy";
+import { run } from "../lib/run";
+
+const lab = loadLab();
+const configFile = labConfigFile(lab);
+const TIMEOUT = 30 * 60_000;
+const state = () => readFileSync(join(LAB_DIR, "state.json"), "utf8");
+const preview = (file: string) => run("npm", ["run", "lab", "--", "preview", "--config", file], { cwd: ROOT, timeoutMs: TIMEOUT });
+const deploy = (file: string) => run("npm", ["run", "lab", "--", "deploy", "--config", file], { cwd: ROOT, timeoutMs: TIMEOUT });
+
+beforeAll(async () => { await deployLab(configFile); }, TIMEOUT);
+afterAll(async () => { await deployLab(configFile); }, TIMEOUT);
+
+test("the deployed stack previews as no change, and the preview writes nothing", async () => {
+  const before = state();
+  const r = await preview(configFile);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/plan: no change, \d+ unchanged/);
+  expect(state()).toBe(before);
+}, TIMEOUT);
+
+test("a new boot disk size previews as an update of the VM, not a replacement", async () => {
+  const before = state();
+  const r = await preview(configCopy(configFile, "preview-boot-disk", { "mailserver:bootDiskSizeGb": 11 }));
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/update\s+gcp:compute\/instance:Instance mail-vm \[bootDisk\.initializeParams\.size\]/);
+  expect(r.stdout).not.toMatch(/replace\s+gcp:compute\/instance:Instance/);
+  expect(state()).toBe(before);
+}, TIMEOUT);
+
+test("protectData: a new zone's disk replacement is refused at preview, with the plan shown; the deploy does nothing", async () => {
+  const protectedFile = configCopy(configFile, "protected", { "mailserver:protectData": true });
+  await deployLab(protectedFile);
+  expect(stateOutputs("gcp:compute/instance:Instance", "mail-vm").deletionProtection).toBe(true);
+  const before = state();
+  const moved = configCopy(configFile, "protected-zone", { "mailserver:protectData": true, "gcp:zone": "lab-local1-b" });
+  const r = await preview(moved);
+  expect(r.code).not.toBe(0);
+  expect(r.stdout).toMatch(/replace\s+gcp:compute\/disk:Disk mail-data \[replace: zone\]/);
+  expect(r.stderr).toContain("unable to replace gcp:compute/disk:Disk mail-data (zone): it is protected");
+  const d = await deploy(moved);
+  expect(d.code).not.toBe(0);
+  expect(d.stderr).toContain("unable to replace gcp:compute/disk:Disk mail-data (zone): it is protected");
+  expect(state()).toBe(before);
+}, 3 * TIMEOUT);
