@@ -1,6 +1,6 @@
 // Issue 21 §1: what Dovecot sends for a user (Sieve vacation, redirect) obeys the rules of submission. The
 // rendered configuration run by the real Postfix, Dovecot/Pigeonhole, OpenDKIM and policyd-rate-limit
-// (tests/daemons/lib/live-server.ts): a user's own script is triggered by mail from outside on port 25, and
+// (tests/daemons/lib/live-server.ts): a user's own script is triggered by outside mail delivered over LMTP, and
 // what it sends is read from Postfix's queue (the relay is out of reach in the namespace). The lane itself
 // is attacked the way a process on the machine would: /etc/dovecot/sieve-submit, and plain SMTP.
 // Needs root and the Debian packages of live-server.test.ts plus dovecot-sieve.
@@ -83,37 +83,31 @@ async function waitFor<T>(what: string, find: () => T[], tries = 600): Promise<T
     `bob's Sieve log:\n${server.exec(["cat", `${BOB_HOME}/.dovecot.sieve.log`]).out}\nqueue:\n${server.exec(["postqueue", "-p"]).out}`);
 }
 
-/** Waits until nothing is queued for a hosted mailbox (LMTP delivery, with its Sieve actions, done). */
-async function settled(): Promise<void> {
-  const hosted = (e: QueueEntry) => e.recipients.some((r) => /@example\.(com|org)$/.test(r.address));
-  for (let i = 0; i < 600; i++) {
-    if (!queue().some(hosted)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`mail for a hosted mailbox still queued: ${server.exec(["postqueue", "-p"]).out}`);
+const LMTP = "/var/spool/postfix/private/dovecot-lmtp";
+/** A message from `from` to bob, as Postfix hands it to Dovecot. */
+const letter = (from: string, subject: string) =>
+  `From: Eve <${from}>\nTo: Bob <${BOB}>\nSubject: ${subject}\nDate: ${new Date().toUTCString()}\n` +
+  `Message-ID: <${subject}@elsewhere.example.net>\n\nHello Bob.\n`;
+/** Delivers `text` to bob over Dovecot's LMTP socket, as Postfix does; returns Dovecot's answer to DATA. */
+function lmtp(from: string, text: string): string {
+  return ok(server.exec(["python3", "-c", `import smtplib, sys
+s = smtplib.LMTP(sys.argv[1])
+s.ehlo("mail.example.com")
+s.mail(sys.argv[2]); s.rcpt(sys.argv[3])
+try:
+    code, reply = s.data(sys.stdin.buffer.read())
+except smtplib.SMTPDataError as e:
+    code, reply = e.smtp_code, e.smtp_error
+print(code, reply.decode())`, LMTP, from, BOB], text)).trim();
 }
 
-/** Mail from outside to bob on port 25, as anyone on the internet sends it; then its Sieve actions are done. */
-async function trigger(subject: string, from = outsider()): Promise<string> {
-  const w = await Wire.open(server.socket(25));
-  try {
-    await w.reply();
-    await w.cmd("EHLO mx.elsewhere.example.net");
-    expect((await w.cmd(`MAIL FROM:<${from}>`))?.code).toBe(250);
-    expect((await w.cmd(`RCPT TO:<${BOB}>`))?.code).toBe(250);
-    expect((await w.cmd("DATA"))?.code).toBe(354);
-    // A plain, complete message (Date:, MIME-Version:): scored as spam it would be filed into Junk by the
-    // global script, and bob's own script would never run.
-    const text = `From: Eve <${from}>\r\nTo: Bob <${BOB}>\r\nSubject: ${subject}\r\nDate: ${new Date().toUTCString()}\r\n` +
-      `Message-ID: <${subject}@elsewhere.example.net>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n` +
-      "Hello Bob, a short note about the meeting on Tuesday.\r\n.";
-    expect((await w.cmd(text))?.code).toBe(250);
-  } finally {
-    w.close();
-  }
-  await settled();
-  // Delivered into the INBOX (Maildir/new), not Junk: only there does bob's script run.
-  expect(ok(server.exec(["grep", "-rlF", "--", subject, `${BOB_HOME}/Maildir`]))).toMatch(/\/Maildir\/new\//);
+/**
+ * Mail from outside for bob, delivered with its Sieve actions done (Dovecot answers after them). Over LMTP
+ * rather than port 25: rspamd's verdict on a test message, without DNS here, is not stable, and mail it
+ * scores as spam is filed into Junk by the global script before bob's runs. Port 25 is the e2e tier's.
+ */
+function trigger(subject: string, from = outsider()): string {
+  expect(lmtp(from, letter(from, subject))).toMatch(/^250 /);
   return from;
 }
 
@@ -126,7 +120,7 @@ const counted = (login: string) => Number(ok(server.exec(["python3", "-c",
 describe("a user's script, triggered from outside", () => {
   test("a vacation :from another user's address leaves nothing, and the incoming message is still delivered", async () => {
     const token = marker("forge-vacation");
-    await trigger(token);
+    trigger(token);
     expect(queuedWith(token).filter((m) => m.recipients.some((r) => r.endsWith("@elsewhere.example.net")))).toEqual([]);
     expect(ok(server.exec(["grep", "-rlF", "--", token, `${BOB_HOME}/Maildir`]))).toMatch(/\/new\//);
   });
@@ -134,7 +128,7 @@ describe("a user's script, triggered from outside", () => {
   test("control: a vacation from bob's own address leaves with the empty sender, signed for example.org", async () => {
     const token = marker("own-vacation");
     const before = counted(BOB);
-    const from = await trigger(token);
+    const from = trigger(token);
     const [reply, ...more] = await waitFor("the vacation reply", () => queuedWith(token, from));
     expect(more).toEqual([]);
     // postqueue shows the empty envelope sender as MAILER-DAEMON.
@@ -146,7 +140,7 @@ describe("a user's script, triggered from outside", () => {
 
   test("a vacation :from an alias bob owns leaves, signed for the alias's domain", async () => {
     const token = marker("alias-vacation");
-    const from = await trigger(token);
+    const from = trigger(token);
     const [reply] = await waitFor("the vacation reply", () => queuedWith(token, from));
     expect(reply.text).toMatch(/^From: sales@example\.org$/m);
     expect(dkimDomains(reply.text)).toEqual(["example.org"]);
@@ -155,7 +149,7 @@ describe("a user's script, triggered from outside", () => {
   test("a redirect leaves with bob's own envelope sender, counted, and not signed by us", async () => {
     const token = marker("redirect-out");
     const before = counted(BOB);
-    const from = await trigger(token);
+    const from = trigger(token);
     const [copy, ...more] = await waitFor("the redirect", () => queuedWith(token, OUTSIDE_RCPT));
     expect(more).toEqual([]);
     expect(copy.sender).toBe(BOB);
@@ -278,36 +272,21 @@ describe("the hourly limit", () => {
     `import sqlite3; c = sqlite3.connect(${JSON.stringify(RATE_DB)}); c.execute(${JSON.stringify(statement)}); c.commit()`]));
   afterAll(() => sql("DELETE FROM mail_count"));
 
-  test("over bob's limit a redirect waits (the incoming message stays queued); once the hour frees, it leaves", async () => {
+  test("over bob's limit a redirect waits (Dovecot answers 451: the incoming message stays queued); once the hour frees, it leaves", async () => {
     const token = marker("redirect-out");
     // An hour of bob's sending (his limit is 20), as the counter keeps it.
     ok(server.exec(["python3", "-c", "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); " +
       "c.executemany('INSERT INTO mail_count VALUES (?, ?)', [(sys.argv[2], int(time.time()))] * 20); c.commit()", RATE_DB, BOB]));
     expect(counted(BOB)).toBeGreaterThanOrEqual(20);
-    const w = await Wire.open(server.socket(25));
-    try {
-      await w.reply();
-      await w.cmd("EHLO mx.elsewhere.example.net");
-      await w.cmd(`MAIL FROM:<${outsider()}>`);
-      await w.cmd(`RCPT TO:<${BOB}>`);
-      await w.cmd("DATA");
-      expect((await w.cmd(`From: eve@elsewhere.example.net\r\nTo: ${BOB}\r\nSubject: ${token}\r\n\r\nHello.\r\n.`))?.code).toBe(250);
-    } finally {
-      w.close();
-    }
-    let waiting: Queued[] = [];
-    for (let i = 0; i < 300 && waiting.length === 0; i++) {
-      waiting = queuedWith(token, BOB).filter((m) => m.delayed.length > 0);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(waiting).toHaveLength(1);
-    // Dovecot's answer to Postfix: try later (the lane said 450 to sieve-submit).
-    expect(waiting[0].delayed[0]).toMatch(/said: 451 4\.2\.0 .*temporary failure/);
+    // Dovecot answers "try later" for the incoming message (the lane said 450 to sieve-submit): Postfix keeps
+    // it queued. Nothing of it left.
+    const from = outsider();
+    const text = letter(from, token);
+    expect(lmtp(from, text)).toMatch(/^451 4\.2\.0 .*temporary failure/);
     expect(queuedWith(token, OUTSIDE_RCPT)).toEqual([]);
-    // The hour passes: the counts go, the queued message is retried, the redirect leaves.
+    // The hour passes: the counts go, Postfix delivers the message again, the redirect leaves.
     sql("DELETE FROM mail_count");
-    ok(server.exec(["postqueue", "-i", waiting[0].id]));
-    await settled();
+    expect(lmtp(from, text)).toMatch(/^250 /);
     expect(await waitFor("the redirect", () => queuedWith(token, OUTSIDE_RCPT))).toHaveLength(1);
   });
 });
