@@ -133,6 +133,10 @@ export class ManageSieve {
     return this.command(`SETACTIVE ${quoted(name)}`);
   }
 
+  deleteScript(name: string): Promise<SieveResponse> {
+    return this.command(`DELETESCRIPT ${quoted(name)}`);
+  }
+
   getScript(name: string): Promise<SieveResponse> {
     return this.command(`GETSCRIPT ${quoted(name)}`);
   }
