@@ -8,6 +8,7 @@ import { loadCloud, updateCloud } from "./cloud-store";
 import { DnsRecordState, dsRecords, qualify, setSigned, ZoneWriter } from "./dns";
 import { deleteDisk, ensureDisk, growDisk, loadDisks } from "./disks";
 import { Diff, Inputs, UNKNOWN } from "./engine/diff";
+import type { Dependencies } from "./dependencies";
 import { Engine, keyOf, LabProvider, NO_OPTS, ResourceOpts } from "./engine/engine";
 import type { StoredResource } from "./engine/state";
 import { generateKey } from "./keys";
@@ -53,6 +54,8 @@ export interface LabMocksOptions {
   options: Map<string, ResourceOpts>;
   /** The replacementTrigger option by type::name, where one is set. */
   triggers: Map<string, pulumi.Output<unknown>>;
+  /** Each registration's dependencies by type::name, read off its request (lab/dependencies.ts). */
+  dependencies: Map<string, Dependencies>;
 }
 
 /**
@@ -97,7 +100,8 @@ export class LabMocks implements pulumi.runtime.Mocks {
       const opts = this.opts.options.get(keyOf(args.type, args.name)) ?? NO_OPTS;
       const trigger = this.opts.triggers.get(keyOf(args.type, args.name));
       const replacementTrigger = trigger === undefined ? undefined : await valueOf(trigger);
-      const r = await this.engine.register({ type: args.type, name: args.name, inputs, opts, replacementTrigger, secrets: secretPaths(args.inputs) });
+      const deps = this.opts.dependencies.get(keyOf(args.type, args.name));
+      const r = await this.engine.register({ type: args.type, name: args.name, inputs, opts, replacementTrigger, secrets: secretPaths(args.inputs), ...deps });
       return { id: r.id, state: r.outputs };
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
