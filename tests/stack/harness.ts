@@ -180,6 +180,11 @@ export interface RunOptions {
    * provider does when it cannot read the instance).
    */
   guestAttributes?: (inputs: Record<string, unknown>) => Record<string, unknown>;
+  /**
+   * Outputs by resource name that a previous deploy left in the state, reported for an unchanged resource
+   * (e.g. a data disk whose ignored zone is still the old one).
+   */
+  previous?: Record<string, Record<string, unknown>>;
 }
 
 /**
@@ -201,7 +206,7 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
         type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [], inputDeps: [],
         ...opts, additionalSecretOutputs: secretOutputs,
       });
-      const state = fakeState(args.type, args.name, args.inputs);
+      const state = { ...fakeState(args.type, args.name, args.inputs), ...run.previous?.[args.name] };
       return { id: `${args.name}-id`, state: markSecrets(state, secretOutputs) };
     },
     call: (args) => {
@@ -256,6 +261,8 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
     await pulumi.runtime.disconnect();
     return { calls, resources, outputs: resolved };
   } catch (e) {
+    // A program that stopped with resources still registering: let them finish here, not in the next run's mocks.
+    await pulumi.runtime.disconnect().catch(() => undefined);
     return { calls, resources, outputs: {}, error: e as Error };
   }
 }
