@@ -216,10 +216,11 @@ export class MailHost extends pulumi.ComponentResource {
     // terraform-provider-google google/services/compute/resource_compute_disk.go): production's protect
     // refuses that; shrinking means a new disk and copying the mail over by hand.
     // A restore (docs/operations.md, "Backups and restore") sets dataDiskSnapshot: `snapshot` is ForceNew, so the disk is
-    // replaced by one made from the snapshot (created first, swapped in on the running VM, which MailPush then
-    // provisions again to mount it, then the old one deleted;
-    // production's protect refuses until the admin unprotects it for that one update). Removing the key later
-    // must not replace the restored disk with an empty one: without the key the old value is kept (ignoreChanges).
+    // replaced by one made from the snapshot (created first; the VM is replaced with it, see the instance; then the
+    // old one deleted). Production's protect refuses that at preview, and GCE refuses to delete a VM with
+    // deletionProtection: a restore there unprotects first (docs/operations.md).
+    // Removing the key later must not replace the restored disk with an empty one: without the key the old value
+    // is kept (ignoreChanges).
     // `zone` is ForceNew too, and GCE cannot move a disk: a new zone alone would make an empty disk there and
     // delete the full one. Without a snapshot to make the new disk from, the disk keeps its zone (ignoreChanges,
     // so its `zone` output is where it really is), and the VM stays with it (its zone is the disk's).
@@ -307,6 +308,11 @@ export class MailHost extends pulumi.ComponentResource {
       deleteBeforeReplace: true,
       // The data disk is attached, never recreated with the VM; a new image does not replace a running VM.
       ignoreChanges: ["bootDisk.initializeParams.image"],
+      // A new data disk (a restore, a smaller size) replaces the VM. Updated in place, GCE would detach the old disk
+      // from the running VM (terraform-provider-google resource_compute_instance.go: detachDisk, then attachDisk, no
+      // stop) while Postfix and Dovecot still use it; deleting the VM shuts the guest down first (systemd stops the
+      // daemons and unmounts /srv/mail), and the new VM boots with the new disk, which MailPush provisions.
+      replaceOnChanges: ["attachedDisks"],
     });
 
     // Pinned once per instance: pulumi.Stash keeps the first value it is given as its `output` and ignores later

@@ -236,7 +236,7 @@ export const KEY_GROUPS = [
         derived: "the multi-region of the VM's region (`europe-*` → `eu`, `us-*`/`northamerica-*`/`southamerica-*` → `us`, `asia-*` → `asia`, others their own region)",
       },
       dataDiskSnapshot: {
-        description: "Restore: the data disk is replaced by one made from this snapshot (see [Backups and restore](operations.md#backups-and-restore)); " +
+        description: "Restore: the data disk is replaced by one made from this snapshot, and the VM with it (see [Backups and restore](operations.md#backups-and-restore)); " +
           "removing the key later keeps the restored disk. With a new `gcp:zone` it moves the mail there " +
           "(see [Moving to another zone](operations.md#moving-to-another-zone)).",
         example: "mail-data-20260101", derived: "none",

@@ -16,6 +16,8 @@ export interface Recorded {
   deleteBeforeReplace: boolean;
   /** The ignoreChanges option: the engine diffs and stores the old value at these input paths. */
   ignoreChanges: string[];
+  /** The replaceOnChanges option: a change at these input paths replaces. */
+  replaceOnChanges: string[];
   dependsOn: string[];
   /** The resources whose outputs its inputs use (the engine's implicit dependencies), as "type::name". */
   inputDeps: string[];
@@ -199,13 +201,13 @@ const settled = (v: pulumi.Output<unknown>): Promise<unknown> => (v as unknown a
 export async function runProgram(config: Record<string, string>, run: RunOptions = {}): Promise<RunResult> {
   const resources: Recorded[] = [];
   const calls: RunResult["calls"] = [];
-  const options = new Map<string, { protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; ignoreChanges: string[]; dependsOn: string[]; inputDeps: string[]; secretOutputs: string[] }>();
+  const options = new Map<string, { protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; ignoreChanges: string[]; replaceOnChanges: string[]; dependsOn: string[]; inputDeps: string[]; secretOutputs: string[] }>();
   const triggers = new Map<string, pulumi.Output<unknown>>();
   pulumi.runtime.setMocks({
     newResource: (args) => {
       const { secretOutputs = [], ...opts } = options.get(`${args.type}::${args.name}`) ?? {};
       resources.push({
-        type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], dependsOn: [], inputDeps: [],
+        type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], dependsOn: [], inputDeps: [],
         ...opts, additionalSecretOutputs: secretOutputs,
       });
       const state = { ...fakeState(args.type, args.name, args.inputs), ...run.previous?.[args.name] };
@@ -228,6 +230,7 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
       retainOnDelete: t.opts.retainOnDelete === true,
       deleteBeforeReplace: (t.opts as pulumi.CustomResourceOptions).deleteBeforeReplace === true,
       ignoreChanges: t.opts.ignoreChanges ?? [],
+      replaceOnChanges: (t.opts as pulumi.CustomResourceOptions).replaceOnChanges ?? [],
       secretOutputs: (t.opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [],
       dependsOn: deps.map((d) => (d as unknown as { __name: string }).__name),
       inputDeps: [...new Set(outputResources(t.props))].sort(),

@@ -256,3 +256,32 @@ describe("a zone change: GCE cannot move the data disk, and a new one there woul
     expect(same.error).toBeUndefined();
   }, 300_000);
 });
+
+describe("a new data disk (a restore, a smaller size) replaces the VM: GCE would pull it from under the running daemons", () => {
+  const named = (r: RunResult, name: string) => r.resources.find((x) => x.name === name)!;
+  const SNAPSHOT = "mail-data-20260101";
+
+  test("the VM is replaced, delete-first, when its attached disk changes; nothing else about the disk replaces it", () => {
+    const vm = named(run, "mail-vm");
+    const opts = { ignoreChanges: vm.ignoreChanges, replaceOnChanges: vm.replaceOnChanges };
+    const disks = vm.inputs.attachedDisks as { source: string }[];
+    expect(disks).toHaveLength(1);
+    const newDisk = { ...vm.inputs, attachedDisks: [{ ...disks[0], source: "projects/p/zones/europe-west1-b/disks/mail-data-2" }] };
+    expect(diffResource("gcp:compute/instance:Instance", vm.inputs, newDisk, opts)).toMatchObject({ op: "replace", replaceBecause: ["attachedDisks.0.source"] });
+    expect(vm.deleteBeforeReplace).toBe(true);
+    expect(diffResource("gcp:compute/instance:Instance", vm.inputs, { ...vm.inputs, machineType: "e2-medium" }, opts).op).toBe("update");
+  });
+
+  test("a restore replaces the disk (and so the VM); production's protect refuses the disk's replacement at preview", async () => {
+    for (const protectData of [false, true]) {
+      const r = await runProgram(stackConfig({ "mailserver:protectData": protectData, "mailserver:dataDiskSnapshot": SNAPSHOT }));
+      expect(r.error).toBeUndefined();
+      const disk = named(r, "mail-data");
+      expect(diffResource("gcp:compute/disk:Disk", named(run, "mail-data").inputs, disk.inputs, { ignoreChanges: disk.ignoreChanges, replaceOnChanges: [] }))
+        .toMatchObject({ op: "replace", replaceBecause: ["snapshot"] });
+      // The lab engine refuses the replacement of a resource protected before and after (upstream/pulumi-engine.ts PROTECT_REPLACE).
+      expect(disk.protect).toBe(protectData);
+      expect(named(r, "mail-vm").inputs.deletionProtection).toBe(protectData);
+    }
+  }, 300_000);
+});
