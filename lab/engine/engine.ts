@@ -116,12 +116,11 @@ export class Engine {
     if (old && diff.op === "replace") {
       this.old.delete(key);
       this.condemned.delete(key);
-      if (condemned) {
-        // Deleted already, before the resource it depended on.
-      } else if (r.opts.deleteBeforeReplace) {
+      // A condemned dependent was deleted already, before the resource it depended on.
+      if (!condemned && r.opts.deleteBeforeReplace) {
         if (!old.retainOnDelete) await this.provider.delete(old);
         this.save();
-      } else this.replaced.push(old);
+      } else if (!condemned) this.replaced.push(old);
     }
     const made = await this.provider.create(r.type, r.name, inputs);
     return this.keep({ ...stored, id: made.id, outputs: made.outputs, deleteBeforeReplace: r.opts.deleteBeforeReplace });
