@@ -127,35 +127,6 @@ export async function bootMachine(disks: { deviceName: string; loop: string }[])
   await waitFor("sshd in the machine", () => sshBanner(), 90000);
 }
 
-/** The running machine's PID 1, as the host sees it: the supervisor's nspawn's child. */
-function machineInit(): number {
-  const children = (pid: number) => fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  const supervisorPid = daemonPid("machine");
-  const init = supervisorPid === undefined ? undefined : children(supervisorPid).flatMap(children)[0];
-  if (init === undefined) throw new Error("the lab machine is not running");
-  return init;
-}
-
-/**
- * GCE's detachDisk + attachDisk on the running VM, as udev inside it would see them: the old loop device's
- * nodes leave the machine's /dev and the new one's appear under the same names (/dev/loopN and
- * /dev/disk/by-id/google-<deviceName>). Unlike a detached GCE disk, whose device vanishes from under any
- * mount, a loop device stays readable through a mount made before: only its nodes go.
- */
-export async function swapDisk(deviceName: string, oldLoop: string, newLoop: string): Promise<void> {
-  const byId = `/dev/disk/by-id/google-${deviceName}`;
-  const [major, minor] = fs.readFileSync(`/sys/class/block/${path.basename(newLoop)}/dev`, "utf8").trim().split(":");
-  const script = [
-    "set -eu",
-    // nspawn bound both nodes in at boot (bootMachine): unmount them (a node made here by mknod is no mount).
-    `for n in ${byId} ${oldLoop}; do while umount "$n" 2>/dev/null; do :; done; rm -f "$n"; done`,
-    `mknod -m 0660 ${newLoop} b ${major} ${minor}`,
-    `mknod -m 0660 ${byId} b ${major} ${minor}`,
-  ].join("\n");
-  // Its pid namespace too: umount reads /proc/self/mountinfo, which the machine's /proc has only for its own.
-  await run("nsenter", ["-t", String(machineInit()), "-m", "-p", "--", "sh", "-c", script]);
-}
-
 function sshBanner(): Promise<boolean> {
   return canConnect(NET.machine, 22);
 }
