@@ -4,6 +4,7 @@
 // local account would (www-data, runuser); what leaves is read at the relay stand-in's spool.
 import { loadLab, token } from "../lib/lab";
 import { onMachine, shellQuote } from "../lib/machine";
+import { SIEVE_SUBMIT_PORT } from "../../../components/core/ports";
 import { spooledWith, waitForSpool } from "../lib/spool";
 
 const lab = loadLab();
@@ -52,4 +53,38 @@ test("control: root's mail From: root@ the machine leaves signed for example.tes
   expect((await sendmail("root", `root@${lab.hostname}`, `root@${lab.hostname}`, subject)).code).toBe(0);
   const m = await waitForSpool(lab, subject);
   expect(dkimDomain(m.eml)).toBe("example.test");
+});
+
+/** An SMTP dialogue on the Sieve lane as `user`: the greeting, then XCLIENT naming alice, as the lane trusts it. */
+function laneAs(user: string) {
+  const py = [
+    "import socket, sys",
+    "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10); f = s.makefile('rb')",
+    "def reply():",
+    "    while True:",
+    "        line = f.readline().decode(); print(line.rstrip())",
+    "        if line[3:4] != '-': return",
+    "reply(); s.sendall(b'EHLO attacker.invalid\\r\\n'); reply()",
+    "s.sendall(b'XCLIENT LOGIN=alice@example.test\\r\\n'); reply()",
+  ].join("\n");
+  const as = user === "root" ? "" : `runuser -u ${shellQuote(user)} -- `;
+  return onMachine(lab, `${as}python3 -c ${shellQuote(py)} ${SIEVE_SUBMIT_PORT}`);
+}
+
+// Postfix trusts XCLIENT LOGIN on the lane from loopback: an account on the machine that reached it could send
+// as any user. nftables (the guard's table) lets only root and vmail (Dovecot's Sieve) connect.
+test.each(["www-data", "nobody", "_rspamd", "opendkim"])("%s cannot connect to the Sieve lane, so cannot XCLIENT as alice", async (user) => {
+  const r = await laneAs(user);
+  expect([user, r.code]).not.toEqual([user, 0]);
+  expect(r.stderr).toMatch(/Connection refused|ConnectionRefused|reset/i);
+  expect(r.stdout).not.toMatch(/^220 /m);
+});
+
+test("control: vmail (Dovecot's Sieve) and root reach the lane and may XCLIENT there", async () => {
+  for (const user of ["vmail", "root"]) {
+    const r = await laneAs(user);
+    expect({ user, code: r.code }).toEqual({ user, code: 0 });
+    expect(r.stdout).toMatch(/^220 /m);
+    expect(r.stdout).toMatch(/^220 .*\n[\s\S]*^250[ -]XCLIENT/m);
+  }
 });
