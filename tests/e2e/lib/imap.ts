@@ -48,7 +48,7 @@ export function findInInbox(lab: Lab, user: LabUser, subject: string): Promise<s
 export function waitForInbox(lab: Lab, user: LabUser, subject: string, timeoutMs = 60_000): Promise<string> {
   return waitFor(`"${subject}" in ${user.address}'s INBOX`, () => findInInbox(lab, user, subject), {
     timeoutMs,
-    intervalMs: 2_000,
+    intervalMs: 1_000,
   });
 }
 
