@@ -443,7 +443,7 @@ export function parseConfig(raw: Record<string, unknown>): MailStackConfig {
 /** Stand-ins for keys that failed, so that the rules spanning keys still check the rest. */
 const STAND_INS: Record<string, unknown> = {
   domain: "stand-in.invalid", zoneId: "stand-in", relayUsername: "stand-in", relayPassword: "stand-in",
-  sshSourceRanges: ["192.0.2.0/32"], "gcp:project": "stand-in", "gcp:zone": "stand-in-zone1-a",
+  sshSourceRanges: ["192.0.2.0/32"], "gcp:project": "stand-in", "gcp:zone": "stand-in1-a",
   "cloudflare:apiToken": "stand-in",
 };
 
