@@ -178,3 +178,26 @@ export async function managesieveSession(lab: Lab, user: LabUser): Promise<Manag
   }
   return c;
 }
+
+/** Uploads `text` as `user`'s script `name` and makes it the active one; throws with the server's answer otherwise. */
+export async function activateScript(lab: Lab, user: LabUser, name: string, text: string): Promise<void> {
+  const c = await managesieveSession(lab, user);
+  try {
+    for (const [step, r] of [["PUTSCRIPT", await c.putScript(name, text)], ["SETACTIVE", await c.setActive(name)]] as const) {
+      if (r.status !== "OK") throw new Error(`${step} ${name} for ${user.address}: ${r.line}`);
+    }
+  } finally {
+    c.close();
+  }
+}
+
+/** Deactivates and deletes `user`'s script `name` (cleanup: the answers are not checked). */
+export async function removeScript(lab: Lab, user: LabUser, name: string): Promise<void> {
+  const c = await managesieveSession(lab, user);
+  try {
+    await c.setActive("");
+    await c.deleteScript(name);
+  } finally {
+    c.close();
+  }
+}

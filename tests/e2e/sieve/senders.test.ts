@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { loadLab, labUser, token } from "../lib/lab";
 import { onMachineOk, shellQuote } from "../lib/machine";
 import { signAsOutside } from "../lib/mailbox";
-import { managesieveSession } from "../lib/managesieve";
+import { activateScript, managesieveSession, removeScript } from "../lib/managesieve";
+import { forgetSendCounts, sendCount } from "../lib/ratelimit";
 import { run } from "../lib/run";
 import { envelope, message, outsideDialog } from "../lib/smtp";
 import { Spooled, spooledWith, waitForSpool } from "../lib/spool";
@@ -62,35 +63,10 @@ async function verifies(eml: Buffer): Promise<string> {
 /** The machine's log lines of the Sieve lane (postfix/sieve/smtpd) and of sieve-submit that name `needle`. */
 const laneLog = (needle: string) =>
   onMachineOk(lab, `journalctl --no-pager -o cat -t postfix/sieve/smtpd -t mailserver/sieve-submit | grep -F -- '${needle}' || true`);
-/** Rows policyd-rate-limit counts against `login` this hour. */
-async function counted(login: string): Promise<number> {
-  return Number((await onMachineOk(lab, `python3 -c 'import sqlite3, sys; print(sqlite3.connect("/var/lib/policyd-rate-limit/db.sqlite3")` +
-    `.execute("SELECT COUNT(*) FROM mail_count WHERE id = ?", (sys.argv[1],)).fetchone()[0])' ${login}`)).trim());
-}
-async function forgetCounts(login: string): Promise<void> {
-  await onMachineOk(lab, `python3 -c 'import sqlite3, sys; c = sqlite3.connect("/var/lib/policyd-rate-limit/db.sqlite3"); ` +
-    `c.execute("DELETE FROM mail_count WHERE id = ?", (sys.argv[1],)); c.commit()' ${login}`);
-}
+const counted = (login: string) => sendCount(lab, login);
 
-beforeAll(async () => {
-  const c = await managesieveSession(lab, bob);
-  try {
-    expect((await c.putScript(SCRIPT, script)).status).toBe("OK");
-    expect((await c.setActive(SCRIPT)).status).toBe("OK");
-  } finally {
-    c.close();
-  }
-});
-
-afterAll(async () => {
-  const c = await managesieveSession(lab, bob);
-  try {
-    await c.setActive("");
-    await c.deleteScript(SCRIPT);
-  } finally {
-    c.close();
-  }
-});
+beforeAll(() => activateScript(lab, bob, SCRIPT, script));
+afterAll(() => removeScript(lab, bob, SCRIPT));
 
 describe("what a script may ask for", () => {
   test.each([
@@ -161,26 +137,13 @@ describe("the hourly limit counts what scripts send", () => {
   const subject = `${run_}-fanout`;
   const targets = [1, 2, 3, 4].map((n) => `fanout${n}@${GENUINE}`);
   beforeAll(async () => {
-    await forgetCounts(erin.address);
-    const c = await managesieveSession(lab, erin);
-    try {
-      const text = ['require ["copy"];', `if header :contains "subject" "${subject}" {`,
-        ...targets.map((t) => `  redirect :copy "${t}";`), "}", ""].join("\n");
-      expect((await c.putScript(ERIN_SCRIPT, text)).status).toBe("OK");
-      expect((await c.setActive(ERIN_SCRIPT)).status).toBe("OK");
-    } finally {
-      c.close();
-    }
+    await forgetSendCounts(lab, erin.address);
+    await activateScript(lab, erin, ERIN_SCRIPT, ['require ["copy"];', `if header :contains "subject" "${subject}" {`,
+      ...targets.map((t) => `  redirect :copy "${t}";`), "}", ""].join("\n"));
   });
   afterAll(async () => {
-    const c = await managesieveSession(lab, erin);
-    try {
-      await c.setActive("");
-      await c.deleteScript(ERIN_SCRIPT);
-    } finally {
-      c.close();
-    }
-    await forgetCounts(erin.address);
+    await removeScript(lab, erin, ERIN_SCRIPT);
+    await forgetSendCounts(lab, erin.address);
     // The held message is delivered now that the script is gone.
     await onMachineOk(lab, "postqueue -f");
   });
