@@ -99,6 +99,7 @@ export class MailServer extends pulumi.ComponentResource {
       provisionScript: renderProvisionScript(c),
       files: [...args.files, ...keyFiles],
       dataDiskSizeGb: c.dataDiskSizeGb,
+      bootDiskSizeGb: host.instance.bootDisk.initializeParams.size,
       dataDiskId: host.dataDisk.id,
       tls: { keyName: c.tlsKey, privateKeyPem: tlsKeys[c.tlsKey].privateKeyPem, spkiSha256: spkiHashes[c.tlsKey], settings: tlsSettings(c) },
       // ACME validation needs the A record; mail needs the disk; signing with a new DKIM key needs its record.
