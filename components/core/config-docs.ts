@@ -190,7 +190,8 @@ export const KEY_GROUPS = [
       image: { description: "Boot image family; the configuration is tested against Debian 12.", example: "debian-cloud/debian-12" },
       bootDiskSizeGb: {
         description: "Boot disk in GB, 10 or more (the Debian 12 image's size). A larger value resizes the disk on the running VM " +
-          "(terraform-provider-google updates it in place since 7.22); the deploy does not grow the root filesystem yet. GCE refuses a smaller one.",
+          "(terraform-provider-google updates it in place since 7.22), then grows the root partition and filesystem online " +
+          "(`growpart`, `resize2fs`; no restart). GCE refuses a smaller one.",
         example: 20,
       },
       maintenanceWindow: {
