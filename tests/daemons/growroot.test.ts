@@ -68,7 +68,7 @@ const superblockWriteTime = (): [number, number][] => {
  */
 function readPartitions(dev: string): void {
   sh(`partx -a ${dev}`);
-  must(`for n in 1 14 15; do [ -b ${dev}p$n ] || { echo "${dev}p$n missing"; exit 1; }; done`);
+  must(`for n in 1 14 15; do [ -b ${dev}p$n ] || { echo "no device node ${dev}p$n: is /dev a devtmpfs (findmnt /dev)?"; exit 1; }; done`);
 }
 /** Attaches an image as GCE attaches a disk. */
 function attach(file: string, partitions: boolean): string {
