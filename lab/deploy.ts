@@ -82,7 +82,7 @@ export async function runProgram(config: Record<string, string>, preview: boolea
   process.on("unhandledRejection", onUnhandled);
   try {
     await pulumi.runtime.setMocks(mocks, "mailserver", "lab", preview);
-    pulumi.runtime.setAllConfig(config, Object.keys(config).filter((k) => /password|users|apiToken/i.test(k)));
+    pulumi.runtime.setAllConfig(config, Object.keys(config).filter((k) => /password|users|apiToken|apiKey/i.test(k)));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(path.join(REPO, "index")) as () => Promise<Record<string, unknown>>;
     const outputs: Record<string, unknown> = {};

@@ -213,7 +213,7 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
       return args.inputs;
     },
   }, "mailserver", run.stack ?? "test", false);
-  pulumi.runtime.setAllConfig(config, Object.keys(config).filter((k) => /password|users|apiToken/i.test(k)));
+  pulumi.runtime.setAllConfig(config, Object.keys(config).filter((k) => /password|users|apiToken|apiKey/i.test(k)));
   const record = (t: pulumi.ResourceTransformationArgs) => {
     const deps = Array.isArray(t.opts.dependsOn) ? t.opts.dependsOn : t.opts.dependsOn ? [t.opts.dependsOn] : [];
     options.set(`${t.type}::${t.name}`, {
