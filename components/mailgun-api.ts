@@ -18,7 +18,9 @@ export interface MailgunDomainInfo {
 
 /** A client for one endpoint; mailgun.js takes the account's API key as the password of the user "api". */
 export async function mailgunClient(e: MailgunEndpoint): Promise<MailgunClient> {
-  const { default: MailgunClass } = await import("mailgun.js");
+  // The package's CommonJS export is the class itself (module.exports = Mailgun).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const MailgunClass = require("mailgun.js") as typeof Mailgun;
   return new MailgunClass(FormData).client({ username: "api", key: e.apiKey, url: e.apiUrl, timeout: 30000 });
 }
 

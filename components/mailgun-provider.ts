@@ -123,6 +123,13 @@ export interface MailgunEndpointArgs {
   region: pulumi.Input<string>;
 }
 
+/** The providers by resource type, for tests that run them in-process. */
+export const MAILGUN_PROVIDERS: Record<string, pulumi.dynamic.ResourceProvider> = {
+  "pulumi-nodejs:dynamic/mailgun:Domain": domainProvider,
+  "pulumi-nodejs:dynamic/mailgun:Verification": verificationProvider,
+  "pulumi-nodejs:dynamic/mailgun:Credential": credentialProvider,
+};
+
 export class MailgunDomain extends pulumi.dynamic.Resource {
   declare readonly created: pulumi.Output<boolean>;
   declare readonly state: pulumi.Output<string>;

@@ -288,9 +288,9 @@ const schema = z.object({
   relayUsername: z.string().min(1, { message: "is empty — set your Mailgun SMTP login" }).refine((u) => !/[\s:]/.test(u) && !CONTROL.test(u), {
     message: "contains :, whitespace or a control character, which sasl_passwd (nexthop user:password) cannot hold — set the SMTP login exactly as Mailgun shows it",
   }).optional(),
-  relayPassword: secret("your Mailgun SMTP password (pulumi config set --secret mailserver:relayPassword)", "sasl_passwd").optional(),
+  relayPassword: secret("your Mailgun SMTP password (pulumi config set --secret mailserver:relayPassword)", "sasl_passwd").optional().meta({ secret: true }),
   // The API mode (components/mailgun.ts): the stack makes the sending domain, its records and the SMTP credential.
-  mailgunApiKey: secret("your Mailgun API key (pulumi config set --secret mailserver:mailgunApiKey)", "the API's Authorization header").optional(),
+  mailgunApiKey: secret("your Mailgun API key (pulumi config set --secret mailserver:mailgunApiKey)", "the API's Authorization header").optional().meta({ secret: true }),
   mailgunRegion: oneOf(MAILGUN_REGIONS).default("us"),
   mailgunDomain: domainName.optional(),
   mailgunCredentialGeneration: int(1, 1000000).default(1),
