@@ -137,15 +137,16 @@ export function unverifiedRecords(records: MailgunDnsRecord[]): MailgunDnsRecord
  * pulumi-mailgun v3.9.0 bridges: its `upstream` submodule is that tag's commit a99277b) declares them:
  * - mailgun_domain: name, region, spam_action, dkim_selector RequiresReplace (internal/framework/domain_schema.go:27-30,
  *   33-40, 41-48, 71-76); tracking and web scheme are updated in place (domain_crud.go:138-158);
- * - mailgun_domain_credential: login, domain, region RequiresReplace (credential_resource.go:59-64, 69-74, 75-82); password
- *   is updated in place with ChangeCredentialPassword (credential_resource.go:65-68, 196).
+ * - mailgun_domain_credential: login, domain, region RequiresReplace (credential_resource.go:59-64, 69-74, 75-82); its password
+ *   is an input there, updated in place (credential_resource.go:65-68, 196), while ours is made by the provider and is no
+ *   input: a new password comes with a new login (mailgunCredentialGeneration), never as an update.
  * apiKey and apiUrl are the provider's configuration, not the resource's: a change is no change of the resource.
  */
 export const REPLACE_FIELDS = {
   domain: ["name", "region", "spamAction", "dkimSelector"],
   credential: ["login", "domain", "region"],
 } as const;
-export const UPDATE_FIELDS = { domain: [], credential: ["password"] } as const;
+export const UPDATE_FIELDS = { domain: [], credential: [] } as const;
 
 /** The fields whose values differ, and those of them that replace, for a dynamic provider's diff. */
 export function fieldDiff(kind: keyof typeof REPLACE_FIELDS, olds: Record<string, unknown>, news: Record<string, unknown>):
