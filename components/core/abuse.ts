@@ -10,10 +10,14 @@ import { MAIL_PORTS } from "./ports";
  */
 export const BAN_PORTS: readonly number[] = MAIL_PORTS;
 
+/** Code-point order, so the bytes do not follow the order of users in the config or the machine's locale. */
+const byAddress = (a: { address: string }, b: { address: string }) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0);
+
 /** The template values of the abuse limits. */
 export function abuseView(config: MailStackConfig) {
   const { abuse } = config;
   const limit = (n: number) => (n === 0 ? [] : [n]);
+  const ownMailbox = ownMailboxClasses(config);
   return {
     banPorts: BAN_PORTS.join(","),
     banAfterFailures: abuse.banAfterFailures,
@@ -21,12 +25,24 @@ export function abuseView(config: MailStackConfig) {
     exemptRanges: abuse.exemptRanges,
     postfixExemptRanges: abuse.exemptRanges.map(postfixCidr),
     sendLimit: limit(abuse.sendLimitPerHour),
-    // Sorted like every other list, so the bytes do not follow the order of users in the config.
     sendLimitOverrides: config.users
       .filter((u) => u.sendLimitPerHour !== undefined)
       .map((u) => ({ address: u.address, limit: limit(u.sendLimitPerHour ?? 0) }))
-      .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)),
+      .sort(byAddress),
+    ownMailbox,
+    // The access table naming each login's class (one line in main.cf; Postfix opens it at start).
+    ownMailboxLogins: `inline:{ ${ownMailbox.map((o) => `${o.address}=${o.class}`).join(", ")} }`,
   };
+}
+
+/**
+ * Mail a login sends to its own mailbox only reaches nobody else, so it is not counted against the hourly
+ * limit: `npm run status`'s round trip (a message to the mailbox itself) then still works after a burst used
+ * the limit up. Postfix cannot compare a recipient with the login, but an access table keyed by the login can
+ * name a restriction class, and each user's class lets only that user's own address through (RESTRICTION_CLASS_README).
+ */
+function ownMailboxClasses(config: MailStackConfig): { address: string; class: string }[] {
+  return [...config.users].sort(byAddress).map((u, i) => ({ address: u.address, class: `own_mailbox_${i}` }));
 }
 
 /**

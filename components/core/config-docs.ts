@@ -204,7 +204,7 @@ export const KEY_GROUPS = [
         example: ["198.51.100.7/32", "2001:db8:1::/48"],
       },
       sendLimitPerHour: {
-        description: "Recipients each login may send to per hour on submission (0: unlimited); above it `450 4.7.1`. " +
+        description: "Recipients each login may send to per hour on submission (0: unlimited); above it `450 4.7.1`. Mail to the login's own mailbox is not counted. " +
           "`users[].sendLimitPerHour` overrides it per user.",
         example: 500,
       },

@@ -92,8 +92,8 @@ export interface SubmissionFailure {
 
 /**
  * The round trip's submission failed: say what the server said, and the fix that answer calls for. The hourly
- * sending limit (policyd-rate-limit's "Sending limit of your login reached", templates/ratelimit) is the
- * mailbox's own: the round trip counts one recipient against it, and a burst before it used it up.
+ * sending limit (policyd-rate-limit's "Sending limit of your login reached", templates/ratelimit) does not count
+ * mail to one's own mailbox (main.cf's own_mailbox classes), so only a server deployed before that rule says it.
  */
 export function assessSubmissionFailure(f: SubmissionFailure): CheckResult {
   const id = "round-trip";
@@ -101,7 +101,8 @@ export function assessSubmissionFailure(f: SubmissionFailure): CheckResult {
   const said = `the server said "${lastLine(f.response)}"`;
   if (/Sending limit of your login reached/i.test(f.response)) {
     return error(id, `submission on 587 refused: ${said} — the mailbox has used up its hourly sending limit (mailserver:sendLimitPerHour, ` +
-      "or its own sendLimitPerHour): retry once the hour has passed, or run the round trip with another --mailbox");
+      "or its own sendLimitPerHour), and this server still counts mail to one's own mailbox: run pulumi up to deploy the rule that does not, " +
+      "or retry once the hour has passed");
   }
   if (f.responseCode === 535) return error(id, `submission on 587 refused the login: ${said} — check the mailbox's password (MAILSERVER_STATUS_PASSWORD)`);
   return error(id, `submission on 587 failed: ${said} — see journalctl -u postfix@- on the server`);

@@ -372,6 +372,23 @@ describe("submission (587 STARTTLS, 465) with login", () => {
     });
     expect(result.results.map((s) => [s.signingDomain, s.status.result])).toEqual([["example.com", "pass"]]);
   });
+
+  // Last in the file: it uses up bob's hourly limit (20 recipients, his own sendLimitPerHour).
+  test("once the hourly limit is used up, mail to one's own mailbox is still accepted and delivered (the status round trip); any other recipient 450", async () => {
+    const { w } = await smtp(587, "bob@example.org");
+    expect((await w.cmd("MAIL FROM:<bob@example.org>"))?.code).toBe(250);
+    const replies: string[] = [];
+    for (let i = 0; i < 25 && !replies.at(-1)?.startsWith("450"); i++) replies.push((await w.cmd("RCPT TO:<alice@example.com>"))?.text ?? "");
+    expect(replies.at(-1)).toMatch(/^450 4\.7\.1 .*Sending limit of your login reached/);
+    expect((await w.cmd("RCPT TO:<bob@example.org>"))?.code).toBe(250);
+    expect((await w.cmd("RCPT TO:<bob+status@example.org>"))?.code).toBe(250);
+    // Control, in the same state: another user's mailbox is still held back.
+    expect((await w.cmd("RCPT TO:<carol@example.com>"))?.code).toBe(450);
+    expect((await w.cmd("RSET"))?.code).toBe(250);
+    const token = marker("own-mailbox");
+    expect((await send(w, "bob@example.org", "bob@example.org", message("Bob <bob@example.org>", token)))?.text).toMatch(/^250 2\.0\.0 Ok: queued/);
+    expect(await delivered(token)).toHaveLength(1);
+  });
 });
 
 test("secret files are not world-readable once applied (manifest modes, install -m -o -g)", () => {

@@ -194,7 +194,8 @@ test("postconf -n and -M: no warnings, and the settings that matter", () => {
 // an entry, changes who may relay or forge. Changing one of these on purpose must fail here.
 test("the restriction lists, exactly and in order", () => {
   const p = params();
-  const list = (key: string) => (p[key] ?? "").split(/,\s*/);
+  // Commas inside an inline:{ … } table do not separate entries of the list.
+  const list = (key: string) => ((p[key] ?? "").match(/(?:[^,{]|\{[^}]*\})+/g) ?? []).map((e) => e.trim());
   expect(list("smtpd_relay_restrictions")).toEqual(["permit_mynetworks", "permit_sasl_authenticated", "reject_unauth_destination"]);
   expect(list("smtpd_recipient_restrictions")).toEqual([
     "reject_non_fqdn_recipient", "reject_unlisted_recipient", "check_policy_service unix:private/quota-status"]);
@@ -208,8 +209,12 @@ test("the restriction lists, exactly and in order", () => {
     p.smtpd_client_auth_rate_limit, p.smtpd_soft_error_limit, p.smtpd_hard_error_limit])
     .toEqual(["10", "60", "100", "30", "5", "${stress?{1}:{10}}"]);
   expect(p.smtpd_client_event_limit_exceptions).toBe("$mynetworks 198.51.100.0/24 [2001:db8:1::]/48");
+  // The login's own mailbox (its class) before the hourly limit: mail to it is not counted.
   expect(list("mua_recipient_restrictions")).toEqual([...list("smtpd_recipient_restrictions"),
+    "check_sasl_access inline:{ alice@example.com=own_mailbox_0, bob@example.org=own_mailbox_1, carol@example.com=own_mailbox_2 }",
     "check_policy_service unix:ratelimit/policy"]);
+  expect(p.smtpd_restriction_classes).toBe("own_mailbox_0 own_mailbox_1 own_mailbox_2");
+  expect(p.own_mailbox_1).toBe("check_recipient_access inline:{ bob@example.org=OK }");
   expect(list("smtpd_helo_restrictions")).toEqual([
     "permit_mynetworks", "permit_sasl_authenticated", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname"]);
   expect(p.local_recipient_maps).toBe("$alias_maps");

@@ -205,7 +205,8 @@ test("assessSubmissionFailure: names what the server said, and the hourly limit 
   expect(assessSubmissionFailure({ message: "Can't send mail - all recipients were rejected", response: limit, responseCode: 450 })).toEqual({
     id: "round-trip", status: "error",
     message: `submission on 587 refused: the server said "${limit}" — the mailbox has used up its hourly sending limit (mailserver:sendLimitPerHour, ` +
-      "or its own sendLimitPerHour): retry once the hour has passed, or run the round trip with another --mailbox",
+      "or its own sendLimitPerHour), and this server still counts mail to one's own mailbox: run pulumi up to deploy the rule that does not, " +
+      "or retry once the hour has passed",
   });
   expect(assessSubmissionFailure({ message: "Invalid login", response: "535 5.7.8 Error: authentication failed", responseCode: 535 }).message)
     .toBe('submission on 587 refused the login: the server said "535 5.7.8 Error: authentication failed" — check the mailbox\'s password (MAILSERVER_STATUS_PASSWORD)');

@@ -2,7 +2,8 @@
 // sends. erin@example.test has sendLimitPerHour 3 of her own (lab/stack.yaml); the lab's default is higher.
 import { labUser, loadLab } from "../lib/lab";
 import { onMachineOk } from "../lib/machine";
-import { Reply, SmtpDialog, submissionDialog } from "../lib/smtp";
+import { waitForInbox } from "../lib/imap";
+import { Reply, SmtpDialog, submission, submissionDialog } from "../lib/smtp";
 
 const lab = loadLab();
 const erin = labUser(lab, "erin@example.test");
@@ -44,6 +45,16 @@ test("the recipients within the limit are accepted, across connections; the next
   } finally {
     second.close();
   }
+});
+
+// Issue 21 §3: the status round trip (a message to the mailbox itself) must not fail after a burst.
+test("once the limit is used up, a message to her own mailbox is still accepted and arrives; to anyone else 450 (control)", async () => {
+  const transport = submission(lab, erin, 587);
+  const token = `own-mailbox-${Date.now().toString(36)}`;
+  await transport.sendMail({ from: erin.address, to: erin.address, subject: token, text: "the status round trip's shape" });
+  await waitForInbox(lab, erin, token);
+  await expect(transport.sendMail({ from: erin.address, to: bob.address, subject: `${token}-other`, text: "held back" }))
+    .rejects.toMatchObject({ responseCode: 450 });
 });
 
 test("another login still sends (control: the limit is per login)", async () => {
