@@ -7,6 +7,7 @@ import * as tls from "@pulumi/tls";
 import type { MailStackConfig } from "./core/config";
 import { DATA_DISK_DEVICE } from "./core/layout";
 import { isTestStack } from "./core/environments";
+import { zoneMoveProblem } from "./core/zone-move";
 import { globalNames, SNAPSHOT_STACK_LABEL, snapshotStackLabel, stackName } from "./core/names";
 import { acmeHttpPorts, IAP_TCP_SOURCE_RANGE, MAIL_PORTS, rangesByFamily, WEB_PORTS } from "./core/ports";
 
@@ -85,6 +86,8 @@ export class MailHost extends pulumi.ComponentResource {
   public readonly hostKey: pulumi.Output<string>;
   /** The relay password's current version (projects/…/secrets/…/versions/N), which the VM reads at apply time. */
   public readonly relaySecretVersion: pulumi.Output<string>;
+  /** Settles once the data disk's zone is known; rejects when the config moves the VM away from it (core/zone-move.ts). */
+  public readonly zoneChecked: Promise<void>;
 
   constructor(name: string, args: MailHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailserver:index:MailHost", name, {}, opts);
@@ -215,17 +218,31 @@ export class MailHost extends pulumi.ComponentResource {
     // terraform-provider-google google/services/compute/resource_compute_disk.go): production's protect
     // refuses that; shrinking means a new disk and copying the mail over by hand.
     // A restore (docs/operations.md, "Backups and restore") sets dataDiskSnapshot: `snapshot` is ForceNew, so the disk is
-    // replaced by one made from the snapshot (created first, swapped in on the running VM, which MailPush then
-    // provisions again to mount it, then the old one deleted;
-    // production's protect refuses until the admin unprotects it for that one update). Removing the key later
-    // must not replace the restored disk with an empty one: without the key the old value is kept (ignoreChanges).
+    // replaced by one made from the snapshot (created first; the VM is replaced with it, see the instance; then the
+    // old one deleted). Production's protect refuses that at preview, and GCE refuses to delete a VM with
+    // deletionProtection: a restore there unprotects first (docs/operations.md).
+    // Removing the key later must not replace the restored disk with an empty one: without the key the old value
+    // is kept (ignoreChanges).
+    // `zone` is ForceNew too, and GCE cannot move a disk: a new zone alone would make an empty disk there and
+    // delete the full one. Without a snapshot to make the new disk from, the disk keeps its zone (ignoreChanges,
+    // so its `zone` output is where it really is), and the VM stays with it (its zone is the disk's).
     this.dataDisk = new gcp.compute.Disk(`${name}-data`, {
       zone: c.gcp.zone,
       type: "pd-balanced",
       size: c.dataDiskSizeGb,
       description: "Mailboxes of the mail server",
       ...(c.dataDiskSnapshot ? { snapshot: c.dataDiskSnapshot } : {}),
-    }, { ...keep, ignoreChanges: c.dataDiskSnapshot ? [] : ["snapshot"] });
+    }, { ...keep, ignoreChanges: c.dataDiskSnapshot ? [] : ["snapshot", "zone"] });
+    // Where the disk is decides where the VM is: a zone change without a snapshot changes nothing, and the program
+    // stops with the way to move (core/zone-move.ts), at preview already (an unchanged disk's outputs are known
+    // there). Not thrown inside the apply: every resource downstream of the VM would fail with it.
+    this.zoneChecked = new Promise<void>((resolve, reject) => {
+      this.dataDisk.zone.apply((zone) => {
+        const problem = zoneMoveProblem(zone, c);
+        if (problem) reject(new Error(problem));
+        else resolve();
+      });
+    });
     const snapshots = new gcp.compute.ResourcePolicy(`${name}-snapshots`, {
       name: names.snapshotPolicy,
       region: c.gcp.region,
@@ -251,14 +268,14 @@ export class MailHost extends pulumi.ComponentResource {
     // A disk takes one snapshot schedule at a time: a new policy's attachment can only follow the old one's.
     new gcp.compute.DiskResourcePolicyAttachment(`${name}-data-snapshots`, {
       disk: this.dataDisk.name,
-      zone: c.gcp.zone,
+      zone: this.dataDisk.zone,
       name: snapshots.name,
     }, rule);
 
     this.deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, parent);
 
     this.instance = new gcp.compute.Instance(`${name}-vm`, {
-      zone: c.gcp.zone,
+      zone: this.dataDisk.zone,
       machineType: c.machineType,
       tags: [tag],
       // A new size resizes the boot disk on the running VM (upstream/diff-table.ts); the type and image replace the VM.
@@ -293,6 +310,11 @@ export class MailHost extends pulumi.ComponentResource {
       deleteBeforeReplace: true,
       // The data disk is attached, never recreated with the VM; a new image does not replace a running VM.
       ignoreChanges: ["bootDisk.initializeParams.image"],
+      // A new data disk (a restore, a smaller size) replaces the VM. Updated in place, GCE would detach the old disk
+      // from the running VM (terraform-provider-google resource_compute_instance.go: detachDisk, then attachDisk, no
+      // stop) while Postfix and Dovecot still use it; deleting the VM shuts the guest down first (systemd stops the
+      // daemons and unmounts /srv/mail), and the new VM boots with the new disk, which MailPush provisions.
+      replaceOnChanges: ["attachedDisks"],
     });
 
     // Pinned once per instance: pulumi.Stash keeps the first value it is given as its `output` and ignores later
@@ -301,8 +323,8 @@ export class MailHost extends pulumi.ComponentResource {
     // instanceId; a new VM has new host keys). Every deploy still reads the published key and stops if it differs.
     // Pulumi-command 1.x pins connection.hostKey with ssh.FixedHostKey (provider/pkg/provider/remote/connection.go);
     // without it any key is accepted.
-    const published = pulumi.all([this.instance.name, this.instance.instanceId])
-      .apply(([instanceName]) => publishedHostKey(instanceName, c.gcp.zone, c.gcp.project));
+    const published = pulumi.all([this.instance.name, this.instance.zone, this.instance.instanceId])
+      .apply(([instanceName, zone]) => publishedHostKey(instanceName, zone, c.gcp.project));
     const pin = new pulumi.Stash(`${name}-host-key`, { input: published }, { parent: this, replacementTrigger: this.instance.instanceId });
     this.hostKey = pulumi.all([this.instance.name, pin.output as pulumi.Output<unknown>, published])
       .apply(([instanceName, pinned, now]) => checkPinnedHostKey(instanceName, String(pinned), now));

@@ -39,6 +39,8 @@ export class MailServer extends pulumi.ComponentResource {
   public readonly clientSettings: ClientSettings;
   public readonly dnsRecords: pulumi.Output<{ zone: string; name: string; type: string }[]>;
   public readonly applied: pulumi.Output<string>;
+  /** Rejects when the config would move the VM away from its data disk's zone (components/host.ts). */
+  public readonly zoneChecked: Promise<void>;
   /** The VM's SSH host key, for admins' known_hosts. */
   public readonly sshHostKey: pulumi.Output<string>;
   /** Domain → the DS record to give the registrar (mailserver:dnssec). */
@@ -131,6 +133,7 @@ export class MailServer extends pulumi.ComponentResource {
     this.clientSettings = clientSettings(c.hostname);
     this.dnsRecords = dns.records;
     this.applied = push.applied;
+    this.zoneChecked = host.zoneChecked;
     this.sshHostKey = host.hostKey;
     this.dnssecDs = dane.ds;
     this.tlsaRecords = dane.tlsa;

@@ -12,6 +12,8 @@ export async function program() {
   // Everything but the DKIM keys renders from config alone; MailServer adds the key files from its keys.
   const files = await renderConfigFiles(config);
   const server = new MailServer(SERVER_NAME, { config, files });
+  // A zone change that would leave the mail behind stops the program here, with the way to move it.
+  await server.zoneChecked;
   return {
     ip: server.ip,
     hostname: server.hostname,

@@ -53,7 +53,7 @@ export interface MailPushArgs {
   relaySecretVersion: pulumi.Input<string>;
   /** The data disk's size: a larger disk re-runs the online filesystem grow. */
   dataDiskSizeGb: number;
-  /** The data disk: a new one (a restore, a smaller size) attached to the same VM re-runs provisioning, which mounts it. */
+  /** The data disk: a new one (a restore, a smaller size; the VM is replaced with it) re-runs provisioning, which mounts it. */
   dataDiskId: pulumi.Input<string>;
   /** The serving TLS key (made by the stack, core/dane.ts) and what its certificate depends on (core/provision.ts tlsSettings). */
   tls: { keyName: string; privateKeyPem: pulumi.Input<string>; spkiSha256: pulumi.Input<string>; settings: string };
@@ -113,11 +113,9 @@ export class MailPush extends pulumi.ComponentResource {
       create: onInstance("sudo systemctl is-system-running --wait || true"),
     }, undefined, { dependsOn: [waitSsh] });
 
-    // A new data disk keeps the VM: GCE detaches the old disk and attaches the new one to the running
-    // instance (terraform-provider-google google/services/compute/resource_compute_instance.go: attached_disk
-    // changes are detachDisk/attachDisk calls, without a stop). Nothing on the VM mounts it by itself, so the
-    // disk's id in the line re-runs provisioning, which formats it if it is empty and mounts it in the old
-    // one's place (templates/provision/provision.sh.mustache, step 3). An Update runs `create` again
+    // Nothing on the VM mounts the data disk by itself, so the disk's id in the line re-runs provisioning, which
+    // formats it if it is empty and mounts it on /srv/mail (templates/provision/provision.sh.mustache, step 3).
+    // A new disk comes with a new VM (components/host.ts), whose id re-runs it too. An Update runs `create` again
     // (pulumi-command provider/pkg/provider/remote/commandController.go, Update).
     const provision = remoteCommand("provision", {
       create: onInstance(pulumi.interpolate`sudo bash -s # data disk ${args.dataDiskId}`),

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import type { Step } from "./engine/engine";
 import { keyOf, ResourceOpts } from "./engine/engine";
+import { Dependencies, recordDependencies } from "./dependencies";
 import { CommandRun, LabMocks } from "./mocks";
 import { DEFAULT_CIDR, NET, REPO } from "./paths";
 
@@ -76,12 +77,14 @@ export interface DeployRun {
 export async function runProgram(config: Record<string, string>, preview: boolean): Promise<DeployRun> {
   const options = new Map<string, ResourceOpts>();
   const triggers = new Map<string, pulumi.Output<unknown>>();
-  const mocks = new LabMocks({ zones: zonesOf(config), hostname: hostnameOf(config), preview, options, triggers });
+  const dependencies = new Map<string, Dependencies>();
+  const mocks = new LabMocks({ zones: zonesOf(config), hostname: hostnameOf(config), preview, options, triggers, dependencies });
   const unhandled: Error[] = [];
   const onUnhandled = (e: unknown) => { unhandled.push(e instanceof Error ? e : new Error(String(e))); };
   process.on("unhandledRejection", onUnhandled);
   try {
     await pulumi.runtime.setMocks(mocks, "mailserver", "lab", preview);
+    recordDependencies(dependencies);
     pulumi.runtime.setAllConfig(config, Object.keys(config).filter((k) => /password|users|apiToken|apiKey/i.test(k)));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(path.join(REPO, "index")) as () => Promise<Record<string, unknown>>;
@@ -115,18 +118,15 @@ export async function runProgram(config: Record<string, string>, preview: boolea
 
 /**
  * The options the engine needs, read where the SDK documents them (a stack transformation sees every
- * resource's options; the mock monitor does not pass them to Mocks.newResource). Implicit dependencies
- * are not listed: the state's registration order carries them (see deleteOrder).
+ * resource's options; the mock monitor does not pass them to Mocks.newResource). Dependencies, explicit and
+ * implicit, come from the registration request (lab/dependencies.ts).
  */
 function optionsOf(o: pulumi.CustomResourceOptions): ResourceOpts {
-  const deps = o.dependsOn === undefined ? [] : Array.isArray(o.dependsOn) ? o.dependsOn : [o.dependsOn];
   return {
     deleteBeforeReplace: o.deleteBeforeReplace === true,
     retainOnDelete: o.retainOnDelete === true,
     protect: o.protect === true,
     ignoreChanges: o.ignoreChanges ?? [],
     replaceOnChanges: o.replaceOnChanges ?? [],
-    // The SDK keeps a resource's name in __name; dependsOn may hold Inputs, whose names are not known here.
-    dependsOn: deps.flatMap((d) => (pulumi.Resource.isInstance(d) ? [(d as unknown as { __name: string }).__name] : [])),
   };
 }

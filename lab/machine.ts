@@ -14,18 +14,29 @@ import { canConnect } from "./relay";
 const PACKAGES = ["systemd", "systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "sudo", "iproute2",
   "ca-certificates", "e2fsprogs", "util-linux"];
 const MIRROR = "http://deb.debian.org/debian";
-const imageTar = () => path.join(CACHE, `bookworm-${createHash("sha256").update(PACKAGES.join(",")).digest("hex").slice(0, 12)}.tar`);
+const SOURCES = [`deb ${MIRROR} bookworm main`, `deb ${MIRROR} bookworm-updates main`,
+  "deb http://deb.debian.org/debian-security bookworm-security main", ""].join("\n");
+// "+upgraded": images made before the image took the updates (below) are not reused.
+const imageTar = () => path.join(CACHE, `bookworm-${createHash("sha256").update(`${PACKAGES.join(",")}+upgraded`).digest("hex").slice(0, 12)}.tar`);
 
-/** Makes the cached root filesystem if missing (debootstrap through the apt proxy, so its packages get cached). */
+/**
+ * Makes the cached root filesystem if missing (debootstrap through the apt proxy, so its packages get cached),
+ * upgraded as Google builds its debian-12 images: with the point release's and the security updates published
+ * when it is made. Only what Debian publishes after that waits for the VM's unattended-upgrades.
+ */
 export async function ensureImage(): Promise<void> {
   const tar = imageTar();
   if (fs.existsSync(tar)) return info(`using the cached Debian 12 image ${tar}`);
-  info(`debootstrap bookworm (minbase + ${PACKAGES.length} packages) into ${CACHE}: about 1-2 minutes`);
+  info(`debootstrap bookworm (minbase + ${PACKAGES.length} packages, upgraded) into ${CACHE}: about 2-3 minutes`);
   fs.mkdirSync(CACHE, { recursive: true });
   const dir = `${tar}.d`;
   fs.rmSync(dir, { recursive: true, force: true });
-  await run("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, "bookworm", dir, MIRROR],
-    { env: { ...process.env, http_proxy: aptProxyUrl } });
+  const env = { ...process.env, http_proxy: aptProxyUrl, DEBIAN_FRONTEND: "noninteractive" };
+  await run("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, "bookworm", dir, MIRROR], { env });
+  fs.writeFileSync(path.join(dir, "etc", "apt", "sources.list"), SOURCES);
+  await run("chroot", [dir, "apt-get", "update", "-q"], { env });
+  await run("chroot", [dir, "apt-get", "upgrade", "-y", "-q"], { env });
+  await run("chroot", [dir, "apt-get", "clean"], { env });
   await run("tar", ["-C", dir, "-cf", `${tar}.tmp`, "."]);
   fs.renameSync(`${tar}.tmp`, tar);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -64,10 +75,7 @@ export async function prepareRoot(hostname: string): Promise<void> {
   if (fs.existsSync(path.join(p.machineRoot, "etc", "os-release"))) return;
   fs.mkdirSync(p.machineRoot, { recursive: true });
   await run("tar", ["-C", p.machineRoot, "-xpf", imageTar()]);
-  write("etc/apt/sources.list", [
-    `deb ${MIRROR} bookworm main`,
-    `deb ${MIRROR} bookworm-updates main`,
-    "deb http://deb.debian.org/debian-security bookworm-security main", ""].join("\n"));
+  write("etc/apt/sources.list", SOURCES);
   write("etc/apt/apt.conf.d/01proxy", `Acquire::http::Proxy "${aptProxyUrl}";\n`);
   write("etc/hostname", `${hostname}\n`);
   write("etc/hosts", `127.0.0.1 localhost\n${NET.machine} ${hostname}\n`);
@@ -125,35 +133,6 @@ export async function bootMachine(disks: { deviceName: string; loop: string }[])
     startDaemon("machine", "/bin/bash", [supervisor()]);
   }
   await waitFor("sshd in the machine", () => sshBanner(), 90000);
-}
-
-/** The running machine's PID 1, as the host sees it: the supervisor's nspawn's child. */
-function machineInit(): number {
-  const children = (pid: number) => fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  const supervisorPid = daemonPid("machine");
-  const init = supervisorPid === undefined ? undefined : children(supervisorPid).flatMap(children)[0];
-  if (init === undefined) throw new Error("the lab machine is not running");
-  return init;
-}
-
-/**
- * GCE's detachDisk + attachDisk on the running VM, as udev inside it would see them: the old loop device's
- * nodes leave the machine's /dev and the new one's appear under the same names (/dev/loopN and
- * /dev/disk/by-id/google-<deviceName>). Unlike a detached GCE disk, whose device vanishes from under any
- * mount, a loop device stays readable through a mount made before: only its nodes go.
- */
-export async function swapDisk(deviceName: string, oldLoop: string, newLoop: string): Promise<void> {
-  const byId = `/dev/disk/by-id/google-${deviceName}`;
-  const [major, minor] = fs.readFileSync(`/sys/class/block/${path.basename(newLoop)}/dev`, "utf8").trim().split(":");
-  const script = [
-    "set -eu",
-    // nspawn bound both nodes in at boot (bootMachine): unmount them (a node made here by mknod is no mount).
-    `for n in ${byId} ${oldLoop}; do while umount "$n" 2>/dev/null; do :; done; rm -f "$n"; done`,
-    `mknod -m 0660 ${newLoop} b ${major} ${minor}`,
-    `mknod -m 0660 ${byId} b ${major} ${minor}`,
-  ].join("\n");
-  // Its pid namespace too: umount reads /proc/self/mountinfo, which the machine's /proc has only for its own.
-  await run("nsenter", ["-t", String(machineInit()), "-m", "-p", "--", "sh", "-c", script]);
 }
 
 function sshBanner(): Promise<boolean> {

@@ -8,10 +8,11 @@ import { loadCloud, updateCloud } from "./cloud-store";
 import { DnsRecordState, dsRecords, qualify, setSigned, ZoneWriter } from "./dns";
 import { deleteDisk, ensureDisk, growDisk, loadDisks } from "./disks";
 import { Diff, Inputs, UNKNOWN } from "./engine/diff";
+import type { Dependencies } from "./dependencies";
 import { Engine, keyOf, LabProvider, NO_OPTS, ResourceOpts } from "./engine/engine";
 import type { StoredResource } from "./engine/state";
 import { generateKey } from "./keys";
-import { bootMachine, ensureUser, machineDown, machineHostKey, machineRunning, machineStop, prepareRoot, swapDisk } from "./machine";
+import { bootMachine, ensureUser, machineDown, machineHostKey, machineRunning, machineStop, prepareRoot } from "./machine";
 import { MACHINE_NAME, NET, p } from "./paths";
 import { info, run, RunResult } from "./proc";
 import { HOST_KEY_ATTRIBUTE } from "../components/host";
@@ -53,6 +54,8 @@ export interface LabMocksOptions {
   options: Map<string, ResourceOpts>;
   /** The replacementTrigger option by type::name, where one is set. */
   triggers: Map<string, pulumi.Output<unknown>>;
+  /** Each registration's dependencies by type::name, read off its request (lab/dependencies.ts). */
+  dependencies: Map<string, Dependencies>;
 }
 
 /**
@@ -97,7 +100,8 @@ export class LabMocks implements pulumi.runtime.Mocks {
       const opts = this.opts.options.get(keyOf(args.type, args.name)) ?? NO_OPTS;
       const trigger = this.opts.triggers.get(keyOf(args.type, args.name));
       const replacementTrigger = trigger === undefined ? undefined : await valueOf(trigger);
-      const r = await this.engine.register({ type: args.type, name: args.name, inputs, opts, replacementTrigger, secrets: secretPaths(args.inputs) });
+      const deps = this.opts.dependencies.get(keyOf(args.type, args.name));
+      const r = await this.engine.register({ type: args.type, name: args.name, inputs, opts, replacementTrigger, secrets: secretPaths(args.inputs), ...deps });
       return { id: r.id, state: r.outputs };
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
@@ -317,11 +321,12 @@ export class LabResources implements LabProvider {
   }
 
   /**
-   * In place: metadata (the guest agent adds users); a new attached disk (a replaced data disk) is detached
-   * and attached on the running VM; what GCE changes only on a stopped VM (machine type, service account,
-   * shielded config: allow_stopping_for_update) stops it, then starts it. terraform-provider-google
-   * google/services/compute/resource_compute_instance.go, resourceComputeInstanceUpdate: attached_disk
-   * changes are detachDisk/attachDisk calls, and needToStopInstanceBeforeUpdating does not list them.
+   * In place: metadata (the guest agent adds users); what GCE changes only on a stopped VM (machine type, service
+   * account, shielded config: allow_stopping_for_update) stops it, then starts it. A new attached disk GCE would
+   * detach and attach on the running VM (terraform-provider-google google/services/compute/resource_compute_instance.go,
+   * resourceComputeInstanceUpdate: detachDisk/attachDisk, not in needToStopInstanceBeforeUpdating), pulling the device
+   * from under whatever uses it; a loop device stays readable through a mount made before, so the lab cannot show
+   * that and refuses instead. The program replaces the VM for a new disk (components/host.ts).
    */
   private async updateInstance(old: StoredResource, inputs: Inputs, diff: Diff): Promise<Inputs> {
     await this.metadataUsers(inputs);
@@ -331,15 +336,10 @@ export class LabResources implements LabProvider {
       info(`stopping and starting the lab machine for: ${diff.changed.join(", ")}`);
       await machineStop();
       await bootMachine(this.attachedDisks(inputs));
-    } else if (diff.changed.some((c) => c.startsWith("attachedDisks."))) {
-      const before = this.attachedDisks(old.inputs);
-      for (const disk of this.attachedDisks(inputs)) {
-        const was = before.find((d) => d.deviceName === disk.deviceName);
-        if (was === undefined) throw new Error(`attached disk ${disk.deviceName} is new: the lab replaces attached disks, it does not add them`);
-        if (was.loop === disk.loop) continue;
-        info(`detaching ${was.loop} and attaching ${disk.loop} as ${disk.deviceName} on the running machine`);
-        await swapDisk(disk.deviceName, was.loop, disk.loop);
-      }
+    }
+    if (diff.changed.some((c) => c.startsWith("attachedDisks."))) {
+      throw new Error("attachedDisks changed in place: GCE would detach the disk from the running VM under the daemons that use it; " +
+        "the lab does not imitate that (replace the VM: replaceOnChanges attachedDisks)");
     }
     return { ...old.outputs, ...inputs, networkInterfaces: old.outputs.networkInterfaces };
   }

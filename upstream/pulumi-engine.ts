@@ -27,5 +27,33 @@ export const INSTANCE_DELETION_PROTECTION: Citation = { repo: "hashicorp/terrafo
   path: "google-beta/services/compute/resource_compute_instance.go", line: 4482, expect: 'if d.Get("deletion_protection").(bool) {',
   claim: "The provider's Delete refuses an instance whose state has deletion_protection (and GCE itself refuses it)." };
 
+// Delete-before-replace and its dependents (step_generator.go calculateDependentReplacements, line 3220).
+export const DBR_DEPENDENTS: Citation = { ...STEP_GENERATOR, line: 2069, expect: "toReplace, err = sg.calculateDependentReplacements(old)",
+  claim: "A delete-before-replace first works out which of the old resource's dependents a new one would replace." };
+export const DEPENDING_ON: Citation = { ...PULUMI, path: "pkg/resource/graph/dependency_graph.go", line: 79,
+  expect: "case pkgresource.ResourceDependency, pkgresource.ResourcePropertyDependency,",
+  claim: "The dependents are every later resource in the state (its order is topological, line 111) reached through a " +
+    "dependency or a property dependency, transitively." };
+export const DBR_IMPOSSIBLE_DEPENDENTS: Citation = { ...STEP_GENERATOR, line: 3345, expect: "impossibleDependents[urn] = true",
+  claim: "Resources this deployment has already registered are not walked: they no longer depend on the one replaced." };
+export const DBR_UNKNOWN_INPUTS: Citation = { ...STEP_GENERATOR, line: 3277, expect: "pv = resource.MakeComputed(resource.NewProperty(\"<unknown>\"))",
+  claim: "A dependent's input whose property dependencies hold a resource being replaced becomes unknown (the whole top-level property)." };
+export const DBR_PROPERTY_DEPS_ONLY: Citation = { ...STEP_GENERATOR, line: 3285, expect: "if !hasDependencyInReplaceSet {",
+  claim: "A dependent none of whose inputs takes a value from a resource being replaced (dependsOn alone) is not replaced." };
+export const DBR_PROVIDER_DIFF: Citation = { ...STEP_GENERATOR, line: 3316, expect: "r.URN, r.ID, r.Inputs, r.Outputs, inputsForDiff, prov, true, r.IgnoreChanges,",
+  claim: "Its provider diffs its stored inputs and outputs against those inputs, with its stored ignoreChanges (and replaceOnChanges, line 3322)." };
+export const DBR_REPLACE_IF_DIFF_REPLACES: Citation = { ...STEP_GENERATOR, line: 3327, expect: "return diff.Replace(), diff.ReplaceKeys, nil",
+  claim: "It is replaced exactly when that diff replaces; then it joins the set, so its own dependents are looked at the same way." };
+export const DBR_DELETE_ORDER: Citation = { ...STEP_GENERATOR, line: 2083, expect: "for i := len(toReplace) - 1; i >= 0; i-- {",
+  claim: "The dependents to replace are deleted at once, dependents first, before the resource itself." };
+export const DBR_PROTECTED_DEPENDENT: Citation = { ...STEP_GENERATOR, line: 2112, expect: "if dependentResource.Protect && !sg.deployment.opts.IgnoreProtect {",
+  claim: "A protected dependent stops the replacement with an error (\"unable to replace resource ... as part of replacing ...\")." };
+export const DBR_RECREATE: Citation = { ...STEP_GENERATOR, line: 1083, expect: "_, recreating := sg.deletes[urn]",
+  claim: "A dependent deleted that way is created anew when the program registers it (a replacement, whatever its own diff says)." };
+export const PROPERTY_DEPENDENCIES: Citation = { ...PULUMI, path: "pkg/resource/deploy/source_eval.go", line: 2329,
+  expect: "for pk, pd := range req.GetPropertyDependencies() {",
+  claim: "The property dependencies are the RegisterResourceRequest's, as the SDK sends them (the lab reads them off the request)." };
+
 export const citations: Citation[] = [PROTECT_REPLACE, PROTECT_DELETE, IGNORE_CHANGES_INPUTS, IGNORE_CHANGES_STORED, DIFF_OLD_OUTPUTS,
-  BRIDGE_DIFF_STATE, SECRETNESS, INSTANCE_DELETION_PROTECTION];
+  BRIDGE_DIFF_STATE, SECRETNESS, INSTANCE_DELETION_PROTECTION, DBR_DEPENDENTS, DEPENDING_ON, DBR_IMPOSSIBLE_DEPENDENTS, DBR_UNKNOWN_INPUTS,
+  DBR_PROPERTY_DEPS_ONLY, DBR_PROVIDER_DIFF, DBR_REPLACE_IF_DIFF_REPLACES, DBR_DELETE_ORDER, DBR_PROTECTED_DEPENDENT, DBR_RECREATE, PROPERTY_DEPENDENCIES];

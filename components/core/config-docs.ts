@@ -263,8 +263,9 @@ export const KEY_GROUPS = [
         derived: "the multi-region of the VM's region (`europe-*` → `eu`, `us-*`/`northamerica-*`/`southamerica-*` → `us`, `asia-*` → `asia`, others their own region)",
       },
       dataDiskSnapshot: {
-        description: "Restore: the data disk is replaced by one made from this snapshot (see [Backups and restore](operations.md#backups-and-restore)); " +
-          "removing the key later keeps the restored disk.",
+        description: "Restore: the data disk is replaced by one made from this snapshot, and the VM with it (see [Backups and restore](operations.md#backups-and-restore)); " +
+          "removing the key later keeps the restored disk. With a new `gcp:zone` it moves the mail there " +
+          "(see [Moving to another zone](operations.md#moving-to-another-zone)).",
         example: "mail-data-20260101", derived: "none",
       },
       alertEmail: {
@@ -280,7 +281,8 @@ export const KEY_GROUPS = [
     title: "Providers",
     keys: {
       "gcp:project": { description: "The Google Cloud project the VM lives in.", example: "my-mail-project" },
-      "gcp:zone": { description: "The Compute Engine zone of the VM and its disks.", example: "europe-west1-b" },
+      "gcp:zone": { description: "The Compute Engine zone of the VM and its disks. A change needs `dataDiskSnapshot` with it: " +
+        "see [Moving to another zone](operations.md#moving-to-another-zone).", example: "europe-west1-b" },
       "gcp:region": { description: "The region of the static IP and the relay secret.", example: "europe-west1", derived: "the zone's region" },
       "cloudflare:apiToken": {
         description: "Cloudflare API token with Zone.DNS edit on the hosted zones, used exactly as given (no control characters, no " +

@@ -7,6 +7,12 @@ import { MailStackConfig, parseCidr } from "./config";
  */
 export const MAIL_PORTS = [25, 465, 587, 993, 995, 4190] as const;
 
+/**
+ * Loopback only: Postfix's Sieve lane, where /etc/dovecot/sieve-submit hands over what Dovecot sends for a user
+ * (master.cf). Nothing outside the machine reaches it; the firewall opens MAIL_PORTS and WEB_PORTS only.
+ */
+export const SIEVE_SUBMIT_PORT = 10588;
+
 /** Open to the world: 443 (HTTPS: the MTA-STS policy and the client configuration documents, nothing else). */
 export const WEB_PORTS = [443] as const;
 

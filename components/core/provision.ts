@@ -4,6 +4,7 @@ import { join } from "node:path";
 import Mustache from "mustache";
 import type { MailStackConfig } from "./config";
 import type { RenderedFile } from "./files";
+import { SIEVE_SUBMIT_PORT } from "./ports";
 import { webHosts } from "./web";
 import { DATA_DEVICE, DATA_MOUNT, MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CERT, TLS_DIR, TLS_KEY, VMAIL_ID } from "./layout";
 
@@ -66,6 +67,7 @@ export function renderProvisionScript(config: MailStackConfig): string {
     tlsCert: TLS_CERT,
     tlsKey: TLS_KEY,
     vmailId: VMAIL_ID,
+    sieveSubmitPort: SIEVE_SUBMIT_PORT,
     packages: packagesFor(config),
     units: UNITS,
     helperUnits: HELPER_UNITS,

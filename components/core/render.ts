@@ -11,6 +11,7 @@ import { nginxView } from "./nginx";
 import { abuseView } from "./abuse";
 import { hashPassword } from "./passwords";
 import { MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CERT, TLS_KEY, VMAIL_ID } from "./layout";
+import { SIEVE_SUBMIT_PORT } from "./ports";
 
 export interface RenderInput {
   config: MailStackConfig;
@@ -25,6 +26,12 @@ export const DISCARD_DOMAIN = "discard.invalid";
 export const DISCARD_ADDRESS = `discard@${DISCARD_DOMAIN}`;
 
 export const DKIM_KEY_DIR = "/etc/opendkim/keys";
+
+/**
+ * Users' Sieve scripts per user (ManageSieve PUTSCRIPT beyond it: NO (QUOTA)). A person's filters fit in a few
+ * kilobytes; without a bound a PUTSCRIPT loop fills the disk that holds every mailbox and the queue.
+ */
+export const SIEVE_QUOTA = { maxScripts: 20, maxStorageBytes: 1024 * 1024 } as const;
 
 /** Code-point order: unlike localeCompare, the same on every machine and locale. */
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -76,6 +83,8 @@ const FILES: Record<string, { template: string } & Meta> = {
   "/etc/postfix/milter_header_checks": { template: "postfix/milter_header_checks.mustache", ...plain("postfix") },
   "/etc/dovecot/sieve/junk.sieve": { template: "dovecot/junk.sieve.mustache", ...plain("dovecot", "sievec") },
   "/etc/dovecot/quota-warning.sh": { template: "dovecot/quota-warning.sh.mustache", ...plain("dovecot"), mode: "0755" },
+  // Dovecot's sendmail_path: what Sieve sends for a user goes to Postfix's Sieve lane as that user.
+  "/etc/dovecot/sieve-submit": { template: "dovecot/sieve-submit.py.mustache", ...plain("dovecot"), mode: "0755" },
   "/etc/nginx/nginx.conf": { template: "nginx/nginx.conf.mustache", ...plain("nginx") },
   // imapsieve: moving mail into or out of Junk teaches rspamd (sieve_pipe_bin_dir holds the one program).
   "/etc/dovecot/sieve/learn-spam.sieve": { template: "dovecot/learn-spam.sieve.mustache", ...plain("dovecot", "sievec") },
@@ -263,6 +272,10 @@ export async function renderConfigFiles(config: MailStackConfig): Promise<Render
     dkim,
     rootForward: firstUser,
     mailHome: MAIL_HOME,
+    sieveSubmitPort: SIEVE_SUBMIT_PORT,
+    sieveMaxScripts: SIEVE_QUOTA.maxScripts,
+    // Dovecot reads a bare number as bytes.
+    sieveMaxStorage: SIEVE_QUOTA.maxStorageBytes,
     vmailId: VMAIL_ID,
     tlsCert: TLS_CERT,
     tlsKey: TLS_KEY,

@@ -2,6 +2,7 @@
 // for each registered resource (pulumi/pulumi pkg/resource/deploy/step_generator.go), carried out by a
 // LabProvider. A preview decides the same steps and runs nothing.
 import { deleteOrder, diffState, Diff, Inputs, Op, UNKNOWN, withIgnored } from "./diff";
+import { dependentReplacements } from "./dependents";
 import { loadState, StoredResource, saveState } from "./state";
 
 export interface ResourceOpts {
@@ -9,12 +10,11 @@ export interface ResourceOpts {
   protect: boolean;
   ignoreChanges: string[];
   replaceOnChanges: string[];
-  dependsOn: string[];
   /** Its delete only forgets it: the provider's Delete is not called (pulumi/pulumi pkg/resource/deploy/step.go, DeleteStep.Apply). */
   retainOnDelete: boolean;
 }
 export const NO_OPTS: ResourceOpts = {
-  deleteBeforeReplace: false, protect: false, ignoreChanges: [], replaceOnChanges: [], dependsOn: [], retainOnDelete: false,
+  deleteBeforeReplace: false, protect: false, ignoreChanges: [], replaceOnChanges: [], retainOnDelete: false,
 };
 
 export interface Registration {
@@ -23,6 +23,10 @@ export interface Registration {
   replacementTrigger?: unknown;
   /** Dotted paths of the inputs that are secrets (the SDK's secret wrappers, unwrapped in `inputs`). */
   secrets?: string[];
+  /** The keys of the resources it depends on, explicitly or through its inputs (the RegisterResourceRequest's dependencies). */
+  dependencies?: string[];
+  /** Per top-level input, the keys of the resources its value comes from (the request's property dependencies). */
+  propertyDependencies?: Record<string, string[]>;
 }
 
 /**
@@ -55,6 +59,10 @@ export class Engine {
   /** What the engine refuses (protect): a preview lists them all and still shows its plan; a deploy stops at the first. */
   readonly refused: string[] = [];
   private readonly old: Map<string, StoredResource>;
+  /** The last deploy's resources in its order: the dependency graph a delete-before-replace walks. */
+  private readonly graph: StoredResource[];
+  /** Dependents a delete-before-replace deleted, with why: created anew when the program registers them. */
+  private readonly condemned = new Map<string, { old: StoredResource; keys: string[] }>();
   /** This deploy's resources, in registration order. */
   private readonly current: StoredResource[] = [];
   /** Replaced originals, deleted after every registration (create-before-delete). */
@@ -62,32 +70,40 @@ export class Engine {
 
   constructor(private readonly provider: LabProvider, private readonly preview: boolean, private readonly file: string) {
     const all = loadState(file);
-    this.old = new Map(all.filter((r) => !r.pendingDelete).map((r) => [r.key, r]));
+    this.graph = all.filter((r) => !r.pendingDelete);
+    this.old = new Map(this.graph.map((r) => [r.key, r]));
     this.replaced = all.filter((r) => r.pendingDelete).map(({ pendingDelete: _p, ...r }) => r);
   }
 
   async register(r: Registration): Promise<{ id: string | undefined; outputs: Inputs }> {
     const key = keyOf(r.type, r.name);
-    const old = this.old.get(key);
+    const condemned = this.condemned.get(key);
+    const old = this.old.get(key) ?? condemned?.old;
     // The state keeps the old value at ignoreChanges paths, and the provider gets it too
     // (step_generator.go processIgnoreChanges, then new.Inputs = inputs: upstream/pulumi-engine.ts).
     const inputs = old ? withIgnored(old.inputs, r.inputs, r.opts.ignoreChanges) : r.inputs;
     const secrets = r.secrets ?? [];
     const triggered = old !== undefined && triggersReplace(r.replacementTrigger, old.replacementTrigger);
-    const diff: Diff = triggered ? { op: "replace", changed: ["replacementTrigger"], replaceBecause: ["replacementTrigger"] }
+    const decided: Diff = triggered ? { op: "replace", changed: ["replacementTrigger"], replaceBecause: ["replacementTrigger"] }
       : diffState(r.type, old, inputs, r.opts, secrets);
-    this.steps.push({ key, type: r.type, name: r.name, op: diff.op,
-      ...(diff.op === "update" || diff.op === "replace" ? { changed: diff.changed, replaceBecause: diff.replaceBecause } : {}) });
+    // Deleted with a delete-before-replace it depends on: a replacement, whatever its own diff (step_generator.go recreating).
+    const diff: Diff = condemned ? { op: "replace", changed: decided.changed, replaceBecause: condemned.keys } : decided;
     // A protected resource is not replaced: step_generator.go refuses when old and new are both protected.
-    if (old && diff.op === "replace" && r.opts.protect && old.protect) {
+    if (old && !condemned && diff.op === "replace" && r.opts.protect && old.protect) {
       this.refuse(`unable to replace ${r.type} ${r.name} (${diff.replaceBecause.join(", ")}): it is protected; ` +
         "remove the protect option and deploy, then make the change");
     }
     // The state takes the options of this registration (a same step too), as the engine records them.
     const stored = {
-      key, type: r.type, name: r.name, inputs, dependsOn: r.opts.dependsOn, protect: r.opts.protect, secrets,
+      key, type: r.type, name: r.name, inputs, protect: r.opts.protect, secrets,
       retainOnDelete: r.opts.retainOnDelete, replacementTrigger: r.replacementTrigger,
+      dependencies: r.dependencies ?? [], propertyDependencies: r.propertyDependencies ?? {},
+      ignoreChanges: r.opts.ignoreChanges, replaceOnChanges: r.opts.replaceOnChanges,
     };
+    // Deleting first leaves every input taken from it unknown: the dependents that replaces go first.
+    if (old && !condemned && diff.op === "replace" && r.opts.deleteBeforeReplace) await this.deleteDependents(old, key);
+    this.steps.push({ key, type: r.type, name: r.name, op: diff.op,
+      ...(diff.op === "update" || diff.op === "replace" ? { changed: diff.changed, replaceBecause: diff.replaceBecause } : {}) });
     if (this.preview) {
       this.current.push({ ...stored, id: old?.id ?? "", outputs: {} });
       return previewResult(old, inputs, diff);
@@ -99,13 +115,37 @@ export class Engine {
     }
     if (old && diff.op === "replace") {
       this.old.delete(key);
-      if (r.opts.deleteBeforeReplace) {
+      this.condemned.delete(key);
+      // A condemned dependent was deleted already, before the resource it depended on.
+      if (!condemned && r.opts.deleteBeforeReplace) {
         if (!old.retainOnDelete) await this.provider.delete(old);
         this.save();
-      } else this.replaced.push(old);
+      } else if (!condemned) this.replaced.push(old);
     }
     const made = await this.provider.create(r.type, r.name, inputs);
     return this.keep({ ...stored, id: made.id, outputs: made.outputs, deleteBeforeReplace: r.opts.deleteBeforeReplace });
+  }
+
+  /**
+   * A delete-before-replace's dependents that its replacement replaces (lab/engine/dependents.ts), deleted now,
+   * dependents first, before the resource itself; a protected one stops it (step_generator.go, upstream/pulumi-engine.ts).
+   */
+  private async deleteDependents(root: StoredResource, rootKey: string): Promise<void> {
+    const registered = new Set([...this.current.map((x) => x.key), ...this.condemned.keys(), rootKey]);
+    const doomed = dependentReplacements(this.graph, root, registered).reverse();
+    // All are checked before any is deleted: the steps are decided first, then run.
+    for (const { resource: d } of doomed.filter((x) => x.resource.protect)) {
+      this.refuse(`unable to replace ${d.type} ${d.name} as part of replacing ${root.type} ${root.name}: it is protected; ` +
+        "remove the protect option and deploy, then make the change");
+    }
+    for (const { resource: d, keys } of doomed.filter((x) => !x.resource.protect)) {
+      this.steps.push({ key: d.key, type: d.type, name: d.name, op: "delete", original: true });
+      this.condemned.set(d.key, { old: d, keys });
+      this.old.delete(d.key);
+      if (this.preview) continue;
+      if (!d.retainOnDelete) await this.provider.delete(d);
+      this.save();
+    }
   }
 
   /** Resources no longer registered, and replaced originals: deleted last, dependents first. */

@@ -1,4 +1,4 @@
-// The lab's state file: per resource its type, name, provider id, inputs, outputs and explicit
+// The lab's state file: per resource its type, name, provider id, inputs, outputs and
 // dependencies, in registration order (the order deletes reverse). Holds secrets in plain text, as a
 // local Pulumi backend's checkpoint would if it had no passphrase: .lab is 0700 and the file 0600.
 import * as fs from "node:fs";
@@ -13,7 +13,13 @@ export interface StoredResource {
   id: string;
   inputs: Inputs;
   outputs: Inputs;
-  dependsOn: string[];
+  /** The keys of the resources it depends on: explicitly (dependsOn) or through its inputs, as registered. */
+  dependencies?: string[];
+  /** Per top-level input, the keys of the resources its value came from (the request's property dependencies). */
+  propertyDependencies?: Record<string, string[]>;
+  /** The ignoreChanges and replaceOnChanges options as last registered: a dependent's diff uses them. */
+  ignoreChanges?: string[];
+  replaceOnChanges?: string[];
   deleteBeforeReplace?: boolean;
   /** Deleting it only forgets it (the option as last registered). */
   retainOnDelete?: boolean;

@@ -259,10 +259,10 @@ describe("443 (nginx): each document on its own names, nothing else", () => {
 });
 
 describe("listeners and TLS", () => {
-  test("exactly the expected ports listen: 25, 443, 465, 587, 993, 995, 4190; the milters and rspamd's controller on loopback only", () => {
+  test("exactly the expected ports listen: 25, 443, 465, 587, 993, 995, 4190; the milters, rspamd's controller and the Sieve lane on loopback only", () => {
     const listening = server.exec(["ss", "-Hltn"]).out.split("\n").filter(Boolean).map((l) => l.split(/\s+/)[3]).sort();
     expect(listening).toEqual(["0.0.0.0:25", "0.0.0.0:443", "0.0.0.0:465", "0.0.0.0:587", "0.0.0.0:993", "0.0.0.0:995", "0.0.0.0:4190", "127.0.0.1:8891",
-      "127.0.0.1:11332", "127.0.0.1:11334"].sort());
+      "127.0.0.1:11332", "127.0.0.1:11334", "127.0.0.1:10588"].sort());
   });
 
   test("143 and 110 refuse the connection; 993 and 995 greet over TLS 1.2+", async () => {

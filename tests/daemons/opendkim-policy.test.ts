@@ -18,8 +18,10 @@ let port = 18890;
 interface Case {
   /** The SMTP client as Postfix reports it to the milter. */
   client: { host: string; ip: string };
-  /** SASL login ({auth_authen}), for mail on 587/465. */
+  /** SASL login ({auth_authen}), for mail on 587/465 (or named by XCLIENT on the Sieve lane). */
   login?: string;
+  /** {daemon_name}: Postfix's milter_macro_daemon_name of the service, e.g. SIEVE for the Sieve lane. */
+  daemon?: string;
   envelopeFrom: string;
   headers: [string, string][];
   body?: string;
@@ -41,6 +43,7 @@ function caseScript(c: Case): string {
     // Short: a milter that stops answering (e.g. verify-only mode asked to sign) must fail fast.
     "mt.set_timeout(2)",
     `local conn = mt.connect("inet:${port}@127.0.0.1", 40, 0.25)`,
+    ...(c.daemon ? [`mt.macro(conn, SMFIC_CONNECT, "{daemon_name}", ${lua(c.daemon)})`] : []),
     `mt.conninfo(conn, ${lua(c.client.host)}, ${lua(c.client.ip)})`,
     `mt.macro(conn, SMFIC_MAIL, ${macros})`,
     `mt.mailfrom(conn, ${lua(c.envelopeFrom)})`,
@@ -239,3 +242,26 @@ test("the checks can fail: in verify-only mode nothing is signed", async () => {
     await startOpendkim();
   }
 }, 60_000);
+
+describe("mail Dovecot sends for a login on the Sieve lane (issue 21 §1)", () => {
+  const lane = { client: local, login: "bob@example.org", daemon: "SIEVE" } as const;
+  test("a vacation reply :from another user's address is refused, from one the login owns signed for its domain", () => {
+    const forged = verdict({ ...lane, envelopeFrom: "<>", headers: [["From", "alice@example.com"], ["Auto-Submitted", "auto-replied"]] });
+    expect(forged.reply).toBe("reject");
+    // Control: the empty sender of an auto-reply, an alias bob owns in the From:.
+    expect(verdict({ ...lane, envelopeFrom: "<>", headers: [["From", "Sales <sales@example.org>"], ["Auto-Submitted", "auto-replied"]] }))
+      .toEqual({ reply: "accept", signedBy: "example.org" });
+  });
+
+  test("a redirect keeps its author's From: and is not signed by us; the marker must name the login", () => {
+    const redirect: Case = { ...lane, envelopeFrom: "<bob@example.org>",
+      headers: [["X-Sieve-Redirected-From", "bob@example.org"], ["From", "Eve <eve@evil.example.net>"]] };
+    expect(verdict(redirect)).toEqual({ reply: "accept" });
+    // Someone else's marker, or the marker off the lane (submission), excuses nothing.
+    expect(verdict({ ...redirect, headers: [["X-Sieve-Redirected-From", "alice@example.com"], ["From", "eve@evil.example.net"]] }).reply).toBe("reject");
+    expect(verdict({ ...redirect, daemon: "ORIGINATING", client: outside }).reply).toBe("reject");
+    // Not signed even when the redirected message names a hosted domain we could sign for.
+    expect(verdict({ ...redirect, headers: [["X-Sieve-Redirected-From", "bob@example.org"], ["From", "alice@example.com"]] }))
+      .toEqual({ reply: "accept" });
+  });
+});

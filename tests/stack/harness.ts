@@ -16,6 +16,10 @@ export interface Recorded {
   protect: boolean;
   retainOnDelete: boolean;
   deleteBeforeReplace: boolean;
+  /** The ignoreChanges option: the engine diffs and stores the old value at these input paths. */
+  ignoreChanges: string[];
+  /** The replaceOnChanges option: a change at these input paths replaces. */
+  replaceOnChanges: string[];
   dependsOn: string[];
   /** The resources whose outputs its inputs use (the engine's implicit dependencies), as "type::name". */
   inputDeps: string[];
@@ -194,6 +198,11 @@ export interface RunOptions {
   onRegister?: (type: string, name: string, inputs: Record<string, unknown>) => void;
   /** Keys handed over as plain values although their name says secret (a stack file holding them unencrypted). */
   plainKeys?: string[];
+  /**
+   * Outputs by resource name that a previous deploy left in the state, reported for an unchanged resource
+   * (e.g. a data disk whose ignored zone is still the old one).
+   */
+  previous?: Record<string, Record<string, unknown>>;
 }
 
 /**
@@ -206,13 +215,13 @@ const settled = (v: pulumi.Output<unknown>): Promise<unknown> => (v as unknown a
 export async function runProgram(config: Record<string, string>, run: RunOptions = {}): Promise<RunResult> {
   const resources: Recorded[] = [];
   const calls: RunResult["calls"] = [];
-  const options = new Map<string, { protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; dependsOn: string[]; inputDeps: string[]; secretOutputs: string[] }>();
+  const options = new Map<string, { protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; ignoreChanges: string[]; replaceOnChanges: string[]; dependsOn: string[]; inputDeps: string[]; secretOutputs: string[] }>();
   const triggers = new Map<string, pulumi.Output<unknown>>();
   pulumi.runtime.setMocks({
     newResource: async (args) => {
       const { secretOutputs = [], ...opts } = options.get(`${args.type}::${args.name}`) ?? {};
       resources.push({
-        type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [], inputDeps: [],
+        type: args.type, name: args.name, inputs: args.inputs, protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], dependsOn: [], inputDeps: [],
         ...opts, additionalSecretOutputs: secretOutputs,
       });
       run.onRegister?.(args.type, args.name, args.inputs);
@@ -222,7 +231,7 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
         const made = await dynamicCreate(unwrapAll(args.inputs) as Record<string, unknown>, MAILGUN_PROVIDERS[args.type]);
         return { id: made.id, state: markSecrets(made.outputs, secretOutputs) };
       }
-      const state = fakeState(args.type, args.name, args.inputs);
+      const state = { ...fakeState(args.type, args.name, args.inputs), ...run.previous?.[args.name] };
       return { id: `${args.name}-id`, state: markSecrets(state, secretOutputs) };
     },
     call: (args) => {
@@ -242,6 +251,8 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
       protect: t.opts.protect === true,
       retainOnDelete: t.opts.retainOnDelete === true,
       deleteBeforeReplace: (t.opts as pulumi.CustomResourceOptions).deleteBeforeReplace === true,
+      ignoreChanges: t.opts.ignoreChanges ?? [],
+      replaceOnChanges: (t.opts as pulumi.CustomResourceOptions).replaceOnChanges ?? [],
       secretOutputs: (t.opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [],
       dependsOn: deps.map((d) => (d as unknown as { __name: string }).__name),
       inputDeps: [...new Set(outputResources(t.props))].sort(),
@@ -278,6 +289,8 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
     await pulumi.runtime.disconnect();
     return { calls, resources, outputs: resolved };
   } catch (e) {
+    // A program that stopped with resources still registering: let them finish here, not in the next run's mocks.
+    await pulumi.runtime.disconnect().catch(() => undefined);
     return { calls, resources, outputs: {}, error: e as Error };
   }
 }

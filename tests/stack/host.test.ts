@@ -3,6 +3,7 @@
 import { stackName } from "../../components/host";
 import { byType, dig, Recorded, runProgram, RunResult, strings, unwrap, isSecretValue, TEST_HOST_KEY } from "./harness";
 import { stackConfig } from "./config";
+import { diffResource } from "../../lab/engine/diff";
 
 let run: RunResult;
 beforeAll(async () => {
@@ -212,4 +213,75 @@ test("outputs: IP, hostname, SSH command, client settings; the deploy key only a
   expect(run.outputs.sshHostKey.value).toBe(`ssh-ed25519 ${TEST_HOST_KEY}`);
   expect(run.outputs.clientSettings.value).toMatchObject({ imap: { port: 993 }, pop3: { port: 995 } });
   expect(run.outputs.deployPrivateKey.secret).toBe(true);
+});
+
+describe("a zone change: GCE cannot move the data disk, and a new one there would be empty", () => {
+  const named = (r: RunResult, name: string) => r.resources.find((x) => x.name === name)!;
+  const moved = { "gcp:zone": "europe-west1-c" };
+  /** The state after a deploy in europe-west1-b: the disk keeps its zone while the change is ignored. */
+  const diskInB = { previous: { "mail-data": { zone: "europe-west1-b" } } };
+  /** The lab engine's diff of the data disk, with the program's own ignoreChanges for it. */
+  const diskDiff = (r: RunResult) => {
+    const disk = named(r, "mail-data");
+    return diffResource("gcp:compute/disk:Disk", named(run, "mail-data").inputs, disk.inputs, { ignoreChanges: disk.ignoreChanges, replaceOnChanges: [] });
+  };
+
+  test("without a snapshot the disk keeps its zone and the VM stays with it; with one both move", async () => {
+    const refused = await runProgram(stackConfig({ ...moved, "mailserver:protectData": false }), diskInB);
+    // The lab engine's rules with the program's own ignoreChanges: ignored, the zone is no change at all.
+    expect(diskDiff(refused).op).toBe("same");
+    expect(refused.error?.message).toContain("the mail data disk is in europe-west1-b");
+    // The VM and the snapshot schedule's attachment are where the disk is.
+    expect([named(run, "mail-vm").inputs.zone, named(run, "mail-data-snapshots").inputs.zone]).toEqual(["europe-west1-b", "europe-west1-b"]);
+    const move = await runProgram(stackConfig({ ...moved, "mailserver:protectData": false, "mailserver:dataDiskSnapshot": "mail-move-1" }));
+    expect(move.error).toBeUndefined();
+    expect(diskDiff(move)).toMatchObject({ op: "replace", replaceBecause: ["snapshot", "zone"] });
+    expect(named(move, "mail-vm").inputs.zone).toBe("europe-west1-c");
+  }, 300_000);
+
+  test("production (protectData) refuses at preview, naming the disk's zone, the snapshot step and protectData", async () => {
+    const r = await runProgram(stackConfig(moved), diskInB);
+    expect(r.error?.message).toBe("gcp:zone europe-west1-c: the mail data disk is in europe-west1-b, and GCE cannot move a disk; " +
+      "a new disk in europe-west1-c would be empty. A move makes the new disk from a snapshot of the old one: stop Postfix and " +
+      "Dovecot on the VM, snapshot the data disk, then set mailserver:dataDiskSnapshot to that snapshot together with the new " +
+      "zone. This stack protects its data (mailserver:protectData): the new VM and disk replace protected resources, so set " +
+      "protectData to false and deploy that first, and set it back after the move (docs/operations.md, \"Moving to another zone\").");
+  }, 300_000);
+
+  test("an unprotected stack refuses too, without the protectData step; the zone it is in is no problem", async () => {
+    const r = await runProgram(stackConfig({ ...moved, "mailserver:protectData": false }), diskInB);
+    expect(r.error?.message).toContain("the mail data disk is in europe-west1-b");
+    expect(r.error?.message).not.toContain("protectData");
+    const same = await runProgram(stackConfig({ "mailserver:protectData": false }), diskInB);
+    expect(same.error).toBeUndefined();
+  }, 300_000);
+});
+
+describe("a new data disk (a restore, a smaller size) replaces the VM: GCE would pull it from under the running daemons", () => {
+  const named = (r: RunResult, name: string) => r.resources.find((x) => x.name === name)!;
+  const SNAPSHOT = "mail-data-20260101";
+
+  test("the VM is replaced, delete-first, when its attached disk changes; nothing else about the disk replaces it", () => {
+    const vm = named(run, "mail-vm");
+    const opts = { ignoreChanges: vm.ignoreChanges, replaceOnChanges: vm.replaceOnChanges };
+    const disks = vm.inputs.attachedDisks as { source: string }[];
+    expect(disks).toHaveLength(1);
+    const newDisk = { ...vm.inputs, attachedDisks: [{ ...disks[0], source: "projects/p/zones/europe-west1-b/disks/mail-data-2" }] };
+    expect(diffResource("gcp:compute/instance:Instance", vm.inputs, newDisk, opts)).toMatchObject({ op: "replace", replaceBecause: ["attachedDisks.0.source"] });
+    expect(vm.deleteBeforeReplace).toBe(true);
+    expect(diffResource("gcp:compute/instance:Instance", vm.inputs, { ...vm.inputs, machineType: "e2-medium" }, opts).op).toBe("update");
+  });
+
+  test("a restore replaces the disk (and so the VM); production's protect refuses the disk's replacement at preview", async () => {
+    for (const protectData of [false, true]) {
+      const r = await runProgram(stackConfig({ "mailserver:protectData": protectData, "mailserver:dataDiskSnapshot": SNAPSHOT }));
+      expect(r.error).toBeUndefined();
+      const disk = named(r, "mail-data");
+      expect(diffResource("gcp:compute/disk:Disk", named(run, "mail-data").inputs, disk.inputs, { ignoreChanges: disk.ignoreChanges, replaceOnChanges: [] }))
+        .toMatchObject({ op: "replace", replaceBecause: ["snapshot"] });
+      // The lab engine refuses the replacement of a resource protected before and after (upstream/pulumi-engine.ts PROTECT_REPLACE).
+      expect(disk.protect).toBe(protectData);
+      expect(named(r, "mail-vm").inputs.deletionProtection).toBe(protectData);
+    }
+  }, 300_000);
 });

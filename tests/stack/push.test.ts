@@ -108,7 +108,9 @@ function commandOps(previous: RunResult, next: RunResult): Record<string, string
   }));
 }
 
-test("a new data disk on the same VM re-runs provisioning (which mounts it) and the grow; a deploy with no change runs nothing", async () => {
+// The program replaces the VM with a new data disk (components/host.ts, replaceOnChanges attachedDisks); the push
+// alone must still re-run what mounts and grows the disk when only the disk's id changes.
+test("a new data disk id re-runs provisioning (which mounts it) and the grow; a deploy with no change runs nothing", async () => {
   expect(String(named("mail-provision").inputs.create)).toBe("sudo bash -s # data disk mail-data-id # instance mail-vm-id");
   const first = await runPush({});
   const same = await runPush({});
@@ -116,7 +118,7 @@ test("a new data disk on the same VM re-runs provisioning (which mounts it) and 
   expect(Object.values(commandOps(first, same)).filter((op) => op !== "same")).toEqual([]);
   const ops = commandOps(first, newDisk);
   expect(Object.keys(ops).filter((name) => ops[name] !== "same").sort()).toEqual(["mail-grow-data", "mail-provision"]);
-  // An update, which runs `create` again on the same VM (no delete, no new instance).
+  // An update, which runs `create` again (the push's own inputs replace nothing).
   expect([ops["mail-provision"], ops["mail-grow-data"]]).toEqual(["update", "update"]);
 });
 

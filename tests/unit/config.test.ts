@@ -80,6 +80,14 @@ test("lists the problems of every key together, cross-key rules included", () =>
   ]);
 });
 
+// Every stand-in must pass its own key's rule, or one failed key hides every cross-key problem.
+test.each([["gcp:zone", "europe-west"], ["mailserver:sshSourceRanges", "[\"x\"]"]])(
+  "a failed %s still lets the cross-key rules report", (key, value) => {
+    const found = problems({ [key]: value, "mailserver:users": JSON.stringify([{ address: "a@other.org", password: "x" }]) });
+    expect(found).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^${key.replace(/[.:]/g, "\\$&")}`)),
+      expect.stringContaining("mailserver:users[0].address: a@other.org is not in a hosted domain")]));
+  });
+
 test("discard and configured postmaster", () => {
   const c = parseConfig({
     ...base,

@@ -106,7 +106,7 @@ test("deletes run in reverse state order (dependents first)", () => {
 });
 
 test("preview: unchanged resources keep their outputs; an updated command's stdout is unknown; a new one has no id", () => {
-  const old: StoredResource = { key: "k", type: REMOTE, name: "n", id: "n-1", inputs: cmd, outputs: { ...cmd, stdout: "h" }, dependsOn: [] };
+  const old: StoredResource = { key: "k", type: REMOTE, name: "n", id: "n-1", inputs: cmd, outputs: { ...cmd, stdout: "h" } };
   expect(previewResult(old, cmd, { op: "same", changed: [], replaceBecause: [] })).toEqual({ id: "n-1", outputs: old.outputs });
   expect(previewResult(old, { ...cmd, stdin: "y" }, { op: "update", changed: ["stdin"], replaceBecause: [] }).outputs.stdout).toBe(UNKNOWN);
   expect(previewResult(old, cmd, { op: "replace", changed: ["triggers.0"], replaceBecause: ["triggers.0"] }))
@@ -252,7 +252,7 @@ describe("Engine", () => {
 });
 
 test("the lab's GCE refuses to delete an instance with deletion protection (and only then)", () => {
-  const vm: StoredResource = { key: "k", type: INSTANCE, name: "mail-vm", id: "i", inputs: {}, outputs: { deletionProtection: true }, dependsOn: [] };
+  const vm: StoredResource = { key: "k", type: INSTANCE, name: "mail-vm", id: "i", inputs: {}, outputs: { deletionProtection: true } };
   expect(() => refuseProtectedInstanceDelete(vm)).toThrow(/Cannot delete instance mail-vm: instance Deletion Protection is enabled/);
   expect(() => refuseProtectedInstanceDelete({ ...vm, outputs: { deletionProtection: false } })).not.toThrow();
 });

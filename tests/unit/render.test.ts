@@ -157,6 +157,36 @@ test("submission refuses a sender the login does not own, before it permits the 
   for (const s of services) expect(s).toContain("-o smtpd_sender_restrictions=$mua_sender_restrictions");
 });
 
+test("what Dovecot sends for a user goes through the Sieve lane, under submission's rules (issue 21 §1)", () => {
+  // e2e sieve/senders.test.ts and daemons sieve-lane.test.ts attack it; these are the lines they depend on.
+  const dovecot = lines(file(files, "/etc/dovecot/dovecot.conf").content).map((l) => l.trim());
+  expect(dovecot).toEqual(expect.arrayContaining(["sendmail_path = /etc/dovecot/sieve-submit %u",
+    "sieve_extensions = -enotify -reject", "sieve_redirect_envelope_from = user_email",
+    "sieve_quota_max_scripts = 20", "sieve_quota_max_storage = 1048576"]));
+  expect(dovecot.some((l) => l.startsWith("submission_host"))).toBe(false);
+  const submit = file(files, "/etc/dovecot/sieve-submit");
+  expect([submit.mode, submit.service]).toEqual(["0755", "dovecot"]);
+  expect(submit.content).toContain('LANE = ("127.0.0.1", 10588)');
+
+  const master = file(files, "/etc/postfix/master.cf").content;
+  const blocks = master.split(/\n(?=\S)/);
+  const lane = blocks.filter((b) => /^127\.0\.0\.1:10588 inet /.test(b));
+  expect(lane).toHaveLength(1);
+  expect(lane[0].split("\n").map((l) => l.trim())).toEqual(expect.arrayContaining([
+    "-o smtpd_authorized_xclient_hosts=127.0.0.1", "-o smtpd_sender_restrictions=$sieve_sender_restrictions",
+    "-o smtpd_relay_restrictions=permit_sasl_authenticated,reject", "-o smtpd_recipient_restrictions=$mua_recipient_restrictions",
+    "-o milter_macro_daemon_name=SIEVE", "-o smtpd_milters=$non_smtpd_milters"]));
+  // XCLIENT names a login: nowhere but on the loopback lane.
+  expect(blocks.filter((b) => b.includes("xclient"))).toEqual(lane);
+  const main = lines(file(files, "/etc/postfix/main.cf").content);
+  expect(main.some((l) => l.includes("xclient"))).toBe(false);
+  expect(main.find((l) => l.startsWith("mua_recipient_restrictions ="))).toContain("check_policy_service unix:ratelimit/policy");
+  const sieve = main.find((l) => l.startsWith("sieve_sender_restrictions ="))?.split("=")[1].split(",").map((r) => r.trim()) ?? [];
+  expect(sieve.indexOf("reject_sender_login_mismatch")).toBeGreaterThanOrEqual(0);
+  expect(sieve.indexOf("reject_sender_login_mismatch")).toBeLessThan(sieve.indexOf("permit_sasl_authenticated"));
+  expect(sieve[sieve.length - 1]).toBe("reject");
+});
+
 test("a catch-all takes only what no mailbox or alias takes, and owns no sender address", async () => {
   expect(lines(file(files, "/etc/postfix/virtual_alias_maps").content).some((l) => l.startsWith("@"))).toBe(false);
   const out = await render({ "mailserver:aliases": JSON.stringify([...fixtureAliases,

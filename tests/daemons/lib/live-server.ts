@@ -147,7 +147,8 @@ export async function startLiveServer(files: RenderedFile[]): Promise<LiveServer
   try {
     for (let i = 0; !existsSync(join(work, "ready")); i++) {
       if (child.exitCode !== null) throw new Error(`the namespace setup failed (${child.exitCode}): ${stderr}`);
-      if (i > 1200) throw new Error(`the server did not come up in 60 s: ${stderr}`);
+      // Generous: on a loaded CI machine rspamd alone can take minutes to load its configuration.
+      if (i > 6000) throw new Error(`the server did not come up in 300 s: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     // --fork: the namespace's PID 1 is unshare's only child.

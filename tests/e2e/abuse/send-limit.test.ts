@@ -1,8 +1,8 @@
 // Issue 13 §4: a per-login sending limit on submission answers 4xx when exceeded, while another login still
 // sends. erin@example.test has sendLimitPerHour 3 of her own (lab/stack.yaml); the lab's default is higher.
 import { labUser, loadLab } from "../lib/lab";
-import { onMachineOk } from "../lib/machine";
 import { waitForInbox } from "../lib/imap";
+import { forgetSendCounts } from "../lib/ratelimit";
 import { Reply, SmtpDialog, submission, submissionDialog } from "../lib/smtp";
 
 const lab = loadLab();
@@ -10,11 +10,6 @@ const erin = labUser(lab, "erin@example.test");
 const bob = labUser(lab, "bob@example.test");
 const recipients = ["alice@example.test", "bob@example.test", "carol@example2.test", "team@example.test"];
 
-/** policyd-rate-limit counts recipients per login over a sliding hour in sqlite: this run starts at zero. */
-async function forgetCounts(address: string): Promise<void> {
-  await onMachineOk(lab, `python3 -c 'import sqlite3, sys; c = sqlite3.connect("/var/lib/policyd-rate-limit/db.sqlite3"); ` +
-    `c.execute("DELETE FROM mail_count WHERE id = ?", (sys.argv[1],)); c.commit()' ${address}`);
-}
 
 async function rcpts(d: SmtpDialog, from: string, to: string[]): Promise<Reply[]> {
   expect((await d.command(`MAIL FROM:<${from}>`)).code).toBe(250);
@@ -24,8 +19,9 @@ async function rcpts(d: SmtpDialog, from: string, to: string[]): Promise<Reply[]
   return replies;
 }
 
-beforeAll(() => forgetCounts(erin.address));
-afterAll(() => forgetCounts(erin.address));
+// policyd-rate-limit counts per login over a sliding hour: this run starts, and leaves, erin at zero.
+beforeAll(() => forgetSendCounts(lab, erin.address));
+afterAll(() => forgetSendCounts(lab, erin.address));
 
 test("the recipients within the limit are accepted, across connections; the next gets 450 4.7.1", async () => {
   const first = await submissionDialog(lab, erin);

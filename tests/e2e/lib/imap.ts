@@ -48,17 +48,25 @@ export function findInInbox(lab: Lab, user: LabUser, subject: string): Promise<s
 export function waitForInbox(lab: Lab, user: LabUser, subject: string, timeoutMs = 60_000): Promise<string> {
   return waitFor(`"${subject}" in ${user.address}'s INBOX`, () => findInInbox(lab, user, subject), {
     timeoutMs,
-    intervalMs: 2_000,
+    intervalMs: 1_000,
   });
 }
 
 /** How many INBOX messages have `subject` in their subject. */
 export async function inboxCount(lab: Lab, user: LabUser, subject: string): Promise<number> {
+  return (await inboxSubjects(lab, user, subject)).length;
+}
+
+/** The subjects of the INBOX messages that have `subject` in their subject, one entry per message. */
+export async function inboxSubjects(lab: Lab, user: LabUser, subject: string): Promise<string[]> {
   return withImap(lab, user, async (c) => {
     const lock = await c.getMailboxLock("INBOX");
     try {
       const uids = await c.search({ subject }, { uid: true });
-      return uids ? uids.length : 0;
+      if (!uids || uids.length === 0) return [];
+      const found: string[] = [];
+      for await (const msg of c.fetch(uids, { envelope: true }, { uid: true })) found.push(msg.envelope?.subject ?? "");
+      return found;
     } finally {
       lock.release();
     }

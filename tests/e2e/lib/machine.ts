@@ -31,7 +31,7 @@ export function waitUntilDequeued(lab: Lab, id: string, timeoutMs = 60_000): Pro
     const ids = queue.split("\n").filter((l) => l.trim().startsWith("{"))
       .map((l) => (JSON.parse(l) as { queue_id?: string }).queue_id);
     return ids.includes(id) ? undefined : true;
-  }, { timeoutMs, intervalMs: 2_000 });
+  }, { timeoutMs, intervalMs: 1_000 });
 }
 
 /** Paths of the stored messages (Maildir cur/new/tmp files, not Dovecot's indexes) that contain `needle`. */

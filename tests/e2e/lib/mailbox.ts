@@ -8,7 +8,7 @@ import { waitFor } from "./wait";
 export function waitForIn(lab: Lab, user: LabUser, folder: string, subject: string, timeoutMs = 60_000): Promise<string> {
   return waitFor(`"${subject}" in ${user.address}'s ${folder}`, () => findIn(lab, user, folder, subject), {
     timeoutMs,
-    intervalMs: 2_000,
+    intervalMs: 1_000,
   });
 }
 

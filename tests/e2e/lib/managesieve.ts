@@ -133,6 +133,10 @@ export class ManageSieve {
     return this.command(`SETACTIVE ${quoted(name)}`);
   }
 
+  deleteScript(name: string): Promise<SieveResponse> {
+    return this.command(`DELETESCRIPT ${quoted(name)}`);
+  }
+
   getScript(name: string): Promise<SieveResponse> {
     return this.command(`GETSCRIPT ${quoted(name)}`);
   }
@@ -173,4 +177,27 @@ export async function managesieveSession(lab: Lab, user: LabUser): Promise<Manag
     throw new Error(`${user.address} could not log in over ManageSieve: ${auth.line}`);
   }
   return c;
+}
+
+/** Uploads `text` as `user`'s script `name` and makes it the active one; throws with the server's answer otherwise. */
+export async function activateScript(lab: Lab, user: LabUser, name: string, text: string): Promise<void> {
+  const c = await managesieveSession(lab, user);
+  try {
+    for (const [step, r] of [["PUTSCRIPT", await c.putScript(name, text)], ["SETACTIVE", await c.setActive(name)]] as const) {
+      if (r.status !== "OK") throw new Error(`${step} ${name} for ${user.address}: ${r.line}`);
+    }
+  } finally {
+    c.close();
+  }
+}
+
+/** Deactivates and deletes `user`'s script `name` (cleanup: the answers are not checked). */
+export async function removeScript(lab: Lab, user: LabUser, name: string): Promise<void> {
+  const c = await managesieveSession(lab, user);
+  try {
+    await c.setActive("");
+    await c.deleteScript(name);
+  } finally {
+    c.close();
+  }
 }

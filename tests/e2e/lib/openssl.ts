@@ -55,6 +55,16 @@ export interface TestsslFinding {
   port?: string;
 }
 
+/**
+ * testssl.sh's default groups that can rate a finding LOW or worse: protocols (-p), cipher categories (-s),
+ * forward secrecy (-f), server preferences (-P), server defaults: the certificate (-S), HTTP headers (-h: only
+ * on an HTTP service) and every vulnerability (-U). Left out are the two default groups whose findings are all
+ * INFO and which take most of a scan's time: each cipher one by one (-e, run_allciphers) and client simulation
+ * (-c, run_client_simulation). Read from testssl.sh 3.0.8 (Debian's /usr/bin/testssl): set_scanning_defaults()
+ * for the default groups, the option parser for what each flag sets, and those functions' fileout calls.
+ */
+const TESTSSL_GROUPS = ["-p", "-s", "-f", "-P", "-S", "-h", "-U"];
+
 /** testssl.sh on one port; returns every finding (the caller filters by severity). */
 export async function testssl(opts: {
   ip: string;
@@ -67,7 +77,7 @@ export async function testssl(opts: {
   const json = join(dir, "out.json");
   try {
     const args = [
-      "--quiet", "--color", "0", "--warnings", "batch", "--severity", "LOW", "--jsonfile", json,
+      ...TESTSSL_GROUPS, "--quiet", "--color", "0", "--warnings", "batch", "--severity", "LOW", "--jsonfile", json,
       // The hostname resolves only in the lab's DNS: connect to the lab IP, present the name for SNI.
       "--ip", opts.ip, "--nodns", "none", "--add-ca", opts.caFile, "--connect-timeout", "10", "--openssl-timeout", "10",
     ];

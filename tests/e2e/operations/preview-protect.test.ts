@@ -1,7 +1,8 @@
 // Issue 20 §2: `npm run lab -- preview` prints the plan the engine decides from the cited rules and changes
 // nothing; a new boot disk size is an in-place update of the VM (terraform-provider-google-beta), not a
-// replacement; with production's protectData, the engine's protect refuses the data disk's replacement (a new
-// zone) already at preview, as pulumi preview does, and a deploy of it does nothing.
+// replacement; a new zone without a snapshot to make the data disk from is refused by the program at preview
+// (components/core/zone-move.ts: GCE cannot move the disk, a new one would be empty), naming protectData in
+// production, and a deploy of it does nothing.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LAB_DIR, loadLab, ROOT } from "../lib/lab";
@@ -35,18 +36,19 @@ test("a new boot disk size previews as an update of the VM, not a replacement", 
   expect(state()).toBe(before);
 }, TIMEOUT);
 
-test("protectData: a new zone's disk replacement is refused at preview, with the plan shown; the deploy does nothing", async () => {
+test("protectData: a new zone without a snapshot is refused at preview, with the way to move; the deploy does nothing", async () => {
   const protectedFile = configCopy(configFile, "protected", { "mailserver:protectData": true });
   await deployLab(protectedFile);
   expect(stateOutputs("gcp:compute/instance:Instance", "mail-vm").deletionProtection).toBe(true);
   const before = state();
   const moved = configCopy(configFile, "protected-zone", { "mailserver:protectData": true, "gcp:zone": "lab-local1-b" });
   const r = await preview(moved);
+  const refusal = "gcp:zone lab-local1-b: the mail data disk is in lab-local1-a, and GCE cannot move a disk";
   expect(r.code).not.toBe(0);
-  expect(r.stdout).toMatch(/replace\s+gcp:compute\/disk:Disk mail-data \[replace: zone\]/);
-  expect(r.stderr).toContain("unable to replace gcp:compute/disk:Disk mail-data (zone): it is protected");
+  expect(r.stderr).toContain(refusal);
+  expect(r.stderr).toContain("This stack protects its data (mailserver:protectData)");
   const d = await deploy(moved);
   expect(d.code).not.toBe(0);
-  expect(d.stderr).toContain("unable to replace gcp:compute/disk:Disk mail-data (zone): it is protected");
+  expect(d.stderr).toContain(refusal);
   expect(state()).toBe(before);
 }, 3 * TIMEOUT);

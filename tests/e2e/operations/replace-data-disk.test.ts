@@ -1,8 +1,8 @@
-// A new data disk on the same VM: a smaller dataDiskSizeGb replaces the disk with an empty one (GCE cannot
-// shrink a disk), which the lab engine attaches to the running machine as GCE does (detachDisk, attachDisk).
-// The next deploy must leave the new disk formatted and mounted on /srv/mail with the Postfix queue on it,
-// and mail delivered afterwards must land on it (not on the boot disk or the old disk, where it would be lost
-// with the next VM); the VM is kept, and a deploy after that changes nothing. The lab's size is 10, the
+// A new data disk: a smaller dataDiskSizeGb replaces the disk with an empty one (GCE cannot shrink a disk), and
+// the VM with it (components/host.ts: GCE would detach the old disk from the running VM under the daemons; a VM's
+// delete shuts the guest down first). The deploy must leave the new disk formatted and mounted on /srv/mail with
+// the Postfix queue on it, and mail delivered afterwards must land on it (not on the boot disk or the old disk,
+// where it would be lost with the next VM); a deploy after that changes nothing. The lab's size is 10, the
 // smallest the config takes, so the disk first grows to 11 (in place) and then goes back to the lab's 10.
 import { configCopy, dataDisk, deployLab, DeployRecord, labConfigFile, stateOutputs } from "../lib/deploy";
 import { findInInbox, waitForInbox } from "../lib/imap";
@@ -33,7 +33,7 @@ async function devices(): Promise<{ disk: string; mount: string; spool: string }
 const ran = (d: DeployRecord) => d.commands.map((c) => c.name);
 const planned = (d: DeployRecord, name: string) => d.plan?.find((s) => s.name === name && !s.original);
 
-describe("an empty new data disk on the same VM", () => {
+describe("an empty new data disk, with a new VM", () => {
   const before = token("on-old-disk");
   const after = token("on-new-disk");
   let grown: DeployRecord;
@@ -59,13 +59,14 @@ describe("an empty new data disk on the same VM", () => {
     expect(ran(grown)).toEqual(["mail-grow-data"]);
   });
 
-  test("a smaller size replaces the disk, the VM keeps running with it, and provisioning runs again", async () => {
+  test("a smaller size replaces the disk and the VM (a new boot, the old one shut down first), and provisioning runs again", async () => {
     expect(planned(replaced, "mail-data")?.op).toBe("replace");
     expect(planned(replaced, "mail-data")?.replaceBecause).toEqual(["size"]);
-    expect(planned(replaced, "mail-vm")?.op).toBe("update");
+    expect(planned(replaced, "mail-vm")?.op).toBe("replace");
+    expect(planned(replaced, "mail-vm")?.replaceBecause).toEqual(["attachedDisks.0.source"]);
     expect(diskName()).not.toBe(old.name);
-    expect(instanceLink()).toBe(old.vm);
-    expect(await initStart()).toBe(old.boot);
+    expect(instanceLink()).not.toBe(old.vm);
+    expect(await initStart()).not.toBe(old.boot);
     expect(ran(replaced)).toEqual(expect.arrayContaining(["mail-provision", "mail-grow-data"]));
   });
 

@@ -51,11 +51,12 @@ describe("restore the data disk from a snapshot", () => {
     expect(snapshot).toMatch(new RegExp(`^${diskBefore}-\\d{14}$`));
   });
 
-  test("the restore replaced the data disk only (the VM switched disks, the address stayed)", () => {
+  test("the restore replaced the data disk and the VM with it (never swapped under the daemons), the address stayed", () => {
     const op = (name: string) => restored.plan?.find((s) => s.name === name && !s.original);
     expect(op("mail-data")?.op).toBe("replace");
     expect(op("mail-data")?.replaceBecause).toEqual(["snapshot"]);
-    expect(op("mail-vm")?.op).toBe("update");
+    expect(op("mail-vm")?.op).toBe("replace");
+    expect(op("mail-vm")?.replaceBecause).toEqual(["attachedDisks.0.source"]);
     expect(op("mail-ip")?.op).toBe("same");
     expect(String(stateOutputs(DISK, "mail-data").name)).not.toBe(diskBefore);
   });

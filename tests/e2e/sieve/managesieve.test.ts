@@ -4,7 +4,7 @@ import { loadLab, labUser, outsideSender, token } from "../lib/lab";
 import { onMachineOk } from "../lib/machine";
 import { findIn } from "../lib/imap";
 import { waitForIn } from "../lib/mailbox";
-import { ManageSieve, managesieveSession } from "../lib/managesieve";
+import { activateScript, ManageSieve, managesieveSession } from "../lib/managesieve";
 import { envelope, labTls, message, outsideDialog } from "../lib/smtp";
 import { waitForSpool } from "../lib/spool";
 
@@ -39,15 +39,7 @@ async function sendOutside(to: string, text: string): Promise<void> {
   }
 }
 
-beforeAll(async () => {
-  const c = await managesieveSession(lab, carol);
-  try {
-    expect((await c.putScript(SCRIPT, script)).status).toBe("OK");
-    expect((await c.setActive(SCRIPT)).status).toBe("OK");
-  } finally {
-    c.close();
-  }
-});
+beforeAll(() => activateScript(lab, carol, SCRIPT, script));
 
 describe("login only over TLS", () => {
   test("before STARTTLS no SASL mechanism is offered and AUTHENTICATE with the right password is refused", async () => {
