@@ -30,6 +30,30 @@ export function apiStatus(e: unknown): number | undefined {
   return typeof s === "number" ? s : undefined;
 }
 
+/**
+ * A request sent on a kept-alive socket that the server had already closed: mailgun.js's axios uses Node's global agent,
+ * which keeps sockets alive (Node >= 19), and a request issued right after the event loop was busy for longer than the
+ * server's idle timeout (Node's http server: 5 s) goes out on the closed socket before the loop has read the server's
+ * FIN, and fails with ECONNRESET ("socket hang up") without reaching the server.
+ */
+const isStaleSocket = (e: unknown): boolean => {
+  const d = e as { message?: unknown; details?: unknown } | null;
+  return /ECONNRESET|socket hang up/.test(`${String(d?.message)} ${String(d?.details)}`);
+};
+
+/**
+ * Runs an idempotent call (GET, PUT, DELETE) once more after a stale socket. The two POSTs (createDomain,
+ * createCredential) are not retried: the providers make them right after a read, which leaves no idle socket.
+ */
+async function idempotent<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (!isStaleSocket(e)) throw e;
+    return call();
+  }
+}
+
 /** An error that says what was asked of whom and what to do, never the key. */
 export function apiError(what: string, e: unknown, endpoint: MailgunEndpoint): Error {
   const status = apiStatus(e);
@@ -49,7 +73,7 @@ const toInfo = (d: { name: string; state: string; sending_dns_records: MailgunDn
 export async function getDomain(e: MailgunEndpoint, name: string): Promise<MailgunDomainInfo | undefined> {
   const mg = await mailgunClient(e);
   try {
-    return toInfo(await mg.domains.get(name));
+    return toInfo(await idempotent(() => mg.domains.get(name)));
   } catch (err) {
     if (apiStatus(err) === 404) return undefined;
     throw apiError(`read the domain ${name}`, err, e);
@@ -71,7 +95,7 @@ export async function createDomain(e: MailgunEndpoint, name: string, dkimSelecto
 export async function verifyDomain(e: MailgunEndpoint, name: string): Promise<MailgunDomainInfo> {
   const mg = await mailgunClient(e);
   try {
-    return toInfo(await mg.domains.verify(name));
+    return toInfo(await idempotent(() => mg.domains.verify(name)));
   } catch (err) {
     throw apiError(`verify the domain ${name}`, err, e);
   }
@@ -81,7 +105,7 @@ export async function verifyDomain(e: MailgunEndpoint, name: string): Promise<Ma
 export async function deleteDomain(e: MailgunEndpoint, name: string): Promise<void> {
   const mg = await mailgunClient(e);
   try {
-    await mg.domains.destroy(name);
+    await idempotent(() => mg.domains.destroy(name));
   } catch (err) {
     if (apiStatus(err) !== 404) throw apiError(`delete the domain ${name}`, err, e);
   }
@@ -91,7 +115,7 @@ export async function deleteDomain(e: MailgunEndpoint, name: string): Promise<vo
 export async function credentialExists(e: MailgunEndpoint, domain: string, login: string): Promise<boolean> {
   const mg = await mailgunClient(e);
   try {
-    const list = await mg.domains.domainCredentials.list(domain, { limit: 1000, skip: 0 });
+    const list = await idempotent(() => mg.domains.domainCredentials.list(domain, { limit: 1000, skip: 0 }));
     return list.items.some((c) => c.login === login);
   } catch (err) {
     if (apiStatus(err) === 404) return false;
@@ -111,7 +135,7 @@ export async function createCredential(e: MailgunEndpoint, domain: string, login
 export async function setCredentialPassword(e: MailgunEndpoint, domain: string, login: string, password: string): Promise<void> {
   const mg = await mailgunClient(e);
   try {
-    await mg.domains.domainCredentials.update(domain, login, { password });
+    await idempotent(() => mg.domains.domainCredentials.update(domain, login, { password }));
   } catch (err) {
     throw apiError(`change the password of the SMTP credential ${login}`, err, e);
   }
@@ -121,7 +145,7 @@ export async function setCredentialPassword(e: MailgunEndpoint, domain: string, 
 export async function deleteCredential(e: MailgunEndpoint, domain: string, login: string): Promise<void> {
   const mg = await mailgunClient(e);
   try {
-    await mg.domains.domainCredentials.destroy(domain, login);
+    await idempotent(() => mg.domains.domainCredentials.destroy(domain, login));
   } catch (err) {
     if (apiStatus(err) !== 404) throw apiError(`delete the SMTP credential ${login}`, err, e);
   }

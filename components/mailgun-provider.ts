@@ -1,7 +1,7 @@
 // Pulumi dynamic providers for the Mailgun sending domain, its verification and the SMTP credential. They behave as the
 // bridged Terraform provider's resources do (core/mailgun.ts REPLACE_FIELDS cites which fields replace): create, read,
 // update, delete, and a diff that names the fields that replace. The API key travels as a secret input, as a provider's
-// configuration would; a change of it alone changes nothing.
+// configuration would; a change of it alone only updates the state.
 import * as pulumi from "@pulumi/pulumi";
 import { randomBytes } from "node:crypto";
 import { describe, fieldDiff, recordContents, unverifiedRecords, type MailgunRecord } from "./core/mailgun";
@@ -12,10 +12,7 @@ import {
 
 type Props = Record<string, unknown>;
 const endpointOf = (p: Props): MailgunEndpoint => ({ apiUrl: String(p.apiUrl), apiKey: String(p.apiKey) });
-const diffOf = (kind: "domain" | "credential", olds: Props, news: Props): pulumi.dynamic.DiffResult => {
-  const d = fieldDiff(kind, olds, news);
-  return { changes: d.changes, replaces: d.replaces };
-};
+const diffOf = (kind: "domain" | "credential", olds: Props, news: Props): pulumi.dynamic.DiffResult => fieldDiff(kind, olds, news);
 
 /**
  * The sending domain: adopted when Mailgun already has it (`created: false`, and then never deleted), else created with

@@ -31,6 +31,9 @@ export function forThisInstance(config: Record<string, string>): Record<string, 
     const ranges = (JSON.parse(out[key]) as string[]).map((r) => (r.startsWith(from) ? to + r.slice(from.length) : r));
     out[key] = JSON.stringify(ranges);
   }
+  // The Mailgun API stand-in listens on the host's lab address.
+  const api = out["mailserver:mailgunApiUrl"];
+  if (api !== undefined) out["mailserver:mailgunApiUrl"] = api.replace(`//${from}`, `//${to}`);
   return out;
 }
 

@@ -9,7 +9,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { Inputs } from "./engine/diff";
 
 export const isDynamic = (type: string): boolean => type.startsWith("pulumi-nodejs:dynamic");
-const PROVIDER_KEY = "__provider";
+export const PROVIDER_KEY = "__provider";
 
 const cache = new Map<string, pulumi.dynamic.ResourceProvider>();
 /** The provider of a dynamic resource, from its serialized text (getProvider: one per text, as the plugin caches). */

@@ -62,6 +62,28 @@ export function credentialValid(s: MailgunStore, login: string, password: string
   return timingSafeEqual(Buffer.from(hashOf(password, c.salt), "hex"), Buffer.from(c.hash, "hex"));
 }
 
+/**
+ * A credential made by hand in Mailgun's console, as a user of the hand-typed mode (relayUsername, relayPassword) has
+ * one: its domain is added, already verified, when the store lacks it. The login's password is set to this one.
+ */
+export function seedCredential(file: string, login: string, password: string): void {
+  const store = loadStore(file);
+  const name = login.slice(login.lastIndexOf("@") + 1);
+  const d = store.domains[name] ??= newDomain(name, "pic", "disabled");
+  d.state = "active";
+  const salt = randomBytes(16).toString("hex");
+  d.credentials = [...d.credentials.filter((c) => c.login !== login), { login, salt, hash: hashOf(password, salt), createdAt: new Date().toUTCString() }];
+  saveStore(file, store);
+}
+
+function newDomain(name: string, dkimSelector: string, spamAction: string): StoredDomain {
+  const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return {
+    name, state: "unverified", createdAt: new Date().toUTCString(), dkimSelector,
+    dkimPublicKey: publicKey.export({ type: "spki", format: "der" }).toString("base64"), spamAction, credentials: [],
+  };
+}
+
 /** The records Mailgun asks for, as its API lists them (sending: SPF, DKIM, tracking CNAME; receiving: two MX). */
 function dnsRecords(d: StoredDomain, valid: Record<string, boolean> = {}): { sending: MailgunDnsRecord[]; receiving: MailgunDnsRecord[] } {
   const v = (key: string) => (valid[key] ? "valid" : "unknown");
@@ -138,11 +160,7 @@ export function mailgunApi(cfg: Pick<MailgunApiConfig, "apiKey" | "store">, look
         const f = await formOf(req, body);
         if (!f.name) return [400, { message: "Missing parameter 'name'" }];
         if (store.domains[f.name]) return [400, { message: "This domain name is already taken" }];
-        const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-        const d: StoredDomain = {
-          name: f.name, state: "unverified", createdAt: new Date().toUTCString(), dkimSelector: f.dkim_selector || "pic",
-          dkimPublicKey: publicKey.export({ type: "spki", format: "der" }).toString("base64"), spamAction: f.spam_action || "disabled", credentials: [],
-        };
+        const d = newDomain(f.name, f.dkim_selector || "pic", f.spam_action || "disabled");
         store.domains[d.name] = d;
         saveStore(cfg.store, store);
         return [200, { message: "Domain DNS records have been created", ...domainBody(d) }];
@@ -206,6 +224,11 @@ export function mailgunApi(cfg: Pick<MailgunApiConfig, "apiKey" | "store">, look
 function main(): void {
   const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8")) as MailgunApiConfig;
   const server = mailgunApi(cfg, dnsLookup(cfg.dns));
+  // What it was asked and answered (never a header or body: they hold the key and passwords), and malformed requests.
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.on("finish", () => process.stderr.write(`${new Date().toISOString()} ${req.method ?? ""} ${req.url ?? ""} ${res.statusCode}\n`));
+  });
+  server.on("clientError", (e: Error) => process.stderr.write(`${new Date().toISOString()} client error: ${e.message}\n`));
   server.listen(cfg.port, cfg.host, () => process.stderr.write(`mailgun API stand-in on ${cfg.host}:${cfg.port}\n`));
 }
 

@@ -140,19 +140,22 @@ export function unverifiedRecords(records: MailgunDnsRecord[]): MailgunDnsRecord
  * - mailgun_domain_credential: login, domain, region RequiresReplace (credential_resource.go:59-64, 69-74, 75-82); its password
  *   is an input there, updated in place (credential_resource.go:65-68, 196), while ours is made by the provider and is no
  *   input: a new password comes with a new login (mailgunCredentialGeneration), never as an update.
- * apiKey and apiUrl are the provider's configuration, not the resource's: a change is no change of the resource.
+ * apiKey and apiUrl are the provider's configuration, not the resource's (see ENDPOINT_FIELDS).
  */
 export const REPLACE_FIELDS = {
   domain: ["name", "region", "spamAction", "dkimSelector"],
   credential: ["login", "domain", "region"],
 } as const;
-export const UPDATE_FIELDS = { domain: [], credential: [] } as const;
+/**
+ * The provider's configuration, carried as inputs. A change asks nothing of Mailgun, but is an update: the state must
+ * take the new key, which a later delete uses (the engine hands delete the stored outputs), the old one may be revoked.
+ */
+const ENDPOINT_FIELDS = ["apiKey", "apiUrl"] as const;
 
-/** The fields whose values differ, and those of them that replace, for a dynamic provider's diff. */
+/** Whether anything changed, and the fields that replace, for a dynamic provider's diff. */
 export function fieldDiff(kind: keyof typeof REPLACE_FIELDS, olds: Record<string, unknown>, news: Record<string, unknown>):
-  { changes: boolean; replaces: string[]; updates: string[] } {
+  { changes: boolean; replaces: string[] } {
   const differs = (k: string) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]);
   const replaces = REPLACE_FIELDS[kind].filter(differs);
-  const updates = (UPDATE_FIELDS[kind] as readonly string[]).filter(differs);
-  return { changes: replaces.length + updates.length > 0, replaces, updates };
+  return { changes: replaces.length > 0 || ENDPOINT_FIELDS.some(differs), replaces };
 }

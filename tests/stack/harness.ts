@@ -226,7 +226,8 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
       });
       run.onRegister?.(args.type, args.name, args.inputs);
       // A dynamic resource's provider really runs, as the engine's pulumi-nodejs plugin would (lab/dynamic.ts). In-process:
-      // the serialized one's HTTP calls fail under jest (ECONNRESET); the lab runs the serialized text (lab/mocks.ts).
+      // the serialized text loads mailgun.js outside jest's module registry, where its multipart POSTs stall under jest
+      // (another realm's FormData); the lab runs the serialized text (lab/mocks.ts).
       if (isDynamic(args.type)) {
         const made = await dynamicCreate(unwrapAll(args.inputs) as Record<string, unknown>, MAILGUN_PROVIDERS[args.type]);
         return { id: made.id, state: markSecrets(made.outputs, secretOutputs) };

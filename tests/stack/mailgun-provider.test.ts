@@ -51,9 +51,10 @@ test("an existing domain is adopted, not created again, and kept on delete", asy
   expect(loadStore(store).domains["mg.b.test"]).toBeDefined();
 });
 
-test("the diff replaces on name, region, selector and spam action (terraform-provider-mailgun), and ignores the API key", async () => {
+test("the diff replaces on name, region, selector and spam action (terraform-provider-mailgun); a new API key only updates", async () => {
   const olds = { ...domainInputs("mg.c.test"), created: true };
-  expect(await DOMAIN.diff!("mg.c.test", olds, { ...domainInputs("mg.c.test"), apiKey: "another" })).toEqual({ changes: false, replaces: [] });
+  expect(await DOMAIN.diff!("mg.c.test", olds, domainInputs("mg.c.test"))).toEqual({ changes: false, replaces: [] });
+  expect(await DOMAIN.diff!("mg.c.test", olds, { ...domainInputs("mg.c.test"), apiKey: "another" })).toEqual({ changes: true, replaces: [] });
   expect(await DOMAIN.diff!("mg.c.test", olds, { ...domainInputs("mg.d.test"), region: "eu" })).toEqual({ changes: true, replaces: ["name", "region"] });
   const cred = { ...endpoint, domain: "mg.c.test", login: "mailserver-g1@mg.c.test", password: "x" };
   expect(await CREDENTIAL.diff!("x", cred, { ...endpoint, domain: "mg.c.test", login: "mailserver-g2@mg.c.test" }))
