@@ -5,7 +5,7 @@
 // of mail refuses none and loses none, and deletes the old credential only after the server switched.
 // Two deploys: the rotation, and back to lab/stack.yaml. The hand-typed mode, and the credential's delete when the
 // stack stops managing it, are in 074-relay-secret.test.ts.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import nodemailer from "nodemailer";
 import { configCopy, deployLab, DeployRecord, labConfigFile, stateOutputs } from "./lib/deploy";
@@ -27,7 +27,7 @@ interface Account { domains: Record<string, { state: string; dkimSelector: strin
 const account = (): Account => JSON.parse(readFileSync(lab.relay.mailgunStore, "utf8")) as Account;
 const logins = (): string[] => account().domains[DOMAIN]?.credentials.map((c) => c.login) ?? [];
 interface Auth { at: string; login: string; accepted: boolean }
-const auths = (): Auth[] => readFileSync(lab.relay.authLog, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Auth);
+const auths = (): Auth[] => (existsSync(lab.relay.authLog) ? readFileSync(lab.relay.authLog, "utf8") : "").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Auth);
 
 /**
  * Logs in at the relay stand-in from outside as Postfix does (STARTTLS, then AUTH). The relay's certificate is not what
