@@ -12,9 +12,9 @@ import { describeCounts, printSteps, summarize } from "./plan";
 import { ensureImage, machineDown } from "./machine";
 import { sshCommand } from "./mocks";
 import { networkDown, networkUp, netnsExists } from "./network";
-import { LAB, MACHINE_NAME, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, RESOLVER_ADDRESS, p } from "./paths";
+import { LAB, MACHINE_NAME, MAILGUN_API_PORT, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, RESOLVER_ADDRESS, p } from "./paths";
 import { daemonPid, failureReport, info, ok, run, step } from "./proc";
-import { canConnect, relayDown, relayUp } from "./relay";
+import { canConnect, mailgunApiUp, relayDown, relayUp } from "./relay";
 import { gcpDown, gcpUp } from "./gcp";
 import { tryCommands } from "./try";
 
@@ -51,6 +51,8 @@ function configFile(args: string[]): string {
 async function doDeploy(file: string, standard = file): Promise<void> {
   const config = readStackConfig(file);
   const deployLog = path.join(p.logs, "deploy.log");
+  // The record names the last deploy that completed: one that fails from here on leaves none (tests/e2e/lib/deploy.ts).
+  fs.rmSync(p.lastDeploy, { force: true });
   const started = Date.now();
   const plan = await doPreview(file, config, deployLog);
   step("deploying", deployLog);
@@ -70,8 +72,8 @@ async function doDeploy(file: string, standard = file): Promise<void> {
     dnsServer: { address: NET.host, port: 53 },
     resolver: RESOLVER_ADDRESS,
     users: users.filter((u) => u.password !== undefined).map((u) => ({ address: u.address, password: String(u.password) })),
-    relay: { host: NET.host, name: RELAY_NAME, port: RELAY_PORT, username: config["mailserver:relayUsername"],
-      password: config["mailserver:relayPassword"], spoolDir: p.relaySpool, pauseFile: p.relayPause },
+    relay: { host: NET.host, name: RELAY_NAME, port: RELAY_PORT, ...relayLogin(config), spoolDir: p.relaySpool, pauseFile: p.relayPause,
+      authLog: p.relayAuthLog, mailgunStore: p.mailgunStore },
     ssh,
     acmeRoot: acmeRootPem(),
     labCa: caPem(),
@@ -96,6 +98,17 @@ async function doPreview(file: string, config: Record<string, string>, log = p.l
   if (plan.refused.length > 0) throw new Error(`the engine refuses this plan:\n${plan.refused.join("\n")}`);
   return plan;
 }
+
+/** The login the server relays with: typed in the stack file, or the Mailgun credential the deploy made (its state). */
+function relayLogin(config: Record<string, string>): { username: string; password: string } {
+  if (config["mailserver:mailgunApiKey"] === undefined) {
+    return { username: config["mailserver:relayUsername"] ?? "", password: config["mailserver:relayPassword"] ?? "" };
+  }
+  const credential = loadState(p.engineState).find((r) => r.type === MAILGUN_CREDENTIAL);
+  if (!credential) throw new Error(`no ${MAILGUN_CREDENTIAL} in the state after a deploy in the Mailgun API mode`);
+  return { username: String(credential.outputs.login), password: String(credential.outputs.password) };
+}
+const MAILGUN_CREDENTIAL = "pulumi-nodejs:dynamic/mailgun:Credential";
 
 /** The deploy key's private half, found by the program's exported secret or in the engine's state. */
 function deployKey(outputs: Record<string, unknown>): string {
@@ -141,8 +154,10 @@ async function up(args: string[]): Promise<void> {
   await aptProxyUp();
   step("Debian 12 image");
   await ensureImage();
-  step(`Mailgun stand-in: ${RELAY_NAME}:${RELAY_PORT} (STARTTLS + AUTH)`, path.join(p.logs, "relay.log"));
-  await relayUp(config["mailserver:relayUsername"] ?? "", config["mailserver:relayPassword"] ?? "");
+  step(`Mailgun stand-ins: API on ${NET.host}:${MAILGUN_API_PORT}, relay ${RELAY_NAME}:${RELAY_PORT} (STARTTLS + AUTH with the API's credentials)`,
+    path.join(p.logs, "relay.log"));
+  await mailgunApiUp(config);
+  await relayUp(config);
   step(`ACME stand-in: pebble at ${acmeDirectoryUrl}`, path.join(p.logs, "pebble.log"));
   await acmeUp();
   step(`Google Cloud stand-ins for the VM: metadata server (${METADATA_IP} → ${NET.host}:${METADATA_PORT}), Secret Manager (${NET.host}:443)`, path.join(p.logs, "gcp.log"));
@@ -167,7 +182,7 @@ async function down(): Promise<void> {
 }
 
 async function status(): Promise<void> {
-  for (const d of ["machine", "knot", "unbound", "relay", "gcp", "pebble", "apt-cacher-ng"]) {
+  for (const d of ["machine", "knot", "unbound", "relay", "mailgun-api", "gcp", "pebble", "apt-cacher-ng"]) {
     const pid = daemonPid(d);
     info(`${d.padEnd(14)} ${pid === undefined ? "not running" : `running (pid ${pid})`}`);
   }
@@ -181,7 +196,8 @@ async function redeploy(args: string[]): Promise<void> {
   if (!netnsExists() || daemonPid("knot") === undefined) throw new Error("the lab is not up: run npm run lab first");
   const file = configFile(args);
   const config = readStackConfig(file);
-  await relayUp(config["mailserver:relayUsername"] ?? "", config["mailserver:relayPassword"] ?? "");
+  await mailgunApiUp();
+  await relayUp(config);
   // Idempotent: a lab brought up by an older version gets what it lacks (the metadata DNAT, Google's zones).
   await networkUp();
   await dnsUp();

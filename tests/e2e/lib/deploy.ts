@@ -1,5 +1,5 @@
 // Re-deploys the lab (`npm run lab -- deploy`) and reads the machine's state that a deploy must not disturb.
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { Lab, LAB_DIR, ROOT } from "./lab";
@@ -28,6 +28,17 @@ export async function deployLab(configFile: string): Promise<DeployRecord> {
   return lastDeploy(configFile);
 }
 
+/**
+ * A test's starting point: the lab deployed with `configFile`. Deploys it unless the last deploy completed with
+ * that file (the lab drops the record when a deploy starts), since then the deploy would change nothing: the
+ * redeploying tests check that themselves (07-redeploy), and here it would only cost a preview and a deploy.
+ */
+export async function ensureDeployed(configFile: string): Promise<void> {
+  const record = join(LAB_DIR, "last-deploy.json");
+  if (existsSync(record) && (JSON.parse(readFileSync(record, "utf8")) as DeployRecord).configFile === configFile) return;
+  await deployLab(configFile);
+}
+
 /** The record of the last deploy, which must be of `configFile`. */
 export function lastDeploy(configFile: string): DeployRecord {
   const record = JSON.parse(readFileSync(join(LAB_DIR, "last-deploy.json"), "utf8")) as DeployRecord;
@@ -43,10 +54,13 @@ export function stateOutputs(type: string, name: string): Record<string, unknown
   return r.outputs;
 }
 
-/** A copy of a stack file with `changes` set in its config, in .lab (private: it holds passwords), 0600. */
+/** A copy of a stack file with `changes` set in its config (undefined: the key removed), in .lab (private: it holds passwords), 0600. */
 export function configCopy(configFile: string, label: string, changes: Record<string, unknown>): string {
   const doc = parseDocument(readFileSync(configFile, "utf8"));
-  for (const [k, v] of Object.entries(changes)) doc.setIn(["config", k], v);
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === undefined) doc.deleteIn(["config", k]);
+    else doc.setIn(["config", k], v);
+  }
   const copy = join(LAB_DIR, `e2e-${label}.yaml`);
   writeFileSync(copy, doc.toString(), { mode: 0o600 });
   chmodSync(copy, 0o600);

@@ -7,7 +7,7 @@
 // boot disk grows to 11 in the same deploy: GCE resizes it under the running VM (no new VM, no reboot) and
 // mail-grow-root runs; the lab's root is a directory of the host's disk, which it reports and leaves alone (the
 // growing itself: tests/daemons/growroot.test.ts).
-import { configCopy, dataDisk, deployLab, DeployRecord, labConfigFile, stateOutputs } from "../lib/deploy";
+import { configCopy, dataDisk, deployLab, DeployRecord, ensureDeployed, labConfigFile, stateOutputs } from "../lib/deploy";
 import { findInInbox, waitForInbox } from "../lib/imap";
 import { loadLab, labUser, token } from "../lib/lab";
 import { mailStoreFilesWith, onMachineOk, shellQuote } from "../lib/machine";
@@ -47,7 +47,7 @@ describe("an empty new data disk, with a new VM", () => {
   let growRoot: string;
 
   beforeAll(async () => {
-    await deployLab(configFile);
+    await ensureDeployed(configFile);
     beforeGrow = { vm: instanceLink(), boot: await initStart() };
     grown = await deployLab(configCopy(configFile, "disks-11", { "mailserver:dataDiskSizeGb": 11, "mailserver:bootDiskSizeGb": 11 }));
     growRoot = String(stateOutputs("command:remote:Command", "mail-grow-root").stdout);
