@@ -12,7 +12,6 @@ import {
 
 type Props = Record<string, unknown>;
 const endpointOf = (p: Props): MailgunEndpoint => ({ apiUrl: String(p.apiUrl), apiKey: String(p.apiKey) });
-const diffOf = (kind: "domain" | "credential", olds: Props, news: Props): pulumi.dynamic.DiffResult => fieldDiff(kind, olds, news);
 
 /**
  * The sending domain: adopted when Mailgun already has it (`created: false`, and then never deleted), else created with
@@ -20,7 +19,7 @@ const diffOf = (kind: "domain" | "credential", olds: Props, news: Props): pulumi
  */
 const domainProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: Props, news: Props) {
-    return diffOf("domain", olds, news);
+    return fieldDiff("domain", olds, news);
   },
   async create(inputs: Props) {
     const e = endpointOf(inputs);
@@ -88,7 +87,7 @@ const newPassword = (): string => randomBytes(24).toString("base64url");
  */
 const credentialProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: Props, news: Props) {
-    return diffOf("credential", olds, news);
+    return fieldDiff("credential", olds, news);
   },
   async create(inputs: Props) {
     const e = endpointOf(inputs);
