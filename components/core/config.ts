@@ -76,7 +76,7 @@ export interface MailStackConfig {
   iapTunnelPort: number;
   machineType: string;
   image: string;
-  /** The boot disk: GCE cannot resize it in place through the instance, so a change replaces the VM. */
+  /** The boot disk: a larger size is resized on the running VM (then mail-grow-root); GCE refuses a smaller one. */
   bootDiskSizeGb: number;
   dataDiskSizeGb: number;
   snapshotRetentionDays: number;
