@@ -1,6 +1,7 @@
 // npm run lab [-- up | down | status | preview [--config <file>] | deploy [--config <file>]]: the local lab (see "The lab" in the design notes).
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { acmeDirectoryUrl, acmeDown, acmeRootPem, acmeUp } from "./acme";
 import { aptProxyDown, aptProxyUp } from "./apt-proxy";
@@ -244,7 +245,8 @@ async function underLabCa(): Promise<number | undefined> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, forward);
   return new Promise((resolve, reject) => {
     child.on("error", reject);
-    child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    // A child killed by a signal exits as a shell reports it: 128 + the signal's number.
+    child.on("exit", (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
   });
 }
 
