@@ -236,7 +236,6 @@ function main(): void {
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     res.on("finish", () => process.stderr.write(`${new Date().toISOString()} ${req.method ?? ""} ${req.url ?? ""} ${res.statusCode}\n`));
   });
-  server.on("tlsClientError", (e: Error) => process.stderr.write(`${new Date().toISOString()} TLS client error: ${e.message}\n`));
   server.on("clientError", (e: Error) => process.stderr.write(`${new Date().toISOString()} client error: ${e.message}\n`));
   server.listen(cfg.port, cfg.host, () => process.stderr.write(`mailgun API stand-in on ${cfg.host}:${cfg.port}\n`));
 }
