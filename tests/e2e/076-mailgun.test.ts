@@ -10,11 +10,10 @@ import { existsSync, readFileSync } from "node:fs";
 import * as http from "node:http";
 import { join } from "node:path";
 import nodemailer from "nodemailer";
-import { configCopy, deployLab, DeployRecord, labConfigFile, stateOutputs } from "./lib/deploy";
+import { configCopy, deployLab, DeployRecord, labCli, labConfigFile, stateOutputs } from "./lib/deploy";
 import { labResolver, txt } from "./lib/dns";
 import { MAILGUN_API_PORT } from "../../lab/paths";
-import { Lab, LAB_DIR, labUser, loadLab, ROOT, token } from "./lib/lab";
-import { run } from "./lib/run";
+import { Lab, LAB_DIR, labUser, loadLab, token } from "./lib/lab";
 import { submission } from "./lib/smtp";
 import { spooledWith, waitForSpool } from "./lib/spool";
 import { sleep, waitFor } from "./lib/wait";
@@ -83,8 +82,8 @@ test("a wrong API key stops the deploy with an error naming the key, before anyt
   const state = readFileSync(join(LAB_DIR, "state.json"), "utf8");
   const store = readFileSync(lab.relay.mailgunStore, "utf8");
   const logged = apiLog().length;
-  const r = await run("npm", ["run", "lab", "--", "deploy", "--config", configCopy(configFile, "mailgun-wrong-key", { "mailserver:mailgunApiKey": wrongKey })],
-    { cwd: ROOT, timeoutMs: 10 * 60_000 });
+  const r = await labCli(["deploy", "--config", configCopy(configFile, "mailgun-wrong-key", { "mailserver:mailgunApiKey": wrongKey })],
+    10 * 60_000);
   const out = r.stdout + r.stderr;
   expect(r.code).not.toBe(0);
   expect(out).toMatch(/Mailgun refused the API key .*\(401\).*mailserver:mailgunApiKey/);
@@ -98,8 +97,8 @@ test("a wrong API key stops the deploy with an error naming the key, before anyt
 test("a plain-http API address is refused naming the key and the fix, before the key is sent or anything changes", async () => {
   const state = readFileSync(join(LAB_DIR, "state.json"), "utf8");
   const logged = apiLog().length;
-  const r = await run("npm", ["run", "lab", "--", "deploy", "--config",
-    configCopy(configFile, "mailgun-http", { "mailserver:mailgunApiUrl": "http://10.213.0.1:8025" })], { cwd: ROOT, timeoutMs: 10 * 60_000 });
+  const r = await labCli(["deploy", "--config",
+    configCopy(configFile, "mailgun-http", { "mailserver:mailgunApiUrl": "http://10.213.0.1:8025" })], 10 * 60_000);
   expect(r.code).not.toBe(0);
   expect(r.stdout + r.stderr).toMatch(/mailserver:mailgunApiUrl: must start with https:\/\/ .*set the endpoint's https:\/\/ address/);
   expect(readFileSync(join(LAB_DIR, "state.json"), "utf8")).toBe(state);

@@ -9,10 +9,9 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { findInInbox, waitForInbox, withImap } from "../lib/imap";
-import { configCopy, dataDisk, deployLab, DeployRecord, ensureDeployed, labConfigFile, stateOutputs } from "../lib/deploy";
-import { LAB_DIR, loadLab, labUser, ROOT, token } from "../lib/lab";
+import { configCopy, dataDisk, deployLab, DeployRecord, ensureDeployed, labCli, labConfigFile, stateOutputs } from "../lib/deploy";
+import { LAB_DIR, loadLab, labUser, token } from "../lib/lab";
 import { onMachineOk, queueId } from "../lib/machine";
-import { run } from "../lib/run";
 import { submission } from "../lib/smtp";
 import { spooledWith, waitForSpool } from "../lib/spool";
 import { waitFor } from "../lib/wait";
@@ -32,7 +31,7 @@ const OTHER_ZONE = "lab-local1-b";
 
 /** `npm run lab -- snapshot`: the data disk copied now; prints the snapshot's name. */
 async function snapshot(): Promise<string> {
-  const r = await run("npm", ["run", "--silent", "lab", "--", "snapshot"], { cwd: ROOT, timeoutMs: 300_000 });
+  const r = await labCli(["snapshot"], 300_000);
   if (r.code !== 0) throw new Error(`npm run lab -- snapshot failed:\n${r.stderr}`);
   return r.stdout.trim().split("\n").pop() ?? "";
 }
