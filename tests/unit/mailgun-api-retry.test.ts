@@ -1,20 +1,13 @@
 // The Mailgun calls retry once when the connection is reset under them (a kept-alive socket the server had closed:
 // components/mailgun-api.ts isStaleSocket), but only the idempotent ones (GET, PUT, DELETE): a POST that may have reached
 // Mailgun is never sent twice. Against the API stand-in over HTTPS, whose socket is destroyed on the chosen requests.
-import { mkdtempSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
-import type { Server } from "node:https";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createCredential, createDomain, deleteCredential, getDomain, verifyDomain, type MailgunEndpoint } from "../../components/mailgun-api";
-import { loadStore, mailgunApi } from "../../lab/mailgun-api-server";
-import { testTls, trustForTest } from "../fixtures/tls";
+import { loadStore } from "../../lab/mailgun-api-server";
+import { MailgunStandIn, startMailgunStandIn } from "../fixtures/mailgun";
 
 const KEY = "key-retry-test";
-let server: Server;
-let untrust: () => void;
-let store: string;
+let api: MailgunStandIn;
 let e: MailgunEndpoint;
 /** Every request that reached the server, as "METHOD path", reset or not. */
 const seen: string[] = [];
@@ -22,27 +15,20 @@ const seen: string[] = [];
 let resets = 0;
 
 beforeAll(async () => {
-  store = join(mkdtempSync(join(tmpdir(), "mailgun-retry-")), "store.json");
-  const tls = testTls();
-  untrust = trustForTest(tls.ca);
-  server = mailgunApi({ apiKey: KEY, store }, async () => [], tls);
+  api = await startMailgunStandIn(KEY);
   // Before the stand-in's own handler: the connection dies with the request unanswered, as a closed kept-alive socket.
-  server.prependListener("request", (req: IncomingMessage) => {
+  api.server.prependListener("request", (req: IncomingMessage) => {
     seen.push(`${String(req.method)} ${String(req.url).replace(/\?.*/, "")}`);
     if (resets > 0) {
       resets -= 1;
       req.socket.destroy();
     }
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  e = { apiUrl: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: KEY };
+  e = { apiUrl: api.url, apiKey: KEY };
   await createDomain(e, "mg.retry.test", "mx", "disabled");
   await createCredential(e, "mg.retry.test", "mailserver-g1@mg.retry.test", "first-password-0123456789");
 });
-afterAll(() => {
-  untrust();
-  return new Promise<void>((r) => server.close(() => r()));
-});
+afterAll(() => api.close());
 beforeEach(() => {
   seen.length = 0;
 });
@@ -63,7 +49,7 @@ test("PUT (verify) and DELETE are retried the same way", async () => {
     "DELETE /v3/domains/mg.retry.test/credentials/mailserver-g1@mg.retry.test",
     "DELETE /v3/domains/mg.retry.test/credentials/mailserver-g1@mg.retry.test",
   ]);
-  expect(loadStore(store).domains["mg.retry.test"].credentials).toEqual([]);
+  expect(loadStore(api.store).domains["mg.retry.test"].credentials).toEqual([]);
 });
 
 test("only once: a second reset is the error, naming the call", async () => {
