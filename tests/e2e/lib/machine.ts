@@ -23,15 +23,17 @@ export function queueId(response: string): string {
   return m[1];
 }
 
+/** Postfix's queue on the lab machine: queue id → the queue it is in (active, deferred, hold …). */
+export async function postfixQueue(lab: Lab): Promise<Map<string, string>> {
+  // postqueue -j prints one JSON object per queued message.
+  const lines = (await onMachineOk(lab, "postqueue -j")).split("\n").filter((l) => l.trim().startsWith("{"));
+  return new Map(lines.map((l) => JSON.parse(l) as { queue_id: string; queue_name: string }).map((m) => [m.queue_id, m.queue_name]));
+}
+
 /** Waits until Postfix's queue no longer holds the message: delivered, discarded or bounced, not deferred. */
 export function waitUntilDequeued(lab: Lab, id: string, timeoutMs = 60_000): Promise<true> {
-  return waitFor(`Postfix to finish with queue id ${id}`, async () => {
-    const queue = await onMachineOk(lab, "postqueue -j");
-    // postqueue -j prints one JSON object per queued message.
-    const ids = queue.split("\n").filter((l) => l.trim().startsWith("{"))
-      .map((l) => (JSON.parse(l) as { queue_id?: string }).queue_id);
-    return ids.includes(id) ? undefined : true;
-  }, { timeoutMs, intervalMs: 1_000 });
+  return waitFor(`Postfix to finish with queue id ${id}`, async () => ((await postfixQueue(lab)).has(id) ? undefined : true),
+    { timeoutMs, intervalMs: 1_000 });
 }
 
 /** Paths of the stored messages (Maildir cur/new/tmp files, not Dovecot's indexes) that contain `needle`. */

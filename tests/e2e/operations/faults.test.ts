@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { QUEUE_MINFREE_FACTOR } from "../../../components/core/config";
 import { inboxCount } from "../lib/imap";
 import { LAB_DIR, loadLab, labUser, outsideSender, token } from "../lib/lab";
-import { onMachineOk, queueId } from "../lib/machine";
+import { onMachineOk, postfixQueue, queueId } from "../lib/machine";
 import { run } from "../lib/run";
 import { SmtpDialog, submission } from "../lib/smtp";
 import { spooledWith } from "../lib/spool";
@@ -34,8 +34,7 @@ async function logOf(ids: string[]): Promise<string[]> {
   return out.split("\n").filter((l) => l.length > 0);
 }
 
-const queuedIds = async (): Promise<string[]> => (await onMachineOk(lab, "postqueue -j")).split("\n")
-  .filter((l) => l.trim().startsWith("{")).map((l) => (JSON.parse(l) as { queue_id: string }).queue_id);
+const queuedIds = async (): Promise<string[]> => [...(await postfixQueue(lab)).keys()];
 
 /**
  * qmgr dies when it cannot move a queue file on a full disk; master starts it again after its throttle time

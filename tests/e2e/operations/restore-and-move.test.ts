@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { findInInbox, waitForInbox, withImap } from "../lib/imap";
 import { configCopy, dataDisk, deployLab, DeployRecord, ensureDeployed, labCli, labConfigFile, stateOutputs } from "../lib/deploy";
 import { LAB_DIR, loadLab, labUser, token } from "../lib/lab";
-import { onMachineOk, queueId } from "../lib/machine";
+import { onMachineOk, postfixQueue, queueId } from "../lib/machine";
 import { submission } from "../lib/smtp";
 import { spooledWith, waitForSpool } from "../lib/spool";
 import { waitFor } from "../lib/wait";
@@ -40,11 +40,6 @@ const zones = () => ({
   disk: String(stateOutputs(DISK, "mail-data").zone),
   schedule: String(stateOutputs(ATTACHMENT, "mail-data-snapshots").zone),
 });
-/** Postfix's queue on the lab machine: queue id → queue name (postqueue -j, a JSON object per line). */
-async function queue(): Promise<Map<string, string>> {
-  const lines = (await onMachineOk(lab, "postqueue -j")).split("\n").filter((l) => l.trim().startsWith("{"));
-  return new Map(lines.map((l) => JSON.parse(l) as { queue_id: string; queue_name: string }).map((m) => [m.queue_id, m.queue_name]));
-}
 const planned = (d: DeployRecord, name: string) => d.plan?.find((s) => s.name === name && !s.original);
 const instanceLink = () => String(stateOutputs(INSTANCE, "mail-vm").selfLink);
 
@@ -96,7 +91,7 @@ describe("restore into another zone, then the documented move back with mail que
     const info = await submission(lab, alice, 587).sendMail({ from: alice.address, to: outside, subject: queued, text: "in the queue at the move\n" });
     queuedId = queueId(info.response);
     await waitFor("the queued message deferred by the paused relay", async () =>
-      (await queue()).get(queuedId) === "deferred" || undefined, { timeoutMs: 90_000, intervalMs: 2_000 });
+      (await postfixQueue(lab)).get(queuedId) === "deferred" || undefined, { timeoutMs: 90_000, intervalMs: 2_000 });
     await onMachineOk(lab, "systemctl stop postfix dovecot");
     moveSnapshot = await snapshot();
     moved = await deployLab(configCopy(configFile, "move-home", { "gcp:zone": HOME_ZONE, "mailserver:dataDiskSnapshot": moveSnapshot }));
@@ -131,7 +126,7 @@ describe("restore into another zone, then the documented move back with mail que
   });
 
   test("the message queued at the move is in the new VM's queue under its id, and leaves once the relay is back", async () => {
-    expect((await queue()).get(queuedId)).toBe("deferred");
+    expect((await postfixQueue(lab)).get(queuedId)).toBe("deferred");
     expect(spooledWith(lab, queued)).toHaveLength(0);
     rmSync(pauseFile, { force: true });
     // Postfix retries deferred mail after its backoff (minutes); an admin who does not want to wait flushes.
