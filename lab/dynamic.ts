@@ -6,7 +6,7 @@
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import type { Inputs } from "./engine/diff";
+import { type Inputs, UNKNOWN } from "./engine/diff";
 
 export const isDynamic = (type: string): boolean => type.startsWith("pulumi-nodejs:dynamic");
 export const PROVIDER_KEY = "__provider";
@@ -46,4 +46,21 @@ export async function dynamicCreate(inputs: Inputs, given?: pulumi.dynamic.Resou
   }
   const made = await provider.create(news);
   return { id: made.id, outputs: withProvider(made.outs as Inputs | undefined, news) };
+}
+
+/**
+ * The pulumi-nodejs plugin's Diff of a dynamic resource: its provider's diff against the stored outputs (changes false
+ * is no change, replaces name what replaces). Undefined when the provider has no diff or does not say.
+ */
+export async function dynamicDiff(id: string, oldOutputs: Inputs, inputs: Inputs): Promise<{ changes: boolean; replaces: string[] } | undefined> {
+  const provider = providerOf(inputs[PROVIDER_KEY] === UNKNOWN ? oldOutputs : inputs);
+  const d = provider.diff ? await provider.diff(id, oldOutputs, inputs) : undefined;
+  return d?.changes === undefined ? undefined : { changes: d.changes, replaces: d.replaces ?? [] };
+}
+
+/** The provider's update, its outputs with the provider kept beside them. */
+export async function dynamicUpdate(id: string, oldOutputs: Inputs, inputs: Inputs): Promise<Inputs> {
+  const provider = providerOf(inputs);
+  const made = provider.update ? await provider.update(id, oldOutputs, inputs) : {};
+  return withProvider(made.outs as Inputs | undefined, inputs);
 }

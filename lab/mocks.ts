@@ -8,7 +8,7 @@ import { loadCloud, updateCloud } from "./cloud-store";
 import { DnsRecordState, dsRecords, qualify, setSigned, ZoneWriter } from "./dns";
 import { bootDiskShrinkRefusal, deleteDisk, ensureDisk, growDisk, loadDisks } from "./disks";
 import { changedPaths, Diff, Inputs, UNKNOWN } from "./engine/diff";
-import { dynamicCreate, isDynamic, PROVIDER_KEY, providerOf } from "./dynamic";
+import { dynamicCreate, dynamicDiff, dynamicUpdate, isDynamic, PROVIDER_KEY, providerOf } from "./dynamic";
 import type { Dependencies } from "./dependencies";
 import { Engine, keyOf, LabProvider, NO_OPTS, ResourceOpts } from "./engine/engine";
 import type { StoredResource } from "./engine/state";
@@ -163,13 +163,11 @@ export class LabResources implements LabProvider {
    */
   async diff(old: StoredResource, inputs: Inputs): Promise<Diff | undefined> {
     if (!isDynamic(old.type)) return undefined;
-    const provider = providerOf(inputs[PROVIDER_KEY] === UNKNOWN ? old.outputs : inputs);
-    const d = provider.diff ? await provider.diff(old.id, old.outputs, inputs) : undefined;
-    if (d?.changes === undefined) return undefined;
-    const changed = changedPaths({ ...old.inputs, [PROVIDER_KEY]: undefined }, { ...inputs, [PROVIDER_KEY]: undefined });
+    const d = await dynamicDiff(old.id, old.outputs, inputs);
+    if (d === undefined) return undefined;
     if (!d.changes) return { op: "same", changed: [], replaceBecause: [] };
-    const replaceBecause = d.replaces ?? [];
-    return { op: replaceBecause.length > 0 ? "replace" : "update", changed, replaceBecause };
+    const changed = changedPaths({ ...old.inputs, [PROVIDER_KEY]: undefined }, { ...inputs, [PROVIDER_KEY]: undefined });
+    return { op: d.replaces.length > 0 ? "replace" : "update", changed, replaceBecause: d.replaces };
   }
 
   async create(type: string, name: string, inputs: Inputs): Promise<{ id: string; outputs: Inputs }> {
@@ -244,11 +242,7 @@ export class LabResources implements LabProvider {
   }
 
   async update(old: StoredResource, inputs: Inputs, diff: Diff): Promise<Inputs> {
-    if (isDynamic(old.type)) {
-      const provider = providerOf(inputs);
-      const made = provider.update ? await provider.update(old.id, old.outputs, inputs) : {};
-      return { ...(made.outs ?? {}), [PROVIDER_KEY]: inputs[PROVIDER_KEY] };
-    }
+    if (isDynamic(old.type)) return dynamicUpdate(old.id, old.outputs, inputs);
     switch (old.type) {
       case "command:local:Command":
       case "command:remote:Command":

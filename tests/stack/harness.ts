@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { dynamicCreate, isDynamic, PROVIDER_KEY, providerOf } from "../../lab/dynamic";
+import { dynamicCreate, dynamicDiff, dynamicUpdate, isDynamic } from "../../lab/dynamic";
 
 export interface Recorded {
   type: string;
@@ -238,15 +238,14 @@ async function dynamicResource(name: string, inputs: Record<string, unknown>, st
     steps[name] = "create";
     now = await dynamicCreate(inputs);
   } else {
-    const provider = providerOf(inputs);
-    const diff = await provider.diff!(old.id, old.outputs, inputs);
-    if ((diff.replaces ?? []).length > 0) {
+    const diff = await dynamicDiff(old.id, old.outputs, inputs);
+    if (diff === undefined) throw new Error(`the provider of ${name} says nothing of a change: the engine would ask it to update`);
+    if (diff.replaces.length > 0) {
       steps[name] = "replace";
       now = await dynamicCreate(inputs);
     } else if (diff.changes) {
       steps[name] = "update";
-      const updated = await provider.update!(old.id, old.outputs, inputs);
-      now = { id: old.id, outputs: { ...(updated.outs ?? {}), [PROVIDER_KEY]: inputs[PROVIDER_KEY] } };
+      now = { id: old.id, outputs: await dynamicUpdate(old.id, old.outputs, inputs) };
     } else {
       steps[name] = "same";
       now = old;
