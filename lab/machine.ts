@@ -1,45 +1,27 @@
-// The lab "VM": a Debian 12 root filesystem (debootstrap, cached outside the repo) booted with
+// The lab "VM": a Debian root filesystem (lab/image.ts, cached outside the repo) booted with
 // systemd-nspawn in the lab network namespace. A small supervisor restarts it when it reboots
 // (nspawn exits with 133), as systemd-nspawn@.service would.
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { aptProxyUrl } from "./apt-proxy";
 import { caPem } from "./ca";
-import { CACHE, MACHINE_NAME, NET, p } from "./paths";
-import { daemonPid, info, run, startDaemon, stopDaemon, waitFor } from "./proc";
+import { DEFAULT_RELEASE } from "../components/core/release";
+import { aptSources, ensureImage as ensureRootfs, imagePath, type ImageSpec } from "./image";
+import { MACHINE_NAME, NET, p } from "./paths";
+import { daemonPid, run, startDaemon, stopDaemon, waitFor } from "./proc";
 import { canConnect } from "./relay";
 
-/** What GCE's debian-12 image gives us that sshd, systemd and the provisioning need. */
+/** What GCE's Debian image gives us that sshd, systemd and the provisioning need. */
 const PACKAGES = ["systemd", "systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "sudo", "iproute2",
   "ca-certificates", "e2fsprogs", "util-linux"];
-const MIRROR = "http://deb.debian.org/debian";
-const SOURCES = [`deb ${MIRROR} bookworm main`, `deb ${MIRROR} bookworm-updates main`,
-  "deb http://deb.debian.org/debian-security bookworm-security main", ""].join("\n");
-// "+upgraded": images made before the image took the updates (below) are not reused.
-const imageTar = () => path.join(CACHE, `bookworm-${createHash("sha256").update(`${PACKAGES.join(",")}+upgraded`).digest("hex").slice(0, 12)}.tar`);
+/** The release new stacks get (mailserver:image's default). */
+const RELEASE = DEFAULT_RELEASE;
+const SOURCES = aptSources(RELEASE);
+const image = (): ImageSpec => ({ release: RELEASE, include: PACKAGES, proxy: aptProxyUrl, format: "tar" });
 
-/**
- * Makes the cached root filesystem if missing (debootstrap through the apt proxy, so its packages get cached),
- * upgraded as Google builds its debian-12 images: with the point release's and the security updates published
- * when it is made. Only what Debian publishes after that waits for the VM's unattended-upgrades.
- */
+/** Makes the machine's cached root filesystem if missing, through the apt proxy so that its packages get cached. */
 export async function ensureImage(): Promise<void> {
-  const tar = imageTar();
-  if (fs.existsSync(tar)) return info(`using the cached Debian 12 image ${tar}`);
-  info(`debootstrap bookworm (minbase + ${PACKAGES.length} packages, upgraded) into ${CACHE}: about 2-3 minutes`);
-  fs.mkdirSync(CACHE, { recursive: true });
-  const dir = `${tar}.d`;
-  fs.rmSync(dir, { recursive: true, force: true });
-  const env = { ...process.env, http_proxy: aptProxyUrl, DEBIAN_FRONTEND: "noninteractive" };
-  await run("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, "bookworm", dir, MIRROR], { env });
-  fs.writeFileSync(path.join(dir, "etc", "apt", "sources.list"), SOURCES);
-  await run("chroot", [dir, "apt-get", "update", "-q"], { env });
-  await run("chroot", [dir, "apt-get", "upgrade", "-y", "-q"], { env });
-  await run("chroot", [dir, "apt-get", "clean"], { env });
-  await run("tar", ["-C", dir, "-cf", `${tar}.tmp`, "."]);
-  fs.renameSync(`${tar}.tmp`, tar);
-  fs.rmSync(dir, { recursive: true, force: true });
+  await ensureRootfs(image());
 }
 
 // systemd-fstab-generator skips block devices in a container (no udev there), so the data disk's fstab line
@@ -74,7 +56,7 @@ function write(rel: string, content: string, mode = 0o644): void {
 export async function prepareRoot(hostname: string): Promise<void> {
   if (fs.existsSync(path.join(p.machineRoot, "etc", "os-release"))) return;
   fs.mkdirSync(p.machineRoot, { recursive: true });
-  await run("tar", ["-C", p.machineRoot, "-xpf", imageTar()]);
+  await run("tar", ["-C", p.machineRoot, "-xpf", imagePath(image())]);
   write("etc/apt/sources.list", SOURCES);
   write("etc/apt/apt.conf.d/01proxy", `Acquire::http::Proxy "${aptProxyUrl}";\n`);
   write("etc/hostname", `${hostname}\n`);

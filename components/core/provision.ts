@@ -11,8 +11,8 @@ import { DATA_DEVICE, DATA_MOUNT, MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CER
 const TEMPLATES = join(__dirname, "..", "..", "templates", "provision");
 const read = (file: string) => readFileSync(join(TEMPLATES, file), "utf8").trimEnd();
 
-/** Debian 12 packages the server needs. */
-export function packagesFor(config: MailStackConfig): string[] {
+/** Debian packages the server needs (the same names in Debian 12 and 13). */
+export function packagesFor(config: Pick<MailStackConfig, "tls">): string[] {
   return [
     "postfix", "dovecot-core", "dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd",
     "opendkim", "opendkim-tools", "openssl", "ca-certificates", "e2fsprogs",

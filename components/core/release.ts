@@ -1,0 +1,24 @@
+// The Debian release the VM runs, read from one source: the boot image (mailserver:image). Everything that
+// differs between releases (the lab's root filesystem, Dovecot's configuration language) is chosen from it.
+
+export const DEBIAN_RELEASES = {
+  12: { codename: "bookworm", dovecot: "2.3" },
+  13: { codename: "trixie", dovecot: "2.4" },
+} as const;
+export type DebianRelease = keyof typeof DEBIAN_RELEASES;
+export type DebianCodename = (typeof DEBIAN_RELEASES)[DebianRelease]["codename"];
+
+/** The release stacks get unless their image says otherwise. */
+export const DEFAULT_RELEASE: DebianRelease = 12;
+
+/**
+ * The release of a GCE Debian image: a family (debian-cloud/debian-13, projects/debian-cloud/global/images/family/debian-13)
+ * or one image of it (debian-13-trixie-v20251014). Undefined for anything else.
+ */
+export function debianReleaseOf(image: string): DebianRelease | undefined {
+  const m = /(?:^|\/)debian-(\d+)(?:-[a-z0-9-]*)?$/.exec(image);
+  const n = m ? Number(m[1]) : NaN;
+  return n === 12 || n === 13 ? n : undefined;
+}
+
+export const codenameOf = (release: DebianRelease): DebianCodename => DEBIAN_RELEASES[release].codename;

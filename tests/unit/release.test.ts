@@ -1,0 +1,39 @@
+// The Debian release comes from one key, mailserver:image, and chooses the daemons' configuration language.
+// What Debian 13's own daemons think of the 13 files: tests/daemons/trixie.test.ts.
+import { parseConfig } from "../../components/core/config";
+import { debianReleaseOf } from "../../components/core/release";
+import { renderFiles } from "../../components/core/render";
+import { fixtureDkimKeys, fixtureRaw, problems } from "../fixtures/config";
+
+test.each([
+  ["debian-cloud/debian-12", 12], ["debian-cloud/debian-13", 13], ["projects/debian-cloud/global/images/family/debian-13", 13],
+  ["debian-12-bookworm-v20251014", 12], ["debian-cloud/debian-13-arm64", 13],
+  ["debian-cloud/debian-11", undefined], ["ubuntu-os-cloud/ubuntu-2404-lts-amd64", undefined], ["my-debian-120", undefined],
+])("the release of %s is %s", (image, release) => {
+  expect(debianReleaseOf(image)).toBe(release);
+});
+
+test("the default image is Debian 12; an image of no supported release is refused with the fix", () => {
+  expect(parseConfig(fixtureRaw()).release).toBe(12);
+  expect(parseConfig(fixtureRaw({ "mailserver:image": "debian-cloud/debian-13" })).release).toBe(13);
+  expect(problems({ "mailserver:image": "debian-cloud/debian-11" })).toEqual([
+    expect.stringMatching(/^mailserver:image: names no Debian release we support — use the image family debian-cloud\/debian-12 or debian-cloud\/debian-13/),
+  ]);
+});
+
+test("Debian 13 gets Dovecot 2.4's language; the files other than Dovecot's and main.cf are the same bytes", async () => {
+  const [twelve, thirteen] = await Promise.all(["debian-cloud/debian-12", "debian-cloud/debian-13"].map((image) =>
+    renderFiles({ config: parseConfig(fixtureRaw({ "mailserver:image": image })), dkimPrivateKeys: fixtureDkimKeys() })));
+  const content = (files: typeof twelve, path: string) => files.find((f) => f.path === path)?.content ?? "";
+  const conf = content(thirteen, "/etc/dovecot/dovecot.conf");
+  expect(conf.split("\n").find((l) => l !== "" && !l.startsWith("#"))).toBe("dovecot_config_version = 2.4.1");
+  expect(conf).toContain("sendmail_path = /etc/dovecot/sieve-submit %{user}\n");
+  expect(conf).not.toMatch(/%[a-zA-Z]\b|plugin \{|mail_location|disable_plaintext_auth/);
+  expect(content(thirteen, "/etc/dovecot/users")).toMatch(/^alice@example\.com:\{ARGON2ID\}[^:]+::::::userdb_quota_storage_size=\d+M$/m);
+  expect(content(thirteen, "/etc/dovecot/quota-warning.sh")).toContain('-o "quota_enforce=no"');
+  expect(content(thirteen, "/etc/postfix/main.cf")).toContain("\ntls_required_enable = no\n");
+  expect(content(twelve, "/etc/postfix/main.cf")).not.toContain("tls_required_enable");
+  const differ = thirteen.filter((f) => f.content !== content(twelve, f.path)).map((f) => f.path);
+  expect(differ).toEqual(["/etc/dovecot/dovecot.conf", "/etc/dovecot/quota-warning.sh", "/etc/dovecot/sieve-submit", "/etc/dovecot/users",
+    "/etc/postfix/main.cf"]);
+});
