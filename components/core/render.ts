@@ -120,8 +120,15 @@ const templateFor = (template: string, release: DebianRelease): string =>
 function releaseView(release: DebianRelease) {
   const dovecotVersion = DEBIAN_RELEASES[release].dovecot;
   return release === 12
-    ? { dovecotVersion, dovecotLoginVariable: "%u", ldaNoQuota: "plugin/quota=count:User quota:noenforcing" }
+    ? {
+      dovecotVersion, dovecotLoginVariable: "%u", ldaNoQuota: "plugin/quota=count:User quota:noenforcing",
+      // fail2ban: "auth: passwd-file(<user>,<ip>,<session>): Password mismatch" (tests/fixtures/logs/dovecot.log).
+      dovecotAuthFailure: "auth: passwd-file\\([^,]*,<HOST>(?:,[^)]*)?\\): (?:unknown user|Password mismatch)\\b",
+    }
     : {
+      // 2.4 moved the user and address into the process's prefix: "auth(<user>,<ip>,sasl:plain): passwd-file:
+      // Password mismatch", as Debian 13's Dovecot logs it (tests/daemons/trixie.test.ts).
+      dovecotAuthFailure: "auth\\([^,]*,<HOST>(?:,[^)]*)?\\): passwd-file: (?:unknown user|Password mismatch)\\b",
       // Postfix 3.10's RFC 8689 support: main.cf turns it off.
       postfixTlsRequiredHeader: true,
       dovecotVersion,
