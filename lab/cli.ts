@@ -10,6 +10,8 @@ import { disksDown, listSnapshots, loadDisks, takeSnapshot } from "./disks";
 import { loadState } from "./engine/state";
 import { describeCounts, printSteps, summarize } from "./plan";
 import { ensureImage, machineDown } from "./machine";
+import { ensureReleaseRoot } from "./release-root";
+import { DEBIAN_RELEASES, isDebianRelease } from "../components/core/release";
 import { sshCommand } from "./mocks";
 import { networkDown, networkUp, netnsExists } from "./network";
 import { LAB, MACHINE_NAME, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, RESOLVER_ADDRESS, p } from "./paths";
@@ -208,6 +210,13 @@ async function snapshot(args: string[]): Promise<void> {
   process.stdout.write(`${await takeSnapshot(String(disk.outputs.name), name)}\n`);
 }
 
+/** `release-root 13`: the daemons tier's cached Debian 13 root (lab/release-root.ts), made now if missing. */
+async function releaseRoot(args: string[]): Promise<void> {
+  const release = Number(args[0]);
+  if (!isDebianRelease(release)) throw new Error(`release-root takes a Debian release we support (${Object.keys(DEBIAN_RELEASES).join(" or ")}), not ${args[0] ?? "nothing"}`);
+  process.stdout.write(`${await ensureReleaseRoot(release)}\n`);
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("the lab needs root (network namespaces, loop devices, systemd-nspawn)");
   const [cmd = "up", ...args] = process.argv.slice(2);
@@ -218,7 +227,8 @@ async function main(): Promise<void> {
     case "deploy": return redeploy(args);
     case "preview": return void (await doPreview(configFile(args), readStackConfig(configFile(args))));
     case "snapshot": return snapshot(args);
-    default: throw new Error(`unknown command ${cmd}: use up, down, status, preview [--config <file>], deploy [--config <file>] or snapshot [--name <name> | --list]`);
+    case "release-root": return releaseRoot(args);
+    default: throw new Error(`unknown command ${cmd}: use up, down, status, preview [--config <file>], deploy [--config <file>], snapshot [--name <name> | --list] or release-root <12|13>`);
   }
 }
 

@@ -18,7 +18,9 @@ export const DEFAULT_RELEASE: DebianRelease = 12;
 export function debianReleaseOf(image: string): DebianRelease | undefined {
   const m = /(?:^|\/)debian-(\d+)(?:-[a-z0-9-]*)?$/.exec(image);
   const n = m ? Number(m[1]) : NaN;
-  return n === 12 || n === 13 ? n : undefined;
+  return isDebianRelease(n) ? n : undefined;
 }
+
+export const isDebianRelease = (n: number): n is DebianRelease => n in DEBIAN_RELEASES;
 
 export const codenameOf = (release: DebianRelease): DebianCodename => DEBIAN_RELEASES[release].codename;

@@ -2,7 +2,7 @@
 // Postfix 3.10 (postfix check, postconf), Dovecot 2.4 (doveconf, doveadm pw, then the daemon itself: a TLS
 // IMAP login with quota, and the auth log fail2ban reads), OpenDKIM 2.11, rspamd 3.12, nginx 1.26, Pigeonhole's
 // sievec and fail2ban 1.1's fail2ban-regex. They run in a trixie root filesystem made by the lab's own
-// debootstrap (tests/daemons/lib/release-root.ts, cached under /var/cache/mailserver-lab: minutes the first
+// debootstrap (lab/release-root.ts, cached under /var/cache/mailserver-lab: minutes the first
 // time, then reused) under an overlay, in namespaces of their own (mount, network, pid): nothing on the host
 // changes and nothing listens outside. Each check also runs on a broken tree and must fail there.
 // Needs root, debootstrap and network access to deb.debian.org the first time.
@@ -15,7 +15,7 @@ import { renderFiles } from "../../components/core/render";
 import { run } from "../../lab/proc";
 import { writeTree } from "../../scripts/render";
 import { FIXTURE_PASSWORDS, fixtureDkimKeys, fixtureRaw, renderedFile } from "../fixtures/config";
-import { ensureReleaseRoot } from "./lib/release-root";
+import { ensureReleaseRoot } from "../../lab/release-root";
 
 const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 const ALICE = "alice@example.com";

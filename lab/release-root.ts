@@ -1,9 +1,10 @@
 // A root filesystem of a Debian release with the daemons the VM installs, made by the lab's own debootstrap
 // (lab/image.ts) and cached under /var/cache/mailserver-lab: the daemons tier checks the rendered files with
-// that release's binaries, not only with the host's.
-import { packagesFor } from "../../../components/core/provision";
-import type { DebianRelease } from "../../../components/core/release";
-import { ensureImage, type ImageSpec } from "../../../lab/image";
+// that release's binaries, not only with the host's (tests/daemons/trixie.test.ts). `npm run lab --
+// release-root 13` makes it ahead of the tests (CI does, so that its minutes show as a step of their own).
+import { packagesFor } from "../components/core/provision";
+import type { DebianRelease } from "../components/core/release";
+import { ensureImage, type ImageSpec } from "./image";
 
 /** What the checks themselves run besides the daemons: a throwaway certificate and `ip` for loopback. */
 const CHECKERS = ["openssl", "iproute2"];
