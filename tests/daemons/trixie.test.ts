@@ -85,6 +85,15 @@ function checks(files: RenderedFile[], dir: string): string {
     "run dovecot-start dovecot",
     "for i in $(seq 100); do [ -S /run/dovecot/auth-client ] && break; sleep 0.1; done",
     `run doveadm-user doveadm user ${ALICE}`,
+    // alice's mailbox (1 MB) made full behind Dovecot's back: a delivery is refused, and the quota warning,
+    // what Dovecot runs when a mailbox crosses a level, still arrives (its dovecot-lda -o must be 2.4's).
+    `M=/srv/mail/vmail/example.com/alice/Maildir; install -d -o vmail -g vmail "$M" "$M/new" "$M/cur" "$M/tmp"`,
+    `{ printf 'From: a@b.example\nSubject: big\n\n'; head -c 1200000 /dev/zero | tr '\\0' x | fold -w 76; } > "$M/new/1.big"`,
+    `chown vmail:vmail "$M/new/1.big"`,
+    `run quota-recalc doveadm quota recalc -u ${ALICE}`,
+    "printf 'From: a@b.example\\nSubject: small\\n\\nx\\n' > /tmp/small.eml",
+    `runin lda-over-quota /tmp/small.eml setpriv --reuid vmail --regid vmail --clear-groups /usr/lib/dovecot/dovecot-lda -d ${ALICE}`,
+    `run quota-warning setpriv --reuid vmail --regid vmail --clear-groups /etc/dovecot/quota-warning.sh 90 ${ALICE}`,
     // Passwords reach the programs on stdin, never on a command line.
     "runin imap-login /work/imap-session timeout 20 openssl s_client -quiet -connect 127.0.0.1:993",
     `run auth-wrong doveadm auth test -x service=imap -x rip=192.0.2.7 ${ALICE} wrong-password`,
@@ -99,7 +108,7 @@ function checks(files: RenderedFile[], dir: string): string {
     lines.push(`runin pw-${i} /work/pw-${i} doveadm pw -t ${q(hash)}`);
   });
   writeFileSync(join(dir, "imap-session"),
-    `a LOGIN ${ALICE} "${FIXTURE_PASSWORDS[ALICE]}"\r\nb GETQUOTAROOT INBOX\r\nc LOGOUT\r\n`, { mode: 0o600 });
+    `a LOGIN ${ALICE} "${FIXTURE_PASSWORDS[ALICE]}"\r\nb GETQUOTAROOT INBOX\r\nc SELECT INBOX\r\nd FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\ne LOGOUT\r\n`, { mode: 0o600 });
   writeFileSync(join(dir, "syslog.py"), SYSLOG);
   return `${lines.join("\n")}\n`;
 }
@@ -139,8 +148,10 @@ function broken(good: RenderedFile[], debian12: RenderedFile[]): RenderedFile[] 
   return good.map((f) => (mistakes[f.path] ? { ...f, content: mistakes[f.path](f.content) } : f));
 }
 
-const render = (image: string) =>
-  renderFiles({ config: parseConfig(fixtureRaw({ "mailserver:image": image })), dkimPrivateKeys: fixtureDkimKeys() });
+// 1 MB mailboxes: a full one is quick to make.
+const render = (image: string) => renderFiles({
+  config: parseConfig(fixtureRaw({ "mailserver:image": image, "mailserver:mailboxQuotaMb": "1" })), dkimPrivateKeys: fixtureDkimKeys(),
+});
 
 let work: string;
 let ok: Results;
@@ -196,14 +207,19 @@ test("every password hash verifies with Dovecot 2.4's doveadm pw", () => {
   for (const n of checked) expect({ n, rc: get(ok, n).rc, out: get(ok, n).out }).toEqual({ n, rc: 0, out: expect.stringContaining("(verified)") });
 });
 
-test("Dovecot 2.4 runs on the files: the userdb, a TLS IMAP login with the user's quota, the auth failures fail2ban bans", () => {
+test("Dovecot 2.4 runs on the files: the userdb, a quota warning delivered, a TLS IMAP login with the user's quota, the auth failures fail2ban bans", () => {
   expect(get(ok, "dovecot-start")).toMatchObject({ rc: 0, err: "" });
   const user = get(ok, "doveadm-user").out;
   expect(user).toMatch(/^home\s+\/srv\/mail\/vmail\/example\.com\/alice$/m);
-  expect(user).toMatch(/^quota_storage_size\s+2048M$/m);
+  expect(user).toMatch(/^quota_storage_size\s+1M$/m);
   const imap = get(ok, "imap-login").out;
   expect(imap).toMatch(/^a OK /m);
-  expect(imap).toMatch(/^\* QUOTA "User quota" \(STORAGE 0 2097152\)/m);
+  expect(get(ok, "quota-recalc")).toMatchObject({ rc: 0, err: "" });
+  // Full: a delivery is refused; the quota warning still arrives (delivered past the quota).
+  // Full: the small delivery is refused (LDA rejects it rather than fail); the quota warning still arrives.
+  expect(get(ok, "quota-warning")).toMatchObject({ rc: 0, err: "" });
+  expect(imap).toMatch(/^\* QUOTA "User quota" \(STORAGE \d+ 1024\)/m);
+  expect(imap.replace(/\r/g, "").match(/^Subject: .*$/gm)).toEqual(["Subject: big", "Subject: Your mailbox is 90% full"]);
   // The 2.4 log line, and our filter counting it once per failed check (Debian 12's filter finds none: control).
   expect(readFileSync(join(work, "good", "in", "syslog"), "utf8"))
     .toMatch(/ vm dovecot: auth\(alice@example\.com,192\.0\.2\.7,[^)]*\): passwd-file: Password mismatch$/m);
