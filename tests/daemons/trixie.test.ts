@@ -100,6 +100,7 @@ function checks(files: RenderedFile[], dir: string): string {
     "run auth-unknown doveadm auth test -x service=imap -x rip=192.0.2.8 nobody@example.com wrong-password",
     "sleep 1",
     "run fail2ban-regex fail2ban-regex /work/syslog /etc/fail2ban/filter.d/mailserver-dovecot-auth.conf",
+    "run fail2ban-dump fail2ban-client -d",
     "run dovecot-stop dovecot stop",
   ];
   users.split("\n").filter(Boolean).forEach((line, i) => {
@@ -226,6 +227,9 @@ test("Dovecot 2.4 runs on the files: the userdb, a quota warning delivered, a TL
   expect(get(ok, "fail2ban-regex").out).toMatch(/Failregex: 2 total/);
   expect(get(ok, "fail2ban-regex").out).toMatch(/\|\s+\d+\) \[2\] /);
   expect(get(bad, "fail2ban-regex").out).toMatch(/Failregex: 0 total/);
+  // fail2ban 1.1 reads our jails on Debian 13's configuration; Postfix's SASL lines come from the unit 13 runs.
+  expect(get(ok, "fail2ban-dump").rc).toBe(0);
+  expect(get(ok, "fail2ban-dump").out).toContain("['set', 'postfix-sasl', 'addjournalmatch', '_SYSTEMD_UNIT=postfix.service']");
   expect(get(bad, "dovecot-start").rc).not.toBe(0);
   expect(get(ok, "dovecot-stop").rc).toBe(0);
 });
