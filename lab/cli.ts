@@ -53,6 +53,8 @@ function configFile(args: string[]): string {
 async function doDeploy(file: string, standard = file): Promise<void> {
   const config = readStackConfig(file);
   const deployLog = path.join(p.logs, "deploy.log");
+  // The record names the last deploy that completed: one that fails from here on leaves none (tests/e2e/lib/deploy.ts).
+  fs.rmSync(p.lastDeploy, { force: true });
   const started = Date.now();
   const plan = await doPreview(file, config, deployLog);
   step("deploying", deployLog);

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { LAB_DIR, loadLab, labUser, token } from "./lib/lab";
-import { dataDisk, deployLab, labConfigFile, machineState } from "./lib/deploy";
+import { dataDisk, deployLab, ensureDeployed, labConfigFile, machineState } from "./lib/deploy";
 import { findInInbox, waitForInbox, withImap } from "./lib/imap";
 import { submission } from "./lib/smtp";
 
@@ -19,7 +19,7 @@ const configFile = labConfigFile(lab);
 describe("deploying again with no change", () => {
   test("runs no remote command, changes no file and restarts no daemon", async () => {
     // Brings the state in line with the stack file, whatever ran before (this deploy may do work).
-    await deployLab(configFile);
+    await ensureDeployed(configFile);
     const before = await machineState(lab);
     // Sanity: the snapshot saw the daemons and the files, so an equal snapshot means something.
     expect(before["pid postfix-master"]).toMatch(/^\d+$/);

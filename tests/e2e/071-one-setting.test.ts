@@ -1,7 +1,7 @@
 // Issue 11 §2: changing one mail setting (messageSizeLimitMb) runs exactly that file's stage command and
 // the apply, and reloads Postfix only; going back to the lab's own config does the same in reverse.
 import { loadLab } from "./lib/lab";
-import { configCopy, deployLab, DeployRecord, labConfigFile, machineState, stateOutputs } from "./lib/deploy";
+import { configCopy, deployLab, DeployRecord, ensureDeployed, labConfigFile, machineState, stateOutputs } from "./lib/deploy";
 import { onMachineOk } from "./lib/machine";
 
 const DEPLOY_TIMEOUT = 30 * 60_000;
@@ -19,7 +19,7 @@ describe("changing messageSizeLimitMb", () => {
   let limitMb: number;
 
   beforeAll(async () => {
-    await deployLab(configFile);
+    await ensureDeployed(configFile);
     before = await machineState(lab);
     original = await sizeLimit();
     limitMb = Number(original) === 31 * 1024 * 1024 ? 32 : 31;

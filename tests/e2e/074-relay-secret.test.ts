@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LAB_DIR, loadLab, labUser, token } from "./lib/lab";
-import { configCopy, deployLab, DeployRecord, labConfigFile, stateOutputs } from "./lib/deploy";
+import { configCopy, deployLab, DeployRecord, ensureDeployed, labConfigFile, stateOutputs } from "./lib/deploy";
 import { onMachine, onMachineOk, shellQuote } from "./lib/machine";
 import { submission } from "./lib/smtp";
 import { waitForSpool } from "./lib/spool";
@@ -39,7 +39,7 @@ describe("the relay password, from Secret Manager", () => {
   let saslBefore: boolean;
 
   beforeAll(async () => {
-    await deployLab(configFile);
+    await ensureDeployed(configFile);
     firstVersion = versionName();
     holdersBefore = holders(lab.relay.password);
     saslBefore = await saslPasswdHas(lab.relay.password);

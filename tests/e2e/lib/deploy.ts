@@ -1,5 +1,5 @@
 // Re-deploys the lab (`npm run lab -- deploy`) and reads the machine's state that a deploy must not disturb.
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { Lab, LAB_DIR, ROOT } from "./lab";
@@ -26,6 +26,17 @@ export async function deployLab(configFile: string): Promise<DeployRecord> {
   const r = await run("npm", ["run", "lab", "--", "deploy", "--config", configFile], { cwd: ROOT, timeoutMs: 30 * 60_000 });
   if (r.code !== 0) throw new Error(`npm run lab -- deploy failed (exit ${r.code}):\n${(r.stdout + r.stderr).slice(-4000)}`);
   return lastDeploy(configFile);
+}
+
+/**
+ * A test's starting point: the lab deployed with `configFile`. Deploys it unless the last deploy completed with
+ * that file (the lab drops the record when a deploy starts), since then the deploy would change nothing: the
+ * redeploying tests check that themselves (07-redeploy), and here it would only cost a preview and a deploy.
+ */
+export async function ensureDeployed(configFile: string): Promise<void> {
+  const record = join(LAB_DIR, "last-deploy.json");
+  if (existsSync(record) && (JSON.parse(readFileSync(record, "utf8")) as DeployRecord).configFile === configFile) return;
+  await deployLab(configFile);
 }
 
 /** The record of the last deploy, which must be of `configFile`. */

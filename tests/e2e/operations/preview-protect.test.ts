@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LAB_DIR, loadLab, ROOT } from "../lib/lab";
-import { configCopy, deployLab, labConfigFile, stateOutputs } from "../lib/deploy";
+import { configCopy, deployLab, ensureDeployed, labConfigFile, stateOutputs } from "../lib/deploy";
 import { run } from "../lib/run";
 
 const lab = loadLab();
@@ -16,7 +16,7 @@ const state = () => readFileSync(join(LAB_DIR, "state.json"), "utf8");
 const preview = (file: string) => run("npm", ["run", "lab", "--", "preview", "--config", file], { cwd: ROOT, timeoutMs: TIMEOUT });
 const deploy = (file: string) => run("npm", ["run", "lab", "--", "deploy", "--config", file], { cwd: ROOT, timeoutMs: TIMEOUT });
 
-beforeAll(async () => { await deployLab(configFile); }, TIMEOUT);
+beforeAll(async () => { await ensureDeployed(configFile); }, TIMEOUT);
 afterAll(async () => { await deployLab(configFile); }, TIMEOUT);
 
 test("the deployed stack previews as no change, and the preview writes nothing", async () => {

@@ -4,7 +4,7 @@
 // the Postfix queue on it, and mail delivered afterwards must land on it (not on the boot disk or the old disk,
 // where it would be lost with the next VM); a deploy after that changes nothing. The lab's size is 10, the
 // smallest the config takes, so the disk first grows to 11 (in place) and then goes back to the lab's 10.
-import { configCopy, dataDisk, deployLab, DeployRecord, labConfigFile, stateOutputs } from "../lib/deploy";
+import { configCopy, dataDisk, deployLab, DeployRecord, ensureDeployed, labConfigFile, stateOutputs } from "../lib/deploy";
 import { findInInbox, waitForInbox } from "../lib/imap";
 import { loadLab, labUser, token } from "../lib/lab";
 import { mailStoreFilesWith, onMachineOk, shellQuote } from "../lib/machine";
@@ -42,7 +42,7 @@ describe("an empty new data disk, with a new VM", () => {
   let old: { name: string; uuid: string; vm: string; boot: string };
 
   beforeAll(async () => {
-    await deployLab(configFile);
+    await ensureDeployed(configFile);
     grown = await deployLab(configCopy(configFile, "disk-11", { "mailserver:dataDiskSizeGb": 11 }));
     await submission(lab, alice, 587).sendMail({ from: alice.address, to: bob.address, subject: before, text: "on the old disk\n" });
     await waitForInbox(lab, bob, before);

@@ -3,7 +3,7 @@
 // disk with one made from the snapshot), and the mail from the snapshot is back and served over IMAP. Then the
 // standard config again: dropping the key must leave the restored disk alone.
 import { findInInbox, waitForInbox, withImap } from "../lib/imap";
-import { configCopy, dataDisk, deployLab, DeployRecord, labConfigFile, stateOutputs } from "../lib/deploy";
+import { configCopy, dataDisk, deployLab, DeployRecord, ensureDeployed, labConfigFile, stateOutputs } from "../lib/deploy";
 import { loadLab, labUser, ROOT, token } from "../lib/lab";
 import { run } from "../lib/run";
 import { submission } from "../lib/smtp";
@@ -23,7 +23,7 @@ describe("restore the data disk from a snapshot", () => {
   let back: DeployRecord;
 
   beforeAll(async () => {
-    await deployLab(configFile);
+    await ensureDeployed(configFile);
     await submission(lab, alice, 587).sendMail({ from: alice.address, to: bob.address, subject: kept, text: "kept by the backup\n" });
     await waitForInbox(lab, bob, kept);
 

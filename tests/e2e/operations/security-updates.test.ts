@@ -2,7 +2,7 @@
 // security origin only; a security update the machine lacks (needrestart put back to its point-release version)
 // is reported by the self-check, a warning once a day old, in the alert mail too, and installed by a real
 // unattended-upgrade run; needrestart restarts the daemons still running a replaced library; a required reboot
-// waits outside the maintenance window (control) and happens inside it, by the timer, and mail flows after.
+// waits outside the maintenance window (control) and happens inside it, and mail flows after.
 import { loadLab, labUser, token } from "../lib/lab";
 import { configCopy, deployLab, labConfigFile } from "../lib/deploy";
 import { waitForInbox } from "../lib/imap";
@@ -175,7 +175,14 @@ describe("inside the maintenance window", () => {
     await onMachineOk(lab, "echo linux-image-lab-simulated > /run/reboot-required.pkgs && touch /run/reboot-required");
     expect((await selfcheck()).reboot.status).toBe("ok");
 
-    // Nobody starts anything: the 5-minute timer finds the flag and the open window.
+    // The timer's next run is at most 5 minutes away and starts the service: what it runs is started here as
+    // the timer would (waiting for it cost CI 2.5 minutes on average; the control above does the same outside).
+    const timer = "mailserver-maintenance.timer";
+    expect((await onMachineOk(lab, `systemctl show -p Unit --value ${timer}`)).trim()).toBe("mailserver-maintenance.service");
+    const wait = Number((await onMachineOk(lab, `echo $(( $(date -d "$(systemctl show -p NextElapseUSecRealtime --value ${timer})" +%s) - $(date +%s) ))`)).trim());
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(300);
+    await onMachine(lab, "systemctl start --no-block mailserver-maintenance.service");
     await waitFor("the machine to reboot by itself and answer over SSH again", async () => {
       const r = await onMachine(lab, INIT_START, 20_000);
       return r.code === 0 && r.stdout.trim() !== boot ? true : undefined;

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { loadLab } from "../lib/lab";
-import { configCopy, deployLab, DeployRecord, labConfigFile } from "../lib/deploy";
+import { configCopy, deployLab, DeployRecord, ensureDeployed, labConfigFile } from "../lib/deploy";
 import { resolve } from "../lib/dane";
 
 const DEPLOY_TIMEOUT = 30 * 60_000;
@@ -36,7 +36,7 @@ describe(`dropping ${DROPPED} from a stack with mailserver:dnssec`, () => {
   let dropped: DeployRecord;
 
   beforeAll(async () => {
-    await deployLab(configFile);
+    await ensureDeployed(configFile);
     // Control: signed and validated before the drop.
     expect(await resolve(lab, DROPPED, "SOA")).toMatchObject({ status: "NOERROR", ad: true });
     dropped = await deployLab(withoutDropped());

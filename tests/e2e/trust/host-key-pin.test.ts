@@ -3,7 +3,7 @@
 // through the metadata server (PUT, as google-guest-agent publishes it). Overwritten, the next deploy stops with
 // a message naming both keys; the control deploys with the key unchanged, before and after.
 import { loadLab, ROOT } from "../lib/lab";
-import { deployLab, labConfigFile } from "../lib/deploy";
+import { deployLab, ensureDeployed, labConfigFile } from "../lib/deploy";
 import { onMachineOk } from "../lib/machine";
 import { run } from "../lib/run";
 
@@ -21,7 +21,7 @@ describe("the pinned host key", () => {
   let real: string;
 
   beforeAll(async () => {
-    await deployLab(configFile);
+    await ensureDeployed(configFile);
     real = await realKey();
   }, DEPLOY_TIMEOUT);
 
