@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { CONFIG_KEYS, ConfigError, MailStackConfig, parseConfig } from "./core/config";
+import { CONFIG_KEYS, ConfigError, MailStackConfig, NAMESPACE, parseConfig, SECRET_KEYS } from "./core/config";
 import { environmentProblems, OtherStack } from "./core/environments";
 
 /** Raw values of every key we know, plus any unknown `mailserver:` key so that typos are reported. */
@@ -48,9 +48,27 @@ export function stackFileNames(dir: string): OtherStack[] {
   return others;
 }
 
+/**
+ * The runtime's record of which keys the CLI decrypted (sdk/nodejs/runtime/config.ts isConfigSecret, internal: it reads
+ * PULUMI_CONFIG_SECRET_KEYS, which the CLI fills with the keys held as `secure:` values).
+ */
+const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret: (k: string) => boolean }).isConfigSecret;
+
+/**
+ * Our secret keys that are set in plain text. Pulumi.yaml cannot declare an optional key secret (the CLI would refuse
+ * every stack that leaves it unset), so the program refuses the plain value.
+ */
+export function plainSecrets(raw: Record<string, unknown>): string[] {
+  return SECRET_KEYS.filter((k) => k.startsWith(`${NAMESPACE}:`) && raw[k] !== undefined && raw[k] !== "" && !isConfigSecret(k))
+    .map((k) => `${k}: is stored in plain text in the stack file — set it again with pulumi config set --secret ${k} <value>`);
+}
+
 /** Validated stack config; throws a ConfigError listing every problem, with its key and fix. */
 export function loadConfig(): MailStackConfig {
-  const config = parseConfig(rawConfig());
+  const raw = rawConfig();
+  const plain = plainSecrets(raw);
+  if (plain.length > 0) throw new ConfigError(plain);
+  const config = parseConfig(raw);
   const problems = environmentProblems(config, pulumi.getStack(), stackFileNames(process.cwd()));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -70,6 +70,8 @@ export const SERVICE_ACCOUNT_ROLES = ["roles/logging.logWriter", "roles/monitori
 
 export interface MailHostArgs {
   config: MailStackConfig;
+  /** The relay password: the hand-typed one, or the Mailgun credential's (secret). */
+  relayPassword: pulumi.Input<string>;
   /** Called with the static IP before the VM is created; the VM waits for the resources it returns. */
   beforeInstance?: (ip: pulumi.Output<string>) => pulumi.Resource[];
 }
@@ -201,7 +203,7 @@ export class MailHost extends pulumi.ComponentResource {
     // created before the old one is destroyed, and its name re-runs the apply that reads it.
     const version = new gcp.secretmanager.SecretVersion(`${name}-relay-password`, {
       secret: secret.id,
-      secretData: pulumi.secret(c.relay.password),
+      secretData: pulumi.secret(args.relayPassword),
     }, parent);
     this.relaySecretVersion = version.name;
     new gcp.secretmanager.SecretIamMember(`${name}-relay-password-reader`, {

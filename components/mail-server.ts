@@ -12,6 +12,7 @@ import type { RenderedFile } from "./core/files";
 import { dkimKeyFileSpec, renderDkimKeyFile } from "./core/render";
 import { MailDns } from "./dns";
 import { MailHost } from "./host";
+import { MailgunSending } from "./mailgun";
 import { MailMonitoring } from "./monitoring";
 import { MailPush, PushFile } from "./push";
 
@@ -67,9 +68,15 @@ export class MailServer extends pulumi.ComponentResource {
     const spkiHashes = Object.fromEntries(Object.entries(tlsKeys).map(([k, key]) => [k, key.publicKeyPem.apply(spkiSha256)]));
     const dane = new MailDane(name, { config: c, spkiHashes }, parent);
 
+    // With a Mailgun API key the stack makes the sending domain and the credential; else the password was typed in.
+    const mailgun = c.relay.mailgun ? new MailgunSending(name, { config: c, settings: c.relay.mailgun }, parent) : undefined;
+    const relayPassword = mailgun?.password ?? c.relay.password;
+    if (relayPassword === undefined) throw new Error("MailServer: no relay password (config.ts requires one mode)");
+
     let dns: MailDns | undefined;
     const host = new MailHost(name, {
       config: c,
+      relayPassword,
       // DNS needs the address; with ptr the VM needs the A record first (GCP checks the forward record).
       beforeInstance: (ip) => {
         dns = new MailDns(name, { config: c, ip, dkimPublicKeys }, parent);
@@ -99,11 +106,14 @@ export class MailServer extends pulumi.ComponentResource {
       provisionScript: renderProvisionScript(c),
       files: [...args.files, ...keyFiles],
       dataDiskSizeGb: c.dataDiskSizeGb,
+      bootDiskSizeGb: host.instance.bootDisk.initializeParams.size,
       dataDiskId: host.dataDisk.id,
       tls: { keyName: c.tlsKey, privateKeyPem: tlsKeys[c.tlsKey].privateKeyPem, spkiSha256: spkiHashes[c.tlsKey], settings: tlsSettings(c) },
       // ACME validation needs the A record; mail needs the disk; signing with a new DKIM key needs its record.
       // A key serves only once its TLSA record exists.
-      provisionDependsOn: [dns.aRecord, ...dns.webRecords, host.dataDisk, ...dns.dkimRecords, ...dane.tlsaRecords],
+      // Mail relays through a Mailgun domain once Mailgun has verified it.
+      provisionDependsOn: [dns.aRecord, ...dns.webRecords, host.dataDisk, ...dns.dkimRecords, ...dane.tlsaRecords,
+        ...(mailgun ? [mailgun.verification] : [])],
     }, parent);
 
     // Alerts need an address outside this server; without one nothing is created (docs/operations.md, "Alerts").

@@ -4,9 +4,11 @@ import { loadConfig } from "./config";
 import { SERVER_NAME } from "./core/names";
 import { renderConfigFiles } from "./core/render";
 import { MailServer } from "./mail-server";
+import { checkMailgunAccess } from "./mailgun";
 
 export async function program() {
   const config = loadConfig();
+  if (config.relay.mailgun) await checkMailgunAccess(config.relay.mailgun);
   // Everything but the DKIM keys renders from config alone; MailServer adds the key files from its keys.
   const files = await renderConfigFiles(config);
   const server = new MailServer(SERVER_NAME, { config, files });

@@ -53,6 +53,11 @@ export interface MailPushArgs {
   relaySecretVersion: pulumi.Input<string>;
   /** The data disk's size: a larger disk re-runs the online filesystem grow. */
   dataDiskSizeGb: number;
+  /**
+   * The boot disk's size as the instance reports it: a larger one (GCE resizes the disk under the running VM)
+   * re-runs the root's grow, and being the instance's output, only once the resize is done.
+   */
+  bootDiskSizeGb: pulumi.Input<number>;
   /** The data disk: a new one (a restore, a smaller size; the VM is replaced with it) re-runs provisioning, which mounts it. */
   dataDiskId: pulumi.Input<string>;
   /** The serving TLS key (made by the stack, core/dane.ts) and what its certificate depends on (core/provision.ts tlsSettings). */
@@ -127,6 +132,15 @@ export class MailPush extends pulumi.ComponentResource {
     // does a new disk (one made from a snapshot may be larger than the snapshot's filesystem).
     remoteCommand("grow-data", {
       create: onInstance(pulumi.interpolate`sudo resize2fs ${shellQuote(DATA_DEVICE)} # data disk ${args.dataDiskId}, ${args.dataDiskSizeGb} GB`),
+    }, undefined, { dependsOn: [provision] });
+
+    // A larger bootDiskSizeGb is a disks/resize of the running VM's boot disk, not a new VM (upstream/diff-table.ts);
+    // the root partition and its ext4 must follow, online (mailserver-growroot, installed by provisioning: growpart,
+    // then resize2fs). A new size replaces this command, which runs it again; on a root that already fills its disk
+    // it changes nothing.
+    remoteCommand("grow-root", {
+      create: onInstance("sudo /usr/local/sbin/mailserver-growroot"),
+      triggers: [args.bootDiskSizeGb],
     }, undefined, { dependsOn: [provision] });
 
     // No `delete`: a destroy must not need the VM (it may be gone, stopped or out of reach). A file that

@@ -14,9 +14,9 @@ import { ensureReleaseRoot } from "./release-root";
 import { DEBIAN_RELEASES, isDebianRelease } from "../components/core/release";
 import { sshCommand } from "./mocks";
 import { networkDown, networkUp, netnsExists } from "./network";
-import { LAB, MACHINE_NAME, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, RESOLVER_ADDRESS, p } from "./paths";
+import { LAB, MACHINE_NAME, MAILGUN_API_PORT, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, RESOLVER_ADDRESS, p } from "./paths";
 import { daemonPid, failureReport, info, ok, run, step } from "./proc";
-import { canConnect, relayDown, relayUp } from "./relay";
+import { canConnect, mailgunApiUp, relayDown, relayUp } from "./relay";
 import { gcpDown, gcpUp } from "./gcp";
 import { tryCommands } from "./try";
 
@@ -74,8 +74,8 @@ async function doDeploy(file: string, standard = file): Promise<void> {
     dnsServer: { address: NET.host, port: 53 },
     resolver: RESOLVER_ADDRESS,
     users: users.filter((u) => u.password !== undefined).map((u) => ({ address: u.address, password: String(u.password) })),
-    relay: { host: NET.host, name: RELAY_NAME, port: RELAY_PORT, username: config["mailserver:relayUsername"],
-      password: config["mailserver:relayPassword"], spoolDir: p.relaySpool, pauseFile: p.relayPause },
+    relay: { host: NET.host, name: RELAY_NAME, port: RELAY_PORT, ...relayLogin(config), spoolDir: p.relaySpool, pauseFile: p.relayPause,
+      authLog: p.relayAuthLog, mailgunStore: p.mailgunStore },
     ssh,
     acmeRoot: acmeRootPem(),
     labCa: caPem(),
@@ -100,6 +100,17 @@ async function doPreview(file: string, config: Record<string, string>, log = p.l
   if (plan.refused.length > 0) throw new Error(`the engine refuses this plan:\n${plan.refused.join("\n")}`);
   return plan;
 }
+
+/** The login the server relays with: typed in the stack file, or the Mailgun credential the deploy made (its state). */
+function relayLogin(config: Record<string, string>): { username: string; password: string } {
+  if (config["mailserver:mailgunApiKey"] === undefined) {
+    return { username: config["mailserver:relayUsername"] ?? "", password: config["mailserver:relayPassword"] ?? "" };
+  }
+  const credential = loadState(p.engineState).find((r) => r.type === MAILGUN_CREDENTIAL);
+  if (!credential) throw new Error(`no ${MAILGUN_CREDENTIAL} in the state after a deploy in the Mailgun API mode`);
+  return { username: String(credential.outputs.login), password: String(credential.outputs.password) };
+}
+const MAILGUN_CREDENTIAL = "pulumi-nodejs:dynamic/mailgun:Credential";
 
 /** The deploy key's private half, found by the program's exported secret or in the engine's state. */
 function deployKey(outputs: Record<string, unknown>): string {
@@ -145,8 +156,10 @@ async function up(args: string[]): Promise<void> {
   await aptProxyUp();
   step("Debian 12 image");
   await ensureImage();
-  step(`Mailgun stand-in: ${RELAY_NAME}:${RELAY_PORT} (STARTTLS + AUTH)`, path.join(p.logs, "relay.log"));
-  await relayUp(config["mailserver:relayUsername"] ?? "", config["mailserver:relayPassword"] ?? "");
+  step(`Mailgun stand-ins: API on ${NET.host}:${MAILGUN_API_PORT}, relay ${RELAY_NAME}:${RELAY_PORT} (STARTTLS + AUTH with the API's credentials)`,
+    path.join(p.logs, "relay.log"));
+  await mailgunApiUp(config);
+  await relayUp(config);
   step(`ACME stand-in: pebble at ${acmeDirectoryUrl}`, path.join(p.logs, "pebble.log"));
   await acmeUp();
   step(`Google Cloud stand-ins for the VM: metadata server (${METADATA_IP} → ${NET.host}:${METADATA_PORT}), Secret Manager (${NET.host}:443)`, path.join(p.logs, "gcp.log"));
@@ -171,7 +184,7 @@ async function down(): Promise<void> {
 }
 
 async function status(): Promise<void> {
-  for (const d of ["machine", "knot", "unbound", "relay", "gcp", "pebble", "apt-cacher-ng"]) {
+  for (const d of ["machine", "knot", "unbound", "relay", "mailgun-api", "gcp", "pebble", "apt-cacher-ng"]) {
     const pid = daemonPid(d);
     info(`${d.padEnd(14)} ${pid === undefined ? "not running" : `running (pid ${pid})`}`);
   }
@@ -185,7 +198,8 @@ async function redeploy(args: string[]): Promise<void> {
   if (!netnsExists() || daemonPid("knot") === undefined) throw new Error("the lab is not up: run npm run lab first");
   const file = configFile(args);
   const config = readStackConfig(file);
-  await relayUp(config["mailserver:relayUsername"] ?? "", config["mailserver:relayPassword"] ?? "");
+  await mailgunApiUp();
+  await relayUp(config);
   // Idempotent: a lab brought up by an older version gets what it lacks (the metadata DNAT, Google's zones).
   await networkUp();
   await dnsUp();

@@ -31,6 +31,9 @@ export function forThisInstance(config: Record<string, string>): Record<string, 
     const ranges = (JSON.parse(out[key]) as string[]).map((r) => (r.startsWith(from) ? to + r.slice(from.length) : r));
     out[key] = JSON.stringify(ranges);
   }
+  // The Mailgun API stand-in listens on the host's lab address.
+  const api = out["mailserver:mailgunApiUrl"];
+  if (api !== undefined) out["mailserver:mailgunApiUrl"] = api.replace(`//${from}`, `//${to}`);
   return out;
 }
 
@@ -85,7 +88,7 @@ export async function runProgram(config: Record<string, string>, preview: boolea
   try {
     await pulumi.runtime.setMocks(mocks, "mailserver", "lab", preview);
     recordDependencies(dependencies);
-    pulumi.runtime.setAllConfig(config, Object.keys(config).filter((k) => /password|users|apiToken/i.test(k)));
+    pulumi.runtime.setAllConfig(config, Object.keys(config).filter((k) => /password|users|apiToken|apiKey/i.test(k)));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(path.join(REPO, "index")) as () => Promise<Record<string, unknown>>;
     const outputs: Record<string, unknown> = {};

@@ -7,7 +7,8 @@ import * as path from "node:path";
 import { loadCloud, updateCloud } from "./cloud-store";
 import { DnsRecordState, dsRecords, qualify, setSigned, ZoneWriter } from "./dns";
 import { deleteDisk, ensureDisk, growDisk, loadDisks } from "./disks";
-import { Diff, Inputs, UNKNOWN } from "./engine/diff";
+import { changedPaths, Diff, Inputs, UNKNOWN } from "./engine/diff";
+import { dynamicCreate, isDynamic, PROVIDER_KEY, providerOf } from "./dynamic";
 import type { Dependencies } from "./dependencies";
 import { Engine, keyOf, LabProvider, NO_OPTS, ResourceOpts } from "./engine/engine";
 import type { StoredResource } from "./engine/state";
@@ -156,7 +157,24 @@ export class LabResources implements LabProvider {
     return this.dns.finish(resources.filter((r) => r.type === DNS_RECORD).map((r) => this.recordOf(r.inputs)));
   }
 
+  /**
+   * A dynamic resource's Diff is its provider's (the pulumi-nodejs plugin's diff: olds are the stored outputs; changes
+   * false is no change, replaces name what replaces); what changed is listed from the inputs, `__provider` aside.
+   */
+  async diff(old: StoredResource, inputs: Inputs): Promise<Diff | undefined> {
+    if (!isDynamic(old.type)) return undefined;
+    const provider = providerOf(inputs[PROVIDER_KEY] === UNKNOWN ? old.outputs : inputs);
+    const d = provider.diff ? await provider.diff(old.id, old.outputs, inputs) : undefined;
+    if (d?.changes === undefined) return undefined;
+    const changed = changedPaths({ ...old.inputs, [PROVIDER_KEY]: undefined }, { ...inputs, [PROVIDER_KEY]: undefined });
+    if (!d.changes) return { op: "same", changed: [], replaceBecause: [] };
+    const replaceBecause = d.replaces ?? [];
+    return { op: replaceBecause.length > 0 ? "replace" : "update", changed, replaceBecause };
+  }
+
   async create(type: string, name: string, inputs: Inputs): Promise<{ id: string; outputs: Inputs }> {
+    // A dynamic resource: its serialized provider runs, as the engine's pulumi-nodejs plugin runs it (lab/dynamic.ts).
+    if (isDynamic(type)) return dynamicCreate(inputs);
     switch (type) {
       case "tls:index/privateKey:PrivateKey": {
         const { algorithm: _a, ...key } = generateKey(String(inputs.algorithm ?? "RSA"), Number(inputs.rsaBits ?? 2048), String(inputs.ecdsaCurve ?? "P224"));
@@ -226,6 +244,11 @@ export class LabResources implements LabProvider {
   }
 
   async update(old: StoredResource, inputs: Inputs, diff: Diff): Promise<Inputs> {
+    if (isDynamic(old.type)) {
+      const provider = providerOf(inputs);
+      const made = provider.update ? await provider.update(old.id, old.outputs, inputs) : {};
+      return { ...(made.outs ?? {}), [PROVIDER_KEY]: inputs[PROVIDER_KEY] };
+    }
     switch (old.type) {
       case "command:local:Command":
       case "command:remote:Command":
@@ -252,6 +275,7 @@ export class LabResources implements LabProvider {
 
   async delete(old: StoredResource): Promise<void> {
     info(`delete ${old.name}`);
+    if (isDynamic(old.type)) return providerOf(old.outputs).delete?.(old.id, old.outputs);
     switch (old.type) {
       case "command:local:Command":
       case "command:remote:Command":

@@ -63,6 +63,8 @@ export const OUTSIDE_DOMAINS = {
 } as const;
 export const OUTSIDE_DKIM_SELECTOR = "s1";
 export const RELAY_PORT = 2525;
+/** The Mailgun API stand-in (lab/mailgun-api-server.ts), HTTP on the host's lab address. */
+export const MAILGUN_API_PORT = 8025;
 /** Google's names the VM uses, served by the lab DNS (zones of their own) and lab/gcp-server.ts. */
 export const SECRET_MANAGER_NAME = "secretmanager.googleapis.com";
 export const METADATA_NAME = "metadata.google.internal";
@@ -85,6 +87,10 @@ export const p = {
   acme: path.join(LAB, "acme"),
   relay: path.join(LAB, "relay"),
   relaySpool: path.join(LAB, "relay-spool"),
+  /** What the Mailgun API stand-in keeps (domains, credentials as scrypt hashes); the relay stand-in reads it. */
+  mailgunStore: path.join(LAB, "relay", "mailgun-store.json"),
+  /** One JSON line per AUTH the relay stand-in answered (login, accepted or not): the e2e suite counts refusals. */
+  relayAuthLog: path.join(LAB, "relay", "auth.jsonl"),
   /** Present: the relay stand-in refuses with 421 (the e2e suite holds mail in the server's queue with it). */
   relayPause: path.join(LAB, "relay", "pause"),
   machineRoot: path.join(LAB, "machine", "root"),

@@ -1,14 +1,18 @@
-// The Mailgun stand-in process: SMTP on the host lab address that demands STARTTLS, then AUTH, and stores
-// every message as <id>.eml with <id>.json (envelope, TLS, AUTH user) in the spool directory.
+// The Mailgun stand-in process: SMTP on the host lab address that demands STARTTLS, then AUTH with a credential the
+// Mailgun API stand-in holds (its store, read at every AUTH: a credential deleted through the API stops working at
+// once), and stores every message as <id>.eml with <id>.json (envelope, TLS, AUTH user) in the spool directory.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SMTPServer, SMTPServerSession } from "smtp-server";
+import { credentialValid, loadStore } from "./mailgun-api-server";
 
 export interface RelayConfig {
   host: string;
   port: number;
-  username: string;
-  password: string;
+  /** The Mailgun API stand-in's store: the only credentials accepted. */
+  store: string;
+  /** Each AUTH answered, one JSON line {at, login, accepted}. */
+  authLog: string;
   cert: string;
   key: string;
   spool: string;
@@ -39,7 +43,9 @@ function main(): void {
     onAuth(auth, session, cb) {
       const e = tlsRequired(session);
       if (e) return cb(e);
-      if (auth.username === cfg.username && auth.password === cfg.password) return cb(null, { user: auth.username });
+      const accepted = credentialValid(loadStore(cfg.store), auth.username ?? "", auth.password ?? "");
+      fs.appendFileSync(cfg.authLog, JSON.stringify({ at: new Date().toISOString(), login: auth.username, accepted }) + "\n", { mode: 0o600 });
+      if (accepted) return cb(null, { user: auth.username });
       cb(Object.assign(new Error("5.7.8 Authentication failed"), { responseCode: 535 }));
     },
     onMailFrom(_address, session, cb) { cb(tlsRequired(session) ?? undefined); },

@@ -1,17 +1,58 @@
-// Starts and stops the Mailgun stand-in (lab/relay-server.ts) as a background process.
+// Starts and stops the Mailgun stand-ins as background processes: the API (lab/mailgun-api-server.ts), which keeps the
+// account's domains and SMTP credentials, and the relay (lab/relay-server.ts), which accepts only those credentials.
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { issueCert } from "./ca";
-import { NET, RELAY_NAME, RELAY_PORT, REPO, p } from "./paths";
+import type { MailgunApiConfig } from "./mailgun-api-server";
+import { seedCredential } from "./mailgun-api-server";
+import { MAILGUN_API_PORT, NET, RELAY_NAME, RELAY_PORT, REPO, p } from "./paths";
 import { daemonPid, startDaemon, stopDaemon, waitFor } from "./proc";
 import type { RelayConfig } from "./relay-server";
 
-export async function relayUp(username: string, password: string): Promise<RelayConfig> {
-  const { cert, key } = await issueCert("relay", [RELAY_NAME, NET.host]);
-  const cfg: RelayConfig = { host: NET.host, port: RELAY_PORT, username, password, cert, key, spool: p.relaySpool,
-    pauseFile: p.relayPause };
+/** The lab's Mailgun account key when the stack file has none (the hand-typed mode): the stand-in always checks one. */
+const NO_KEY = "key-lab-account-without-stack-key";
+const apiConfigFile = () => path.join(p.relay, "mailgun-api.json");
+
+/**
+ * The API stand-in, with the account's key: lab/stack.yaml's mailgunApiKey, fixed when the lab comes up. A deploy of
+ * another stack file never changes it, so a file with a wrong key meets the account's real one.
+ */
+export async function mailgunApiUp(config?: Record<string, string>): Promise<MailgunApiConfig> {
   fs.mkdirSync(p.relay, { recursive: true, mode: 0o700 });
+  const file = apiConfigFile();
+  if (config === undefined && fs.existsSync(file)) {
+    const saved = JSON.parse(fs.readFileSync(file, "utf8")) as MailgunApiConfig;
+    if (daemonPid("mailgun-api") === undefined) await startApi(file);
+    return saved;
+  }
+  const cfg: MailgunApiConfig = {
+    host: NET.host, port: MAILGUN_API_PORT, apiKey: config?.["mailserver:mailgunApiKey"] || NO_KEY, store: p.mailgunStore, dns: `${NET.host}:53`,
+  };
+  const text = JSON.stringify(cfg, null, 2);
+  const changed = !fs.existsSync(file) || fs.readFileSync(file, "utf8") !== text;
+  fs.writeFileSync(file, text, { mode: 0o600 });
+  if (changed) await stopDaemon("mailgun-api");
+  if (daemonPid("mailgun-api") === undefined) await startApi(file);
+  return cfg;
+}
+
+async function startApi(file: string): Promise<void> {
+  startDaemon("mailgun-api", process.execPath, ["--import", "tsx", path.join(REPO, "lab", "mailgun-api-server.ts"), file]);
+  await waitFor("the Mailgun API stand-in", () => canConnect(NET.host, MAILGUN_API_PORT), 20000);
+}
+
+/**
+ * The relay stand-in. A stack file in the hand-typed mode names a login made in Mailgun's console: the account gets it
+ * (seedCredential), so the relay, which accepts only the account's credentials, accepts it.
+ */
+export async function relayUp(config: Record<string, string>): Promise<RelayConfig> {
+  const { cert, key } = await issueCert("relay", [RELAY_NAME, NET.host]);
+  const cfg: RelayConfig = { host: NET.host, port: RELAY_PORT, store: p.mailgunStore, authLog: p.relayAuthLog, cert, key,
+    spool: p.relaySpool, pauseFile: p.relayPause };
+  fs.mkdirSync(p.relay, { recursive: true, mode: 0o700 });
+  const typed = [config["mailserver:relayUsername"], config["mailserver:relayPassword"]];
+  if (typed[0] && typed[1]) seedCredential(p.mailgunStore, typed[0], typed[1]);
   const file = path.join(p.relay, "config.json");
   const text = JSON.stringify(cfg, null, 2);
   const changed = !fs.existsSync(file) || fs.readFileSync(file, "utf8") !== text;
@@ -34,4 +75,5 @@ export function canConnect(host: string, port: number): Promise<boolean> {
 
 export async function relayDown(): Promise<void> {
   await stopDaemon("relay");
+  await stopDaemon("mailgun-api");
 }

@@ -60,7 +60,9 @@ export function pulumiConfig(): Record<string, Record<string, unknown>> {
       ...pulumiType(property(key), key),
       // An optional key without a fixed default is "": the program reads an empty value as unset.
       ...(d !== undefined ? { default: d } : isRequired(key) ? {} : { default: "" }),
-      ...(SECRET_KEYS.includes(fullKey(key)) ? { secret: true } : {}),
+      // The CLI refuses an unset secret key that has a default (a default is never secure), so an optional secret is
+      // declared without `secret`; the program refuses its plain value instead (components/config.ts plainSecrets).
+      ...(SECRET_KEYS.includes(fullKey(key)) && isRequired(key) ? { secret: true } : {}),
       description: flatten(doc.description),
     };
   }

@@ -30,6 +30,7 @@ const cite = (path: string, line: number, expect: string, claim: string): Citati
 const CONFIG_GO = "pkg/workspace/config.go";
 const PROJECT_GO = "sdk/go/common/workspace/project.go";
 const OBJECT_GO = "sdk/go/common/resource/config/object.go";
+const SDK_CONFIG_TS = "sdk/nodejs/runtime/config.ts";
 
 export const citations: Citation[] = [
   cite(CONFIG_GO, 377, "\treturn mergeConfig(ctx, stackName, project, stackEnv, stackConfig, encrypter, decrypter, true)",
@@ -78,6 +79,13 @@ export const citations: Citation[] = [
   cite(OBJECT_GO, 405, "\tcase bool, int64, uint64, float64:", "A YAML number or boolean in a stack file becomes plain text."),
   cite(OBJECT_GO, 417, "\t\treturn string(bytes), c.Secure(), true, nil",
     "A list or map becomes an object value, secure when any leaf is (config/object.go Secure)."),
+  // So a key declared secret can have no default (it is applied before the secret check, as plain text): an optional
+  // secret key (relayPassword, mailgunApiKey: one of two relay modes) is declared without `secret`, and the program
+  // refuses its plain value itself (components/config.ts plainSecrets), from the keys the CLI decrypted:
+  cite(SDK_CONFIG_TS, 74, "export function isConfigSecret(k: string): boolean {",
+    "The program can tell a key the CLI decrypted (a secure: value) from a plain one (internal to the SDK)."),
+  cite(SDK_CONFIG_TS, 76, "    const envConfigSecretKeys = config[configSecretKeysEnvKey];",
+    "It reads PULUMI_CONFIG_SECRET_KEYS, the list of secure keys the CLI hands the program."),
 ];
 
 // ---------- Pulumi.yaml ----------

@@ -73,16 +73,43 @@ export const KEY_GROUPS = [
   {
     title: "Outbound relay",
     keys: {
-      relayHost: { description: "Outbound relay (GCE blocks outbound port 25).", example: "smtp.eu.mailgun.org" },
+      relayHost: {
+        description: "Outbound relay (GCE blocks outbound port 25).", example: "smtp.eu.mailgun.org",
+        derived: "`smtp.mailgun.org`; with `mailgunApiKey`, the SMTP host of `mailgunRegion` (`smtp.eu.mailgun.org` for `eu`)",
+      },
       relayPort: { description: "Outbound relay port (TLS is required to the relay).", example: 587 },
       relayUsername: {
-        description: "Mailgun SMTP login; no `:` or whitespace (`sasl_passwd` holds `nexthop user:password`).",
+        description: "The hand-typed relay login (a Mailgun SMTP login, or another relay's): no `:` or whitespace (`sasl_passwd` holds " +
+          "`nexthop user:password`). Required with `relayPassword` unless `mailgunApiKey` is set; refused together with it.",
         example: "postmaster@mg.example.com",
       },
       relayPassword: {
-        description: "Mailgun SMTP password, used exactly as given (never trimmed); set it with `pulumi config set --secret mailserver:relayPassword`. " +
-          "A value `sasl_passwd` cannot carry is refused: a control character (newline, tab) or leading/trailing whitespace (postmap strips it).",
+        description: "The hand-typed relay password, used exactly as given (never trimmed); set it with `pulumi config set --secret mailserver:relayPassword` " +
+          "(a plain value is refused). A value `sasl_passwd` cannot carry is refused: a control character (newline, tab) or leading/trailing " +
+          "whitespace (postmap strips it). Refused together with `mailgunApiKey`.",
         example: { secure: "v1:…" },
+      },
+      mailgunApiKey: {
+        description: "A Mailgun API key: the stack then creates (or adopts) the sending domain `mailgunDomain`, publishes the DNS records " +
+          "Mailgun asks for, waits for Mailgun to verify them, and creates the SMTP credential the server relays with, its password " +
+          "generated and kept only as a secret (see [Mailgun from the stack](mailgun.md#mailgun-from-the-stack)). Set it with " +
+          "`pulumi config set --secret mailserver:mailgunApiKey` (a plain value is refused); refused together with `relayUsername`/`relayPassword`.",
+        example: { secure: "v1:…" },
+      },
+      mailgunRegion: { description: "Where the Mailgun account keeps its data: the API and SMTP hosts (`us` or `eu`). Only with `mailgunApiKey`.", example: "eu" },
+      mailgunDomain: {
+        description: "The Mailgun sending domain (the return path of relayed mail): inside a hosted domain's zone, which gets its records. " +
+          "An existing domain is adopted and kept on destroy; one the stack created is deleted with the stack. Only with `mailgunApiKey`.",
+        example: "mg.example.com", derived: "`mg.<domain>`",
+      },
+      mailgunCredentialGeneration: {
+        description: "Raise it by one to rotate the SMTP credential: a new login and password are created, the server switches to them, " +
+          "and the old credential is deleted once the deploy has applied. Only with `mailgunApiKey`.",
+        example: 2,
+      },
+      mailgunApiUrl: {
+        description: "The Mailgun API's address instead of the region's, for a Mailgun-compatible endpoint (the lab's stand-in). Only with `mailgunApiKey`.",
+        example: "https://api.eu.mailgun.net", derived: "the region's (`https://api.mailgun.net`, `https://api.eu.mailgun.net`)",
       },
     },
   },
@@ -195,7 +222,8 @@ export const KEY_GROUPS = [
       },
       bootDiskSizeGb: {
         description: "Boot disk in GB, 10 or more (the Debian 12 image's size). A larger value resizes the disk on the running VM " +
-          "(terraform-provider-google updates it in place since 7.22); the deploy does not grow the root filesystem yet. GCE refuses a smaller one.",
+          "(terraform-provider-google updates it in place since 7.22), then grows the root partition and filesystem online " +
+          "(`growpart`, `resize2fs`; no restart). GCE refuses a smaller one.",
         example: 20,
       },
       maintenanceWindow: {

@@ -10,6 +10,7 @@ import { ACCEPTED_HASH_SCHEMES, hashScheme } from "./passwords";
 import { MTA_STS_MODES } from "./mta-sts";
 import { DEFAULT_RELEASE, type DebianRelease, debianReleaseOf } from "./release";
 import { DEFAULT_MAINTENANCE_WINDOW, maintenanceWindowProblem } from "./maintenance";
+import { MAILGUN_REGIONS, MailgunSettings, mailgunSettings, relayModeProblems } from "./mailgun";
 
 export const NAMESPACE = "mailserver";
 
@@ -56,7 +57,11 @@ export interface MailStackConfig {
   users: MailUser[];
   /** The configured aliases plus the RFC 2142 defaults (postmaster@, abuse@) of every domain. */
   aliases: MailAlias[];
-  relay: { host: string; port: number; username: string; password: string };
+  /**
+   * The relay login: typed by hand (relayUsername, relayPassword), or, with a Mailgun API key, the credential the
+   * stack creates (`mailgun`; its password exists only as the credential resource's secret output).
+   */
+  relay: { host: string; port: number; username: string; password?: string; mailgun?: MailgunSettings };
   dmarcPolicy: (typeof DMARC_POLICIES)[number];
   dmarcReportEmail: string;
   spfAll: (typeof SPF_QUALIFIERS)[number];
@@ -281,12 +286,19 @@ const schema = z.object({
     { message: "must be an object {name, zoneId}" }).strict()).default([]),
   users: list(userSchema).default([]),
   aliases: list(aliasSchema).default([]),
-  relayHost: domainName.default("smtp.mailgun.org"),
+  relayHost: domainName.optional(),
   relayPort: int(1, 65535).default(2525),
   relayUsername: z.string().min(1, { message: "is empty — set your Mailgun SMTP login" }).refine((u) => !/[\s:]/.test(u) && !CONTROL.test(u), {
     message: "contains :, whitespace or a control character, which sasl_passwd (nexthop user:password) cannot hold — set the SMTP login exactly as Mailgun shows it",
-  }),
-  relayPassword: secret("your Mailgun SMTP password (pulumi config set --secret mailserver:relayPassword)", "sasl_passwd"),
+  }).optional(),
+  relayPassword: secret("your Mailgun SMTP password (pulumi config set --secret mailserver:relayPassword)", "sasl_passwd").optional().meta({ secret: true }),
+  // The API mode (components/mailgun.ts): the stack makes the sending domain, its records and the SMTP credential.
+  mailgunApiKey: secret("your Mailgun API key (pulumi config set --secret mailserver:mailgunApiKey)", "the API's Authorization header").optional().meta({ secret: true }),
+  mailgunRegion: oneOf(MAILGUN_REGIONS).default("us"),
+  mailgunDomain: domainName.optional(),
+  mailgunCredentialGeneration: int(1, 1000000).default(1),
+  mailgunApiUrl: z.url({ message: "must be the URL of a Mailgun-compatible API, e.g. https://api.eu.mailgun.net" })
+    .regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?\/?$/, { message: "must be a scheme and host only, e.g. https://api.eu.mailgun.net" }).optional(),
   dmarcPolicy: oneOf(DMARC_POLICIES).default("quarantine"),
   dmarcReportEmail: address("plain").optional(),
   spfAll: oneOf(SPF_QUALIFIERS).default("~all"),
@@ -448,7 +460,7 @@ export function parseConfig(raw: Record<string, unknown>): MailStackConfig {
 
 /** Stand-ins for keys that failed, so that the rules spanning keys still check the rest. */
 const STAND_INS: Record<string, unknown> = {
-  domain: "stand-in.invalid", zoneId: "stand-in", relayUsername: "stand-in", relayPassword: "stand-in",
+  domain: "stand-in.invalid", zoneId: "stand-in",
   sshSourceRanges: ["192.0.2.0/32"], "gcp:project": "stand-in", "gcp:zone": "stand-in1-a",
   "cloudflare:apiToken": "stand-in",
 };
@@ -485,7 +497,7 @@ function complete(p: Parsed): MailStackConfig {
     domains,
     users: p.users,
     aliases: [...p.aliases, ...defaults],
-    relay: { host: p.relayHost, port: p.relayPort, username: p.relayUsername, password: p.relayPassword },
+    relay: relayOf(p),
     dmarcPolicy: p.dmarcPolicy,
     dmarcReportEmail: reportEmail,
     spfAll: p.spfAll,
@@ -538,6 +550,24 @@ function complete(p: Parsed): MailStackConfig {
   };
 }
 
+/** The relay as configured: the Mailgun API mode when an API key is set, else the hand-typed login. */
+function relayOf(p: Parsed): MailStackConfig["relay"] {
+  const mailgun = p.mailgunApiKey === undefined ? undefined : mailgunSettings({
+    apiKey: p.mailgunApiKey, region: p.mailgunRegion, domain: p.mailgunDomain ?? `mg.${p.domain}`,
+    generation: p.mailgunCredentialGeneration, apiUrl: p.mailgunApiUrl,
+  });
+  if (mailgun) return { host: p.relayHost ?? mailgun.smtpHost, port: p.relayPort, username: mailgun.login, mailgun };
+  return {
+    host: p.relayHost ?? "smtp.mailgun.org", port: p.relayPort, username: p.relayUsername ?? "",
+    ...(p.relayPassword === undefined ? {} : { password: p.relayPassword }),
+  };
+}
+
+/** The hosted domain whose zone holds a name (the longest match), or undefined. */
+export function zoneOf(c: Pick<MailStackConfig, "domains">, name: string): MailDomain | undefined {
+  return c.domains.filter((d) => name === d.name || name.endsWith(`.${d.name}`)).sort((a, b) => b.name.length - a.name.length)[0];
+}
+
 /** Let's Encrypt's CAA identifier for its directories (production and staging), else undefined. */
 function letsEncryptIssuer(acmeServer: string): string | undefined {
   const host = new URL(acmeServer).hostname;
@@ -570,8 +600,12 @@ export function queueMinfreeBytes(c: Pick<MailStackConfig, "messageSizeLimitMb">
 
 /** Rules that span several keys. */
 function crossCheck(c: MailStackConfig, p: Parsed): string[] {
-  const problems: string[] = [];
+  const problems: string[] = [...relayModeProblems(p)];
   const hosted = new Set(c.domains.map((d) => d.name));
+  const sending = c.relay.mailgun?.domain;
+  if (sending !== undefined && zoneOf(c, sending) === undefined) {
+    problems.push(`mailserver:mailgunDomain: ${sending} is not inside a hosted domain (${[...hosted].join(", ")}) — its DNS records need one of their zones; use e.g. mg.${c.domain}`);
+  }
   const hostedList = [...hosted].join(", ");
 
   c.domains.forEach((d, i) => {

@@ -23,6 +23,8 @@ export function packagesFor(config: Pick<MailStackConfig, "tls">): string[] {
     "rspamd", "dovecot-sieve", "dovecot-managesieved", "redis-server",
     // mailserver-secret reads the relay password from the metadata server and Secret Manager.
     "curl", "jq",
+    // growpart: the root partition follows a boot disk GCE grew in place (mailserver-growroot).
+    "cloud-guest-utils",
     // Security updates by themselves, daemons restarted on replaced libraries (provision.sh, step 9).
     "unattended-upgrades", "needrestart",
     // Abuse limits: fail2ban reads the journal (python3-systemd) and bans with nftables; the per-login
@@ -85,6 +87,7 @@ export function renderProvisionScript(config: MailStackConfig): string {
     selfcheckScript: read("mailserver-selfcheck.sh"),
     tlsScript: read("mailserver-tls.sh"),
     maintenanceScript: read("mailserver-maintenance.sh"),
+    growRootScript: read("mailserver-growroot.sh"),
   };
   // {{value}} becomes one quoted shell word; {{{script}}} (the static helper scripts) is inserted as it is.
   return Mustache.render(read("provision.sh.mustache"), view, {}, { escape: (v: unknown) => shellQuote(String(v)) }) + "\n";

@@ -10,7 +10,7 @@
 // - SRV content is "weight port target" (the API's content form); the Cloudflare shell sends SRV as
 //   `data` (see components/dns.ts).
 import { isIP } from "node:net";
-import { ConfigError, ExtraRecord, MailStackConfig, sameOrganisation } from "./config";
+import { ConfigError, ExtraRecord, MailStackConfig, sameOrganisation, zoneOf } from "./config";
 import { autoconfigHost } from "./autoconfig";
 import { autodiscoverHost } from "./autodiscover";
 import { dkimRecordContent, dkimSelectors } from "./dkim";
@@ -142,11 +142,7 @@ const SRV_SERVICES: { service: string; priority: number; port: number }[] = [
 ];
 
 /** The hosted domain whose zone holds a name: the longest matching suffix. */
-export function zoneFor(config: MailStackConfig, fqdn: string): MailStackConfig["domains"][number] | undefined {
-  return config.domains
-    .filter((d) => fqdn === d.name || fqdn.endsWith(`.${d.name}`))
-    .sort((a, b) => b.name.length - a.name.length)[0];
-}
+export const zoneFor = zoneOf;
 
 /** Same organisational domain, approximated without the public suffix list: one is inside the other. */
 

@@ -41,6 +41,8 @@ export function triggersReplace(now: unknown, before: unknown): boolean {
 
 /** The local equivalent of each provider's Create, Update and Delete. */
 export interface LabProvider {
+  /** The provider's own Diff, where it has one (a dynamic provider); undefined: the engine's rules (diff.ts) decide. */
+  diff?(old: StoredResource, inputs: Inputs): Promise<Diff | undefined>;
   create(type: string, name: string, inputs: Inputs): Promise<{ id: string; outputs: Inputs }>;
   update(old: StoredResource, inputs: Inputs, diff: Diff): Promise<Inputs>;
   delete(old: StoredResource): Promise<void>;
@@ -84,8 +86,9 @@ export class Engine {
     const inputs = old ? withIgnored(old.inputs, r.inputs, r.opts.ignoreChanges) : r.inputs;
     const secrets = r.secrets ?? [];
     const triggered = old !== undefined && triggersReplace(r.replacementTrigger, old.replacementTrigger);
+    const own = old && !triggered ? await this.provider.diff?.(old, inputs) : undefined;
     const decided: Diff = triggered ? { op: "replace", changed: ["replacementTrigger"], replaceBecause: ["replacementTrigger"] }
-      : diffState(r.type, old, inputs, r.opts, secrets);
+      : own ?? diffState(r.type, old, inputs, r.opts, secrets);
     // Deleted with a delete-before-replace it depends on: a replacement, whatever its own diff (step_generator.go recreating).
     const diff: Diff = condemned ? { op: "replace", changed: decided.changed, replaceBecause: condemned.keys } : decided;
     // A protected resource is not replaced: step_generator.go refuses when old and new are both protected.

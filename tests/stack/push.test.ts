@@ -67,7 +67,7 @@ async function runPush(changes: Partial<MailPushArgs>): Promise<RunResult> {
     program: async () => {
       const push = new MailPush("mail", {
         host: "192.0.2.1", port: 22, user: "deploy", privateKey: "key", instanceId: "vm-1", provisionScript: "true",
-        files: [MAIN_CF], dataDiskSizeGb: 20, dataDiskId: "projects/p/zones/z/disks/mail-data-1", hostKey: "ssh-ed25519 AAAA",
+        files: [MAIN_CF], dataDiskSizeGb: 20, bootDiskSizeGb: 10, dataDiskId: "projects/p/zones/z/disks/mail-data-1", hostKey: "ssh-ed25519 AAAA",
         relaySecretVersion: "projects/p/secrets/s/versions/1",
         tls: { keyName: "k1", privateKeyPem: "key", spkiSha256: "0".repeat(64), settings: "self-signed mail.example.com" },
         ...changes,
@@ -98,6 +98,26 @@ test("a bigger data disk re-runs the online filesystem grow", async () => {
   expect(grow.dependsOn).toEqual(["mail-provision"]);
   const bigger = await runProgram(stackConfig({ "mailserver:dataDiskSizeGb": "40" }));
   expect(String(bigger.resources.find((c) => c.name === "mail-grow-data")!.inputs.create)).toContain("# data disk mail-data-id, 40 GB");
+});
+
+test("a bigger boot disk re-runs the root's grow (mailserver-growroot, installed by provisioning with growpart) once the VM's disk is resized", async () => {
+  const grow = named("mail-grow-root");
+  expect(String(grow.inputs.create)).toBe("sudo /usr/local/sbin/mailserver-growroot # instance mail-vm-id");
+  // Its trigger is the size the instance reports, so the engine runs it only after the instance's update (the resize).
+  expect(grow.inputs.triggers).toEqual([10]);
+  expect(grow.inputDeps).toContain("gcp:compute/instance:Instance::mail-vm");
+  expect(grow.dependsOn).toEqual(["mail-provision"]);
+  const script = String(named("mail-provision").inputs.stdin);
+  expect(script).toContain("put_file /usr/local/sbin/mailserver-growroot 0755");
+  expect(script).toContain("cloud-guest-utils");
+
+  const bigger = await runProgram(stackConfig({ "mailserver:bootDiskSizeGb": "12" }));
+  const vm = (r: RunResult) => r.resources.find((x) => x.name === "mail-vm")!;
+  // The VM is updated in place (its boot disk resized), not replaced; of the commands only the grow runs.
+  expect(diffResource(vm(bigger).type, vm(run).inputs, vm(bigger).inputs, vm(bigger)))
+    .toEqual({ op: "update", changed: ["bootDisk.initializeParams.size"], replaceBecause: [] });
+  const ops = commandOps(run, bigger);
+  expect(Object.entries(ops).filter(([, op]) => op !== "same")).toEqual([["mail-grow-root", "replace"]]);
 });
 
 /** What the engine does with each remote command of `next` after `previous` was deployed (the lab engine's diff rules). */

@@ -31,9 +31,11 @@ test("reports every missing key at once", () => {
   }
   const keys = error!.problems.map((p) => p.split(":").slice(0, 2).join(":"));
   expect(keys).toEqual(expect.arrayContaining([
-    "mailserver:domain", "mailserver:zoneId", "mailserver:relayUsername", "mailserver:relayPassword",
+    "mailserver:domain", "mailserver:zoneId", "mailserver:relayUsername",
     "mailserver:sshSourceRanges", "gcp:project", "gcp:zone", "cloudflare:apiToken",
   ]));
+  // Neither relay mode: the message offers both, each with its command.
+  expect(error!.message).toMatch(/pulumi config set --secret mailserver:mailgunApiKey/);
   expect(error!.message).toMatch(/pulumi config set --secret mailserver:relayPassword/);
 });
 

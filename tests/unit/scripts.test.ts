@@ -1,7 +1,7 @@
 // The scripts that run on the server as root: bash -n and shellcheck on each, and proof that no
 // configuration value can change the provisioning script's syntax.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MailStackConfig, parseConfig } from "../../components/core/config";
@@ -9,8 +9,8 @@ import { packagesFor, renderProvisionScript } from "../../components/core/provis
 import { MINIMAL_RAW } from "../fixtures/config";
 
 const TEMPLATES = join(__dirname, "..", "..", "templates", "provision");
-const HELPERS = ["mailserver-stage.sh", "mailserver-apply.sh", "mailserver-secret.sh", "mailserver-selfcheck.sh", "mailserver-tls.sh",
-  "mailserver-maintenance.sh"];
+// Every helper provisioning installs (templates/provision/*.sh), so that a new one cannot be left out.
+const HELPERS = readdirSync(TEMPLATES).filter((f) => f.endsWith(".sh")).sort();
 const END_OF_VALUES = "# ---- end of configuration values ----\n";
 
 let dir: string;

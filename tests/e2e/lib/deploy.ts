@@ -54,10 +54,13 @@ export function stateOutputs(type: string, name: string): Record<string, unknown
   return r.outputs;
 }
 
-/** A copy of a stack file with `changes` set in its config, in .lab (private: it holds passwords), 0600. */
+/** A copy of a stack file with `changes` set in its config (undefined: the key removed), in .lab (private: it holds passwords), 0600. */
 export function configCopy(configFile: string, label: string, changes: Record<string, unknown>): string {
   const doc = parseDocument(readFileSync(configFile, "utf8"));
-  for (const [k, v] of Object.entries(changes)) doc.setIn(["config", k], v);
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === undefined) doc.deleteIn(["config", k]);
+    else doc.setIn(["config", k], v);
+  }
   const copy = join(LAB_DIR, `e2e-${label}.yaml`);
   writeFileSync(copy, doc.toString(), { mode: 0o600 });
   chmodSync(copy, 0o600);

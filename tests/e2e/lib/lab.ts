@@ -25,6 +25,10 @@ const labSchema = z.object({
     spoolDir: z.string(),
     /** While this file exists the relay stand-in answers 421 (lab/relay-server.ts). */
     pauseFile: z.string().optional(),
+    /** One JSON line per AUTH the relay stand-in answered: {at, login, accepted} (lab/relay-server.ts). */
+    authLog: z.string(),
+    /** The Mailgun API stand-in's store: domains and credentials (lab/mailgun-api-server.ts). */
+    mailgunStore: z.string(),
   }),
   ssh: z.string(),
   acmeRoot: z.string(),

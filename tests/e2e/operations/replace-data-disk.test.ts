@@ -3,7 +3,10 @@
 // delete shuts the guest down first). The deploy must leave the new disk formatted and mounted on /srv/mail with
 // the Postfix queue on it, and mail delivered afterwards must land on it (not on the boot disk or the old disk,
 // where it would be lost with the next VM); a deploy after that changes nothing. The lab's size is 10, the
-// smallest the config takes, so the disk first grows to 11 (in place) and then goes back to the lab's 10.
+// smallest the config takes, so the disk first grows to 11 (in place) and then goes back to the lab's 10. The
+// boot disk grows to 11 in the same deploy: GCE resizes it under the running VM (no new VM, no reboot) and
+// mail-grow-root runs; the lab's root is a directory of the host's disk, which it reports and leaves alone (the
+// growing itself: tests/daemons/growroot.test.ts).
 import { configCopy, dataDisk, deployLab, DeployRecord, ensureDeployed, labConfigFile, stateOutputs } from "../lib/deploy";
 import { findInInbox, waitForInbox } from "../lib/imap";
 import { loadLab, labUser, token } from "../lib/lab";
@@ -40,10 +43,14 @@ describe("an empty new data disk, with a new VM", () => {
   let replaced: DeployRecord;
   let again: DeployRecord;
   let old: { name: string; uuid: string; vm: string; boot: string };
+  let beforeGrow: { vm: string; boot: string };
+  let growRoot: string;
 
   beforeAll(async () => {
     await ensureDeployed(configFile);
-    grown = await deployLab(configCopy(configFile, "disk-11", { "mailserver:dataDiskSizeGb": 11 }));
+    beforeGrow = { vm: instanceLink(), boot: await initStart() };
+    grown = await deployLab(configCopy(configFile, "disks-11", { "mailserver:dataDiskSizeGb": 11, "mailserver:bootDiskSizeGb": 11 }));
+    growRoot = String(stateOutputs("command:remote:Command", "mail-grow-root").stdout);
     await submission(lab, alice, 587).sendMail({ from: alice.address, to: bob.address, subject: before, text: "on the old disk\n" });
     await waitForInbox(lab, bob, before);
     old = { name: diskName(), uuid: (await dataDisk(lab)).uuid, vm: instanceLink(), boot: await initStart() };
@@ -54,9 +61,12 @@ describe("an empty new data disk, with a new VM", () => {
     again = await deployLab(configFile);
   }, DEPLOY_TIMEOUT);
 
-  test("a larger size grows the same disk and does not provision again", () => {
+  test("a larger size grows the same disk and does not provision again; a larger boot disk updates the running VM (same VM, same boot) and runs mail-grow-root, which says the lab's root is no disk of its own", () => {
     expect(planned(grown, "mail-data")?.op).toBe("update");
-    expect(ran(grown)).toEqual(["mail-grow-data"]);
+    expect(planned(grown, "mail-vm")).toMatchObject({ op: "update", changed: ["bootDisk.initializeParams.size"] });
+    expect(ran(grown).sort()).toEqual(["mail-grow-data", "mail-grow-root"]);
+    expect(old).toMatchObject(beforeGrow);
+    expect(growRoot).toMatch(/^mailserver-growroot: \/ is the directory \/\S+ of a filesystem it shares \(a container's root, as in the lab\), not a disk partition of its own: nothing to grow\n?$/);
   });
 
   test("a smaller size replaces the disk and the VM (a new boot, the old one shut down first), and provisioning runs again", async () => {

@@ -167,7 +167,7 @@ describe("inside the maintenance window", () => {
     await deployLab(configCopy(configFile, "maintenance-inside", { "mailserver:maintenanceWindow": await windowAround(-10, 50) }));
   }, DEPLOY_TIMEOUT);
 
-  test("a required reboot happens by the timer alone; the queue and the mailboxes survive; mail flows again", async () => {
+  test("a required reboot happens through the service the timer starts (due within 5 min), inside the window; the queue and the mailboxes survive; mail flows again", async () => {
     const subject = token("maintenance-reboot");
     await submission(lab, alice, 587).sendMail({ from: alice.address, to: bob.address, subject, text: "before the maintenance reboot\n" });
     await waitForInbox(lab, bob, subject);
@@ -180,7 +180,7 @@ describe("inside the maintenance window", () => {
     const timer = "mailserver-maintenance.timer";
     expect((await onMachineOk(lab, `systemctl show -p Unit --value ${timer}`)).trim()).toBe("mailserver-maintenance.service");
     const wait = Number((await onMachineOk(lab, `echo $(( $(date -d "$(systemctl show -p NextElapseUSecRealtime --value ${timer})" +%s) - $(date +%s) ))`)).trim());
-    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeGreaterThanOrEqual(0);
     expect(wait).toBeLessThanOrEqual(300);
     await onMachine(lab, "systemctl start --no-block mailserver-maintenance.service");
     await waitFor("the machine to reboot by itself and answer over SSH again", async () => {
