@@ -5,11 +5,11 @@ import { acmeDirectoryUrl, acmeDown, acmeRootPem, acmeUp } from "./acme";
 import { aptProxyDown, aptProxyUp } from "./apt-proxy";
 import { caPem, ensureCa } from "./ca";
 import { dnsDown, dnsUp } from "./dns";
-import { DeployRun, hostnameOf, readStackConfig, runProgram } from "./deploy";
+import { DeployRun, hostnameOf, readStackConfig, releaseOf, runProgram } from "./deploy";
 import { disksDown, listSnapshots, loadDisks, takeSnapshot } from "./disks";
 import { loadState } from "./engine/state";
 import { describeCounts, printSteps, summarize } from "./plan";
-import { ensureImage, machineDown } from "./machine";
+import { ensureImage, machineDown, machineRelease } from "./machine";
 import { ensureReleaseRoot } from "./release-root";
 import { DEBIAN_RELEASES, isDebianRelease } from "../components/core/release";
 import { sshCommand } from "./mocks";
@@ -52,6 +52,13 @@ function configFile(args: string[]): string {
  */
 async function doDeploy(file: string, standard = file): Promise<void> {
   const config = readStackConfig(file);
+  // The program ignores a changed image on a running VM (components/host.ts): files rendered for one release
+  // would land on the other's daemons. The lab refuses that rather than break the machine.
+  const running = machineRelease();
+  if (running !== undefined && running !== releaseOf(config)) {
+    throw new Error(`the lab machine runs Debian ${running} but ${path.relative(process.cwd(), file) || file} deploys for Debian ` +
+      `${releaseOf(config)}: set LAB_IMAGE=debian-cloud/debian-${running} as when the lab came up, or take the lab down first`);
+  }
   const deployLog = path.join(p.logs, "deploy.log");
   // The record names the last deploy that completed: one that fails from here on leaves none (tests/e2e/lib/deploy.ts).
   fs.rmSync(p.lastDeploy, { force: true });
@@ -154,8 +161,9 @@ async function up(args: string[]): Promise<void> {
   await dnsUp();
   step(`apt proxy: apt-cacher-ng on ${NET.host}`, path.join(p.logs, "apt-cacher-ng.log"));
   await aptProxyUp();
-  step("Debian 12 image");
-  await ensureImage();
+  const release = releaseOf(config);
+  step(`Debian ${release} image (mailserver:image ${config["mailserver:image"] ?? "default"}${process.env.LAB_IMAGE ? ", from LAB_IMAGE" : ""})`);
+  await ensureImage(release);
   step(`Mailgun stand-ins: API on ${NET.host}:${MAILGUN_API_PORT}, relay ${RELAY_NAME}:${RELAY_PORT} (STARTTLS + AUTH with the API's credentials)`,
     path.join(p.logs, "relay.log"));
   await mailgunApiUp(config);

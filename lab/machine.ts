@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { aptProxyUrl } from "./apt-proxy";
 import { caPem } from "./ca";
-import { DEFAULT_RELEASE } from "../components/core/release";
+import { type DebianRelease } from "../components/core/release";
 import { aptSources, ensureImage as ensureRootfs, imagePath, type ImageSpec } from "./image";
 import { MACHINE_NAME, NET, p } from "./paths";
 import { daemonPid, run, startDaemon, stopDaemon, waitFor } from "./proc";
@@ -14,14 +14,21 @@ import { canConnect } from "./relay";
 /** What GCE's Debian image gives us that sshd, systemd and the provisioning need. */
 const PACKAGES = ["systemd", "systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "sudo", "iproute2",
   "ca-certificates", "e2fsprogs", "util-linux"];
-/** The release new stacks get (mailserver:image's default). */
-const RELEASE = DEFAULT_RELEASE;
-const SOURCES = aptSources(RELEASE);
-const image = (): ImageSpec => ({ release: RELEASE, include: PACKAGES, proxy: aptProxyUrl, format: "tar" });
+const image = (release: DebianRelease): ImageSpec => ({ release, include: PACKAGES, proxy: aptProxyUrl, format: "tar" });
 
-/** Makes the machine's cached root filesystem if missing, through the apt proxy so that its packages get cached. */
-export async function ensureImage(): Promise<void> {
-  await ensureRootfs(image());
+/** Makes the machine's cached root filesystem of a release if missing, through the apt proxy so that its packages get cached. */
+export async function ensureImage(release: DebianRelease): Promise<void> {
+  await ensureRootfs(image(release));
+}
+
+/** The Debian release the machine's boot disk holds (its os-release), or undefined when there is no boot disk. */
+export function machineRelease(): number | undefined {
+  try {
+    const m = /^VERSION_ID="?(\d+)/m.exec(fs.readFileSync(path.join(p.machineRoot, "etc", "os-release"), "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // systemd-fstab-generator skips block devices in a container (no udev there), so the data disk's fstab line
@@ -52,12 +59,13 @@ function write(rel: string, content: string, mode = 0o644): void {
   fs.chmodSync(file, mode);
 }
 
-/** A fresh copy of the image, set up as a GCE image would be: mirror settings, DNS, trusted roots. */
-export async function prepareRoot(hostname: string): Promise<void> {
+/** A fresh copy of the release's image, set up as a GCE image would be: mirror settings, DNS, trusted roots. */
+export async function prepareRoot(hostname: string, release: DebianRelease): Promise<void> {
   if (fs.existsSync(path.join(p.machineRoot, "etc", "os-release"))) return;
+  await ensureImage(release);
   fs.mkdirSync(p.machineRoot, { recursive: true });
-  await run("tar", ["-C", p.machineRoot, "-xpf", imagePath(image())]);
-  write("etc/apt/sources.list", SOURCES);
+  await run("tar", ["-C", p.machineRoot, "-xpf", imagePath(image(release))]);
+  write("etc/apt/sources.list", aptSources(release));
   write("etc/apt/apt.conf.d/01proxy", `Acquire::http::Proxy "${aptProxyUrl}";\n`);
   write("etc/hostname", `${hostname}\n`);
   write("etc/hosts", `127.0.0.1 localhost\n${NET.machine} ${hostname}\n`);

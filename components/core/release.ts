@@ -1,9 +1,14 @@
 // The Debian release the VM runs, read from one source: the boot image (mailserver:image). Everything that
 // differs between releases (the lab's root filesystem, Dovecot's configuration language) is chosen from it.
 
+/**
+ * postfixUnit: the unit the Postfix master runs in. Debian 12 runs it as the instance postfix@- (postfix.service is
+ * a oneshot that stays "active"); Debian 13 as postfix.service itself (Debian's postfix 3.9.1-7 NEWS:
+ * "postfix@-.service has become postfix.service").
+ */
 export const DEBIAN_RELEASES = {
-  12: { codename: "bookworm", dovecot: "2.3" },
-  13: { codename: "trixie", dovecot: "2.4" },
+  12: { codename: "bookworm", dovecot: "2.3", postfixUnit: "postfix@-" },
+  13: { codename: "trixie", dovecot: "2.4", postfixUnit: "postfix" },
 } as const;
 export type DebianRelease = keyof typeof DEBIAN_RELEASES;
 export type DebianCodename = (typeof DEBIAN_RELEASES)[DebianRelease]["codename"];

@@ -118,11 +118,11 @@ const templateFor = (template: string, release: DebianRelease): string =>
 
 /** What the shared templates (main.cf, sieve-submit, quota-warning.sh) differ in between releases. */
 function releaseView(release: DebianRelease) {
-  const dovecotVersion = DEBIAN_RELEASES[release].dovecot;
+  const { dovecot: dovecotVersion, postfixUnit } = DEBIAN_RELEASES[release];
   return release === 12
     ? {
       dovecotVersion, dovecotLoginVariable: "%u", ldaNoQuota: "plugin/quota=count:User quota:noenforcing",
-      postfixUnit: "postfix@-", postfixUnitNote: "Debian runs Postfix as postfix@-.service, not the postfix.service the filter names.",
+      postfixUnit, postfixUnitNote: "Debian runs Postfix as postfix@-.service, not the postfix.service the filter names.",
       // fail2ban: "auth: passwd-file(<user>,<ip>,<session>): Password mismatch" (tests/fixtures/logs/dovecot.log).
       dovecotAuthFailure: "auth: passwd-file\\([^,]*,<HOST>(?:,[^)]*)?\\): (?:unknown user|Password mismatch)\\b",
     }
@@ -132,8 +132,7 @@ function releaseView(release: DebianRelease) {
       dovecotAuthFailure: "auth\\([^,]*,<HOST>(?:,[^)]*)?\\): passwd-file: (?:unknown user|Password mismatch)\\b",
       // Postfix 3.10's RFC 8689 support: main.cf turns it off.
       postfixTlsRequiredHeader: true,
-      // Debian's postfix 3.9.1-7 NEWS: "postfix@-.service has become postfix.service".
-      postfixUnit: "postfix", postfixUnitNote: "Debian 13 runs Postfix as postfix.service (Debian 12 ran it as postfix@-.service).",
+      postfixUnit, postfixUnitNote: "Debian 13 runs Postfix as postfix.service (Debian 12 ran it as postfix@-.service).",
       dovecotVersion,
       dovecotLoginVariable: "%{user}",
       ldaNoQuota: "quota_enforce=no",

@@ -2,6 +2,7 @@
 // What Debian 13's own daemons think of the 13 files: tests/daemons/trixie.test.ts.
 import { parseConfig } from "../../components/core/config";
 import { debianReleaseOf } from "../../components/core/release";
+import { renderProvisionScript } from "../../components/core/provision";
 import { renderFiles } from "../../components/core/render";
 import { fixtureDkimKeys, fixtureRaw, problems } from "../fixtures/config";
 
@@ -37,4 +38,19 @@ test("Debian 13 gets Dovecot 2.4's language; the others differ only where Postfi
   expect(differ).toEqual(["/etc/dovecot/dovecot.conf", "/etc/dovecot/quota-warning.sh", "/etc/dovecot/sieve-submit", "/etc/dovecot/users",
     "/etc/fail2ban/filter.d/mailserver-dovecot-auth.conf", "/etc/fail2ban/jail.d/mailserver.local", "/etc/postfix/main.cf"]);
   expect(content(thirteen, "/etc/fail2ban/jail.d/mailserver.local")).toContain("\njournalmatch = _SYSTEMD_UNIT=postfix.service\n");
+});
+
+test("provisioning extends and checks the unit the Postfix master runs in: postfix@- on Debian 12, postfix on 13", () => {
+  const [twelve, thirteen] = ["debian-cloud/debian-12", "debian-cloud/debian-13"].map((image) =>
+    renderProvisionScript(parseConfig(fixtureRaw({ "mailserver:image": image }))));
+  const dropIns = (script: string) => [...script.matchAll(/\/etc\/systemd\/system\/(postfix[^/]*)\.d\/(\S+)/g)].map((m) => `${m[1]}/${m[2]}`);
+  expect(dropIns(twelve)).toEqual(["postfix@.service/mailserver-restart.conf"]);
+  expect(dropIns(thirteen)).toEqual(["postfix.service/mailserver-restart.conf"]);
+  // The spool mount's drop-in is written in a loop over the unit files.
+  expect(twelve).toContain("for unit in postfix@.service dovecot.service; do");
+  expect(thirteen).toContain("for unit in postfix.service dovecot.service; do");
+  expect(twelve).toContain('name=$unit; [ "$unit" = postfix ] && name=postfix@-\n');
+  expect(thirteen).toContain('name=$unit; [ "$unit" = postfix ] && name=postfix\n');
+  // Only comments name Debian 12's units.
+  expect(thirteen.split("\n").filter((l) => !/^\s*#/.test(l)).join("\n")).not.toMatch(/postfix@|@POSTFIX_UNIT@/);
 });
