@@ -90,6 +90,9 @@ async function doDeploy(file: string, standard = file): Promise<void> {
     outsideAddresses: NET.outside,
     machine: MACHINE_NAME,
     configFile: standard,
+    // The machine's Debian release and the unit its Postfix master runs in (tests name it in systemctl and journalctl).
+    release: releaseOf(config),
+    postfixUnit: DEBIAN_RELEASES[releaseOf(config)].postfixUnit,
   };
   fs.writeFileSync(p.labJson, JSON.stringify(lab, null, 2) + "\n", { mode: 0o600 });
   printUsage(lab.hostname, ssh, lab.users);
