@@ -127,9 +127,10 @@ function releaseView(release: DebianRelease) {
       dovecotAuthFailure: "auth: passwd-file\\([^,]*,<HOST>(?:,[^)]*)?\\): (?:unknown user|Password mismatch)\\b",
     }
     : {
-      // 2.4 moved the user and address into the process's prefix: "auth(<user>,<ip>,sasl:plain): passwd-file:
-      // Password mismatch", as Debian 13's Dovecot logs it (tests/daemons/trixie.test.ts).
-      dovecotAuthFailure: "auth\\([^,]*,<HOST>(?:,[^)]*)?\\): passwd-file: (?:unknown user|Password mismatch)\\b",
+      // 2.4 moved the user and address into the process's prefix: "auth(<user>,<ip>,sasl:plain)<session>: passwd-file:
+      // Password mismatch", as Debian 13's Dovecot logs it (tests/daemons/trixie.test.ts); a login through imap-login
+      // or Postfix carries the session id, doveadm auth test none.
+      dovecotAuthFailure: "auth\\([^,]*,<HOST>(?:,[^)]*)?\\)(?:<[^>]*>)?: passwd-file: (?:unknown user|Password mismatch)\\b",
       // Postfix 3.10's RFC 8689 support: main.cf turns it off.
       postfixTlsRequiredHeader: true,
       postfixUnit, postfixUnitNote: "Debian 13 runs Postfix as postfix.service (Debian 12 ran it as postfix@-.service).",

@@ -96,6 +96,8 @@ function checks(files: RenderedFile[], dir: string): string {
     `run quota-warning setpriv --reuid vmail --regid vmail --clear-groups /etc/dovecot/quota-warning.sh 90 ${ALICE}`,
     // Passwords reach the programs on stdin, never on a command line.
     "runin imap-login /work/imap-session timeout 20 openssl s_client -quiet -connect 127.0.0.1:993",
+    // A wrong password through imap-login: its log line carries the login's session id.
+    "runin imap-wrong /work/imap-wrong timeout 20 openssl s_client -quiet -connect 127.0.0.1:993",
     `run auth-wrong doveadm auth test -x service=imap -x rip=192.0.2.7 ${ALICE} wrong-password`,
     "run auth-unknown doveadm auth test -x service=imap -x rip=192.0.2.8 nobody@example.com wrong-password",
     "sleep 1",
@@ -110,6 +112,7 @@ function checks(files: RenderedFile[], dir: string): string {
   });
   writeFileSync(join(dir, "imap-session"),
     `a LOGIN ${ALICE} "${FIXTURE_PASSWORDS[ALICE]}"\r\nb GETQUOTAROOT INBOX\r\nc SELECT INBOX\r\nd FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\ne LOGOUT\r\n`, { mode: 0o600 });
+  writeFileSync(join(dir, "imap-wrong"), `a LOGIN ${ALICE} "wrong-password"\r\nb LOGOUT\r\n`, { mode: 0o600 });
   writeFileSync(join(dir, "syslog.py"), SYSLOG);
   return `${lines.join("\n")}\n`;
 }
@@ -224,8 +227,10 @@ test("Dovecot 2.4 runs on the files: the userdb, a quota warning delivered, a TL
   // The 2.4 log line, and our filter counting it once per failed check (Debian 12's filter finds none: control).
   expect(readFileSync(join(work, "good", "in", "syslog"), "utf8"))
     .toMatch(/ vm dovecot: auth\(alice@example\.com,192\.0\.2\.7,[^)]*\): passwd-file: Password mismatch$/m);
-  expect(get(ok, "fail2ban-regex").out).toMatch(/Failregex: 2 total/);
-  expect(get(ok, "fail2ban-regex").out).toMatch(/\|\s+\d+\) \[2\] /);
+  expect(readFileSync(join(work, "good", "in", "syslog"), "utf8"))
+    .toMatch(/ vm dovecot: auth\(alice@example\.com,127\.0\.0\.1,[^)]*\)<[^>]+>: passwd-file: Password mismatch$/m);
+  expect(get(ok, "fail2ban-regex").out).toMatch(/Failregex: 3 total/);
+  expect(get(ok, "fail2ban-regex").out).toMatch(/\|\s+\d+\) \[3\] /);
   expect(get(bad, "fail2ban-regex").out).toMatch(/Failregex: 0 total/);
   // fail2ban 1.1 reads our jails on Debian 13's configuration; Postfix's SASL lines come from the unit 13 runs.
   expect(get(ok, "fail2ban-dump").rc).toBe(0);
