@@ -2,6 +2,7 @@
 // What Debian 13's own daemons think of the 13 files: tests/daemons/trixie.test.ts.
 import { parseConfig } from "../../components/core/config";
 import { debianReleaseOf } from "../../components/core/release";
+import { releaseOf, withLabImage } from "../../lab/deploy";
 import { renderProvisionScript } from "../../components/core/provision";
 import { renderFiles } from "../../components/core/render";
 import { fixtureDkimKeys, fixtureRaw, problems } from "../fixtures/config";
@@ -53,4 +54,15 @@ test("provisioning extends and checks the unit the Postfix master runs in: postf
   expect(thirteen).toContain('name=$unit; [ "$unit" = postfix ] && name=postfix\n');
   // Only comments name Debian 12's units.
   expect(thirteen.split("\n").filter((l) => !/^\s*#/.test(l)).join("\n")).not.toMatch(/postfix@|@POSTFIX_UNIT@/);
+});
+
+test("LAB_IMAGE stands for mailserver:image in the lab's stack files; a value of no supported release is refused", () => {
+  const config = { "mailserver:domain": "example.test" };
+  expect(releaseOf(config)).toBe(12);
+  expect(withLabImage(config, undefined)).toBe(config);
+  const thirteen = withLabImage(config, "debian-cloud/debian-13");
+  expect(thirteen["mailserver:image"]).toBe("debian-cloud/debian-13");
+  expect(releaseOf(thirteen)).toBe(13);
+  expect(releaseOf(withLabImage({ "mailserver:image": "debian-cloud/debian-13" }, "debian-cloud/debian-12"))).toBe(12);
+  expect(() => withLabImage(config, "debian-cloud/debian-11")).toThrow(/^LAB_IMAGE=debian-cloud\/debian-11 names no Debian release we support/);
 });
