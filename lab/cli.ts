@@ -1,5 +1,7 @@
 // npm run lab [-- up | down | status | preview [--config <file>] | deploy [--config <file>]]: the local lab (see "The lab" in the design notes).
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { acmeDirectoryUrl, acmeDown, acmeRootPem, acmeUp } from "./acme";
 import { aptProxyDown, aptProxyUp } from "./apt-proxy";
@@ -244,9 +246,37 @@ async function releaseRoot(args: string[]): Promise<void> {
   process.stdout.write(`${await ensureReleaseRoot(release)}\n`);
 }
 
+/** The commands that run the program, which calls the Mailgun API stand-in over HTTPS. */
+const RUNS_PROGRAM = ["up", "deploy", "preview"];
+
+/**
+ * Runs this command again in a process that trusts the lab CA, and returns its exit code; undefined when this process
+ * already does. The program (checkMailgunAccess) and the dynamic providers call the Mailgun API stand-in, whose
+ * certificate the lab CA signed. Node reads NODE_EXTRA_CA_CERTS once, at start, and adds it to the public roots: the way
+ * `pulumi up` is given a private CA, inherited by the program and the provider plugin alike. So the lab engine verifies
+ * that certificate exactly as production verifies Mailgun's, and production code has no lab switch.
+ */
+async function underLabCa(): Promise<number | undefined> {
+  if (process.env.NODE_EXTRA_CA_CERTS === caPem()) return undefined;
+  await ensureCa();
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)],
+    { stdio: "inherit", env: { ...process.env, NODE_EXTRA_CA_CERTS: caPem() } });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, forward);
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    // A child killed by a signal exits as a shell reports it: 128 + the signal's number.
+    child.on("exit", (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+  });
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("the lab needs root (network namespaces, loop devices, systemd-nspawn)");
   const [cmd = "up", ...args] = process.argv.slice(2);
+  if (RUNS_PROGRAM.includes(cmd)) {
+    const code = await underLabCa();
+    if (code !== undefined) process.exit(code);
+  }
   switch (cmd) {
     case "up": return up(args);
     case "down": return down();

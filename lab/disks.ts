@@ -46,6 +46,19 @@ export async function growDisk(name: string, sizeGb: number): Promise<void> {
   await run("losetup", ["--set-capacity", disk.loop]);
 }
 
+/**
+ * GCE's answer to a smaller boot disk on an instance update: terraform-provider-google calls disks/resize for any
+ * new size (upstream/diff-table.ts, bootDisk.initializeParams.size) and GCE refuses to shrink a disk. Undefined
+ * when the size stays or grows.
+ */
+export function bootDiskShrinkRefusal(olds: Record<string, unknown>, news: Record<string, unknown>): string | undefined {
+  const size = (v: Record<string, unknown>) => (v.bootDisk as { initializeParams?: { size?: unknown } } | undefined)?.initializeParams?.size;
+  const [from, to] = [size(olds), size(news)];
+  if (typeof from !== "number" || typeof to !== "number" || to >= from) return undefined;
+  return `disks/resize of the boot disk from ${from} GB to ${to} GB: GCE refuses a smaller size (a disk only grows); ` +
+    `set mailserver:bootDiskSizeGb back to ${from} or more`;
+}
+
 export async function deleteDisk(name: string): Promise<void> {
   const { [name]: disk, ...rest } = loadDisks();
   if (!disk) return;

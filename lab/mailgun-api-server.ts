@@ -1,11 +1,13 @@
 // The Mailgun API stand-in: the calls the stack makes (components/mailgun-api.ts), on the same paths and with the same
-// JSON shapes as api.mailgun.net, behind the same Basic auth (user "api", the API key as password). It keeps domains and
+// JSON shapes as api.mailgun.net, behind the same Basic auth (user "api", the API key as password), over HTTPS only, as
+// the stack accepts no other (mailgunApiUrl), with a certificate of the lab CA (lab/ca.ts). It keeps domains and
 // SMTP credentials in a JSON store (passwords as scrypt hashes) that the relay stand-in (relay-server.ts) reads to decide
 // who may log in, and verifies a domain only when the DNS server it is given really serves the records it asked for.
 import { generateKeyPairSync, randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
 import { Resolver } from "node:dns/promises";
 import * as fs from "node:fs";
-import * as http from "node:http";
+import type * as http from "node:http";
+import * as https from "node:https";
 import type { MailgunDnsRecord } from "../components/core/mailgun";
 
 export interface StoredCredential { login: string; salt: string; hash: string; createdAt: string }
@@ -28,7 +30,13 @@ export interface MailgunApiConfig {
   store: string;
   /** The DNS server that verification asks ("ip" or "ip:port"). */
   dns: string;
+  /** PEM files: the server certificate the lab CA signed for the listening address, and its key. */
+  cert: string;
+  key: string;
 }
+
+/** The server's certificate and key (PEM text). */
+export interface ServerTls { cert: string | Buffer; key: string | Buffer }
 
 /** Looks a name up: TXT strings joined per record, or MX exchanges. */
 export type Lookup = (name: string, type: "TXT" | "MX") => Promise<string[]>;
@@ -129,9 +137,9 @@ async function formOf(req: http.IncomingMessage, body: Buffer): Promise<Record<s
   return Object.fromEntries([...form.entries()].map(([k, v]) => [k, String(v)]));
 }
 
-export function mailgunApi(cfg: Pick<MailgunApiConfig, "apiKey" | "store">, lookup: Lookup): http.Server {
+export function mailgunApi(cfg: Pick<MailgunApiConfig, "apiKey" | "store">, lookup: Lookup, tls: ServerTls): https.Server {
   const expected = `Basic ${Buffer.from(`api:${cfg.apiKey}`).toString("base64")}`;
-  return http.createServer((req, res) => {
+  return https.createServer({ cert: tls.cert, key: tls.key, minVersion: "TLSv1.2" }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -223,7 +231,7 @@ export function mailgunApi(cfg: Pick<MailgunApiConfig, "apiKey" | "store">, look
 
 function main(): void {
   const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8")) as MailgunApiConfig;
-  const server = mailgunApi(cfg, dnsLookup(cfg.dns));
+  const server = mailgunApi(cfg, dnsLookup(cfg.dns), { cert: fs.readFileSync(cfg.cert), key: fs.readFileSync(cfg.key) });
   // What it was asked and answered (never a header or body: they hold the key and passwords), and malformed requests.
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     res.on("finish", () => process.stderr.write(`${new Date().toISOString()} ${req.method ?? ""} ${req.url ?? ""} ${res.statusCode}\n`));

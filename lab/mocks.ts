@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadCloud, updateCloud } from "./cloud-store";
 import { DnsRecordState, dsRecords, qualify, setSigned, ZoneWriter } from "./dns";
-import { deleteDisk, ensureDisk, growDisk, loadDisks } from "./disks";
+import { bootDiskShrinkRefusal, deleteDisk, ensureDisk, growDisk, loadDisks } from "./disks";
 import { changedPaths, Diff, Inputs, UNKNOWN } from "./engine/diff";
 import { dynamicCreate, isDynamic, PROVIDER_KEY, providerOf } from "./dynamic";
 import type { Dependencies } from "./dependencies";
@@ -354,6 +354,8 @@ export class LabResources implements LabProvider {
    * that and refuses instead. The program replaces the VM for a new disk (components/host.ts).
    */
   private async updateInstance(old: StoredResource, inputs: Inputs, diff: Diff): Promise<Inputs> {
+    const shrink = bootDiskShrinkRefusal(old.outputs, inputs);
+    if (shrink) throw new Error(shrink);
     await this.metadataUsers(inputs);
     this.serviceAccount(inputs);
     const needsStop = ["machineType", "serviceAccount", "shieldedInstanceConfig"];

@@ -63,7 +63,7 @@ export const OUTSIDE_DOMAINS = {
 } as const;
 export const OUTSIDE_DKIM_SELECTOR = "s1";
 export const RELAY_PORT = 2525;
-/** The Mailgun API stand-in (lab/mailgun-api-server.ts), HTTP on the host's lab address. */
+/** The Mailgun API stand-in (lab/mailgun-api-server.ts), HTTPS on the host's lab address (a lab CA certificate for it). */
 export const MAILGUN_API_PORT = 8025;
 /** Google's names the VM uses, served by the lab DNS (zones of their own) and lab/gcp-server.ts. */
 export const SECRET_MANAGER_NAME = "secretmanager.googleapis.com";

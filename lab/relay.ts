@@ -26,8 +26,10 @@ export async function mailgunApiUp(config?: Record<string, string>): Promise<Mai
     if (daemonPid("mailgun-api") === undefined) await startApi(file);
     return saved;
   }
+  // The stack reaches it by address (lab/stack.yaml mailgunApiUrl): the certificate names that address.
+  const { cert, key } = await issueCert("mailgun-api", [NET.host]);
   const cfg: MailgunApiConfig = {
-    host: NET.host, port: MAILGUN_API_PORT, apiKey: config?.["mailserver:mailgunApiKey"] || NO_KEY, store: p.mailgunStore, dns: `${NET.host}:53`,
+    host: NET.host, port: MAILGUN_API_PORT, apiKey: config?.["mailserver:mailgunApiKey"] || NO_KEY, store: p.mailgunStore, dns: `${NET.host}:53`, cert, key,
   };
   const text = JSON.stringify(cfg, null, 2);
   const changed = !fs.existsSync(file) || fs.readFileSync(file, "utf8") !== text;

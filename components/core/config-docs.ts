@@ -108,7 +108,9 @@ export const KEY_GROUPS = [
         example: 2,
       },
       mailgunApiUrl: {
-        description: "The Mailgun API's address instead of the region's, for a Mailgun-compatible endpoint (the lab's stand-in). Only with `mailgunApiKey`.",
+        description: "The Mailgun API's address instead of the region's, for a Mailgun-compatible endpoint (the lab's stand-in). `https://` only: " +
+          "every request carries the API key. An endpoint whose certificate a private CA signed is trusted by running `pulumi up` with " +
+          "`NODE_EXTRA_CA_CERTS=<the CA's PEM file>`. Only with `mailgunApiKey`.",
         example: "https://api.eu.mailgun.net", derived: "the region's (`https://api.mailgun.net`, `https://api.eu.mailgun.net`)",
       },
     },

@@ -79,7 +79,7 @@ export interface MailStackConfig {
   image: string;
   /** The Debian release of `image`: it chooses the daemons' configuration language (Dovecot 2.3 or 2.4). */
   release: DebianRelease;
-  /** The boot disk: GCE cannot resize it in place through the instance, so a change replaces the VM. */
+  /** The boot disk: a larger size is resized on the running VM (then mail-grow-root); GCE refuses a smaller one. */
   bootDiskSizeGb: number;
   dataDiskSizeGb: number;
   snapshotRetentionDays: number;
@@ -297,8 +297,14 @@ const schema = z.object({
   mailgunRegion: oneOf(MAILGUN_REGIONS).default("us"),
   mailgunDomain: domainName.optional(),
   mailgunCredentialGeneration: int(1, 1000000).default(1),
+  // Every request carries the API key (Basic auth): only TLS may carry it. A private CA's endpoint is trusted by giving
+  // `pulumi up` NODE_EXTRA_CA_CERTS, as the lab does, never by turning certificate checks off.
   mailgunApiUrl: z.url({ message: "must be the URL of a Mailgun-compatible API, e.g. https://api.eu.mailgun.net" })
-    .regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?\/?$/, { message: "must be a scheme and host only, e.g. https://api.eu.mailgun.net" }).optional(),
+    .regex(/^https:\/\//, {
+      message: "must start with https:// — the API key goes in every request's Authorization header, which http would send in clear; " +
+        "set the endpoint's https:// address (pulumi config set mailserver:mailgunApiUrl https://…), or remove mailserver:mailgunApiUrl to use the region's API",
+    })
+    .regex(/^[a-z]+:\/\/[A-Za-z0-9.-]+(:\d+)?\/?$/, { message: "must be a scheme and host only, e.g. https://api.eu.mailgun.net" }).optional(),
   dmarcPolicy: oneOf(DMARC_POLICIES).default("quarantine"),
   dmarcReportEmail: address("plain").optional(),
   spfAll: oneOf(SPF_QUALIFIERS).default("~all"),

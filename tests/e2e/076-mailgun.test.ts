@@ -1,17 +1,19 @@
 // Issue 23: the Mailgun side from code, in the lab's API mode (lab/stack.yaml). The stack made mg.example.test at the
 // Mailgun API stand-in, published the records the API asked for, and the stand-in verified them against the lab DNS;
 // the server relays with the credential the stack made, which the relay stand-in accepts only because the API holds
-// it. A wrong API key stops the deploy before anything changes; a rotation (mailgunCredentialGeneration) under a burst
-// of mail refuses none and loses none, and deletes the old credential only after the server switched.
+// it. A wrong API key, or an API address over plain http, stops the deploy before anything changes; a rotation
+// (mailgunCredentialGeneration) under a burst of mail refuses none and loses none, and deletes the old credential only
+// after the server switched.
 // Two deploys: the rotation, and back to lab/stack.yaml. The hand-typed mode, and the credential's delete when the
 // stack stops managing it, are in 074-relay-secret.test.ts.
 import { existsSync, readFileSync } from "node:fs";
+import * as http from "node:http";
 import { join } from "node:path";
 import nodemailer from "nodemailer";
-import { configCopy, deployLab, DeployRecord, labConfigFile, stateOutputs } from "./lib/deploy";
+import { configCopy, deployLab, DeployRecord, labCli, labConfigFile, stateOutputs } from "./lib/deploy";
 import { labResolver, txt } from "./lib/dns";
-import { Lab, LAB_DIR, labUser, loadLab, ROOT, token } from "./lib/lab";
-import { run } from "./lib/run";
+import { MAILGUN_API_PORT } from "../../lab/paths";
+import { Lab, LAB_DIR, labUser, loadLab, token } from "./lib/lab";
 import { submission } from "./lib/smtp";
 import { spooledWith, waitForSpool } from "./lib/spool";
 import { sleep, waitFor } from "./lib/wait";
@@ -71,18 +73,42 @@ describe("deployed in the API mode", () => {
   });
 });
 
+/** What the API stand-in logged: one line per request answered, and per malformed one (lab/mailgun-api-server.ts). */
+const API_LOG = join(LAB_DIR, "logs", "mailgun-api.log");
+const apiLog = (): string[] => readFileSync(API_LOG, "utf8").split("\n").filter(Boolean);
+
 test("a wrong API key stops the deploy with an error naming the key, before anything changes", async () => {
   const wrongKey = `key-${token("wrong")}`;
   const state = readFileSync(join(LAB_DIR, "state.json"), "utf8");
   const store = readFileSync(lab.relay.mailgunStore, "utf8");
-  const r = await run("npm", ["run", "lab", "--", "deploy", "--config", configCopy(configFile, "mailgun-wrong-key", { "mailserver:mailgunApiKey": wrongKey })],
-    { cwd: ROOT, timeoutMs: 10 * 60_000 });
+  const logged = apiLog().length;
+  const r = await labCli(["deploy", "--config", configCopy(configFile, "mailgun-wrong-key", { "mailserver:mailgunApiKey": wrongKey })],
+    10 * 60_000);
   const out = r.stdout + r.stderr;
   expect(r.code).not.toBe(0);
   expect(out).toMatch(/Mailgun refused the API key .*\(401\).*mailserver:mailgunApiKey/);
   expect(out).not.toContain(wrongKey);
   expect(readFileSync(join(LAB_DIR, "state.json"), "utf8")).toBe(state);
   expect(readFileSync(lab.relay.mailgunStore, "utf8")).toBe(store);
+  // The key check reached the stand-in over HTTPS, the lab CA's certificate verified (the control of the next test).
+  expect(apiLog().slice(logged)).toEqual([expect.stringMatching(/ GET \/v4\/domains\/mg\.example\.test 401$/)]);
+}, DEPLOY_TIMEOUT);
+
+test("a plain-http API address is refused naming the key and the fix, before the key is sent or anything changes", async () => {
+  const state = readFileSync(join(LAB_DIR, "state.json"), "utf8");
+  const logged = apiLog().length;
+  const r = await labCli(["deploy", "--config",
+    configCopy(configFile, "mailgun-http", { "mailserver:mailgunApiUrl": "http://10.213.0.1:8025" })], 10 * 60_000);
+  expect(r.code).not.toBe(0);
+  expect(r.stdout + r.stderr).toMatch(/mailserver:mailgunApiUrl: must start with https:\/\/ .*set the endpoint's https:\/\/ address/);
+  expect(readFileSync(join(LAB_DIR, "state.json"), "utf8")).toBe(state);
+  expect(apiLog().slice(logged)).toEqual([]);
+  // Control: a plain-http request, as an unguarded deploy would send it, shows in the log.
+  await new Promise<void>((resolve) => {
+    http.get(`http://${lab.hostAddress}:${MAILGUN_API_PORT}/v4/domains/${DOMAIN}`, (res) => res.resume().on("end", resolve)).on("error", () => resolve());
+  });
+  await waitFor("the stand-in's log line", async () => (apiLog().length > logged ? true : undefined), { timeoutMs: 5000, intervalMs: 200 });
+  expect(apiLog().slice(logged)).toEqual([expect.stringMatching(/ client error: .*http request/)]);
 }, DEPLOY_TIMEOUT);
 
 describe("rotation: mailgunCredentialGeneration 2 while mail is being sent", () => {

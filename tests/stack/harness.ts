@@ -5,8 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { dynamicCreate, isDynamic } from "../../lab/dynamic";
-import { MAILGUN_PROVIDERS } from "../../components/mailgun-provider";
+import { dynamicCreate, isDynamic, PROVIDER_KEY, providerOf } from "../../lab/dynamic";
 
 export interface Recorded {
   type: string;
@@ -91,15 +90,25 @@ const stageScript = join(stageRoot, "mailserver-stage");
 writeFileSync(stageScript, readFileSync(join(__dirname, "..", "..", "templates", "provision", "mailserver-stage.sh"), "utf8")
   .replaceAll("/var/lib/mailserver", stageRoot));
 
+/**
+ * The stage script's line is a function of its arguments and stdin alone (path, content hash, mode, owner,
+ * group), so each distinct call runs once per test file: a program run stages some forty files, and the stack
+ * tests run the program dozens of times.
+ */
+const stageLines = new Map<string, string>();
+
 /** stdout of a remote command: the real stage script's, run on its command line and stdin; a marker otherwise. */
 function commandStdout(name: string, inputs: Record<string, unknown>): string {
   const create = String(inputs.create ?? "");
   const prefix = "sudo /usr/local/sbin/mailserver-stage ";
   if (!create.startsWith(prefix)) return `ran ${name}`;
-  const r = spawnSync("bash", ["-c", `bash ${stageScript} ${create.slice(prefix.length)}`], {
-    input: String(unwrap(inputs.stdin) ?? ""), encoding: "utf8",
-  });
+  const stdin = String(unwrap(inputs.stdin) ?? "");
+  const call = `${create}\0${stdin}`;
+  const known = stageLines.get(call);
+  if (known !== undefined) return known;
+  const r = spawnSync("bash", ["-c", `bash ${stageScript} ${create.slice(prefix.length)}`], { input: stdin, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`mailserver-stage failed for ${name}: ${r.stderr}`);
+  stageLines.set(call, r.stdout);
   return r.stdout;
 }
 
@@ -167,9 +176,16 @@ export const TEST_INSTANCE_ID = "4711000000000000001";
 /** The ED25519 host key (base64) the mocked guest attributes publish. */
 export const TEST_HOST_KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheTestVm";
 
+/** A dynamic resource as the engine keeps it between runs: its id and its outputs (plain, with the serialized provider). */
+export interface DynamicState { id: string; outputs: Record<string, unknown> }
+/** What the run did with a dynamic resource: its provider's diff against the state decides, as the engine's. */
+export type DynamicStep = "create" | "same" | "update" | "replace";
+
 export interface RunResult {
   /** Every invoke, in order. */
   calls: { token: string; inputs: Record<string, unknown> }[];
+  /** Each dynamic resource's step, by name. */
+  dynamicSteps: Record<string, DynamicStep>;
   resources: Recorded[];
   outputs: Record<string, { value: unknown; secret: boolean }>;
   error?: Error;
@@ -203,6 +219,41 @@ export interface RunOptions {
    * (e.g. a data disk whose ignored zone is still the old one).
    */
   previous?: Record<string, Record<string, unknown>>;
+  /**
+   * The dynamic resources' state by name, read and written by the run: a resource found there is diffed by its provider
+   * (no change keeps its outputs, a change updates, a replacing field creates anew), one not found is created.
+   */
+  dynamicState?: Map<string, DynamicState>;
+}
+
+/**
+ * A dynamic resource's provider really runs, from the serialized text the SDK put in `__provider`, as the engine's
+ * pulumi-nodejs plugin loads it and as the lab runs it (lab/dynamic.ts): so a provider that cannot be serialized, or
+ * that only works with this process's modules, fails here too.
+ */
+async function dynamicResource(name: string, inputs: Record<string, unknown>, state: Map<string, DynamicState>, steps: Record<string, DynamicStep>): Promise<DynamicState> {
+  const old = state.get(name);
+  let now: DynamicState;
+  if (!old) {
+    steps[name] = "create";
+    now = await dynamicCreate(inputs);
+  } else {
+    const provider = providerOf(inputs);
+    const diff = await provider.diff!(old.id, old.outputs, inputs);
+    if ((diff.replaces ?? []).length > 0) {
+      steps[name] = "replace";
+      now = await dynamicCreate(inputs);
+    } else if (diff.changes) {
+      steps[name] = "update";
+      const updated = await provider.update!(old.id, old.outputs, inputs);
+      now = { id: old.id, outputs: { ...(updated.outs ?? {}), [PROVIDER_KEY]: inputs[PROVIDER_KEY] } };
+    } else {
+      steps[name] = "same";
+      now = old;
+    }
+  }
+  state.set(name, now);
+  return now;
 }
 
 /**
@@ -215,6 +266,8 @@ const settled = (v: pulumi.Output<unknown>): Promise<unknown> => (v as unknown a
 export async function runProgram(config: Record<string, string>, run: RunOptions = {}): Promise<RunResult> {
   const resources: Recorded[] = [];
   const calls: RunResult["calls"] = [];
+  const dynamicSteps: Record<string, DynamicStep> = {};
+  const dynamicState = run.dynamicState ?? new Map<string, DynamicState>();
   const options = new Map<string, { protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; ignoreChanges: string[]; replaceOnChanges: string[]; dependsOn: string[]; inputDeps: string[]; secretOutputs: string[] }>();
   const triggers = new Map<string, pulumi.Output<unknown>>();
   pulumi.runtime.setMocks({
@@ -225,11 +278,8 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
         ...opts, additionalSecretOutputs: secretOutputs,
       });
       run.onRegister?.(args.type, args.name, args.inputs);
-      // A dynamic resource's provider really runs, as the engine's pulumi-nodejs plugin would (lab/dynamic.ts). In-process:
-      // the serialized text loads mailgun.js outside jest's module registry, where its multipart POSTs stall under jest
-      // (another realm's FormData); the lab runs the serialized text (lab/mocks.ts).
       if (isDynamic(args.type)) {
-        const made = await dynamicCreate(unwrapAll(args.inputs) as Record<string, unknown>, MAILGUN_PROVIDERS[args.type]);
+        const made = await dynamicResource(args.name, unwrapAll(args.inputs) as Record<string, unknown>, dynamicState, dynamicSteps);
         return { id: made.id, state: markSecrets(made.outputs, secretOutputs) };
       }
       const state = { ...fakeState(args.type, args.name, args.inputs), ...run.previous?.[args.name] };
@@ -288,11 +338,11 @@ export async function runProgram(config: Record<string, string>, run: RunOptions
       if (trigger) r.replacementTrigger = await settled(trigger);
     }
     await pulumi.runtime.disconnect();
-    return { calls, resources, outputs: resolved };
+    return { calls, dynamicSteps, resources, outputs: resolved };
   } catch (e) {
     // A program that stopped with resources still registering: let them finish here, not in the next run's mocks.
     await pulumi.runtime.disconnect().catch(() => undefined);
-    return { calls, resources, outputs: {}, error: e as Error };
+    return { calls, dynamicSteps, resources, outputs: {}, error: e as Error };
   }
 }
 

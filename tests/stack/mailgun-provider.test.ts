@@ -2,18 +2,20 @@
 // the domain, an adopted one kept on delete, records from the API's answer, the bounded verification naming what is
 // missing, the credential's password only the stand-in can check, and the diff that names the fields that replace.
 import { mkdtempSync } from "node:fs";
-import type { Server } from "node:http";
+import type { Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MAILGUN_PROVIDERS } from "../../components/mailgun-provider";
 import { credentialValid, loadStore, mailgunApi } from "../../lab/mailgun-api-server";
+import { testTls, trustForTest } from "../fixtures/tls";
 
 const KEY = "key-provider-test";
 const DOMAIN = MAILGUN_PROVIDERS["pulumi-nodejs:dynamic/mailgun:Domain"];
 const VERIFY = MAILGUN_PROVIDERS["pulumi-nodejs:dynamic/mailgun:Verification"];
 const CREDENTIAL = MAILGUN_PROVIDERS["pulumi-nodejs:dynamic/mailgun:Credential"];
 let server: Server;
+let untrust: () => void;
 let store: string;
 let endpoint: { apiUrl: string; apiKey: string; region: string };
 /** What the "DNS" serves: name → TXT strings or MX hosts. */
@@ -21,11 +23,16 @@ const served = new Map<string, string[]>();
 
 beforeAll(async () => {
   store = join(mkdtempSync(join(tmpdir(), "mailgun-")), "store.json");
-  server = mailgunApi({ apiKey: KEY, store }, async (name, type) => served.get(`${type} ${name}`) ?? []);
+  const tls = testTls();
+  untrust = trustForTest(tls.ca);
+  server = mailgunApi({ apiKey: KEY, store }, async (name, type) => served.get(`${type} ${name}`) ?? [], tls);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  endpoint = { apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: KEY, region: "us" };
+  endpoint = { apiUrl: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: KEY, region: "us" };
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => {
+  untrust();
+  return new Promise<void>((r) => server.close(() => r()));
+});
 
 const domainInputs = (name: string) => ({ ...endpoint, name, dkimSelector: "mx", spamAction: "disabled" });
 
@@ -95,4 +102,20 @@ test("the credential's generated password works at Mailgun, never as an input; d
 test("a wrong API key is an error naming the key and region, without the key", async () => {
   await expect(DOMAIN.create({ ...domainInputs("mg.g.test"), apiKey: "key-wrong" }))
     .rejects.toThrow(/Mailgun refused the API key .*\(401\).*mailserver:mailgunApiKey.*mailserver:mailgunRegion/);
+});
+
+test("the API's certificate is verified: an endpoint whose certificate no trusted CA signed is refused, the key never sent", async () => {
+  const seen: string[] = [];
+  const impostor = mailgunApi({ apiKey: KEY, store }, async () => [], testTls(["127.0.0.1"], true));
+  impostor.on("request", (req: { url?: string }) => seen.push(String(req.url)));
+  await new Promise<void>((r) => impostor.listen(0, "127.0.0.1", r));
+  try {
+    const apiUrl = `https://127.0.0.1:${(impostor.address() as AddressInfo).port}`;
+    await expect(DOMAIN.create({ ...domainInputs("mg.h.test"), apiUrl })).rejects.toThrow(/self.signed certificate/);
+    expect(seen).toEqual([]);
+    // Control: the same call to the trusted stand-in gets through.
+    expect((await DOMAIN.create(domainInputs("mg.h.test"))).outs.created).toBe(true);
+  } finally {
+    await new Promise<void>((r) => impostor.close(() => r()));
+  }
 });

@@ -168,6 +168,14 @@ test.each([
     "mailserver:acmeServer: must be an https:// URL of an ACME directory, e.g. https://acme-v02.api.letsencrypt.org/directory"],
   ["acmeServer with a space", { "mailserver:acmeServer": "https://acme.example.com/dir ectory" },
     "mailserver:acmeServer: must be an https:// URL of an ACME directory"],
+  // The API key is every request's Authorization header: over http it would cross the network in clear.
+  ["mailgunApiUrl over http", { "mailserver:relayUsername": undefined, "mailserver:relayPassword": undefined, "mailserver:mailgunApiKey": "key-x",
+    "mailserver:mailgunApiUrl": "http://api.mailgun.example" },
+  "mailserver:mailgunApiUrl: must start with https:// — the API key goes in every request's Authorization header, which http would send in clear; " +
+    "set the endpoint's https:// address (pulumi config set mailserver:mailgunApiUrl https://…), or remove mailserver:mailgunApiUrl to use the region's API"],
+  ["mailgunApiUrl with a path", { "mailserver:relayUsername": undefined, "mailserver:relayPassword": undefined, "mailserver:mailgunApiKey": "key-x",
+    "mailserver:mailgunApiUrl": "https://api.mailgun.example/v3" },
+  "mailserver:mailgunApiUrl: must be a scheme and host only, e.g. https://api.eu.mailgun.net"],
   ["dnsTtl 30", { "mailserver:dnsTtl": "30" },
     "mailserver:dnsTtl: must be 1 (automatic) or 60–86400 seconds, as Cloudflare requires — e.g. 300"],
   ["extraRecords ttl 2", { "mailserver:extraRecords": JSON.stringify([{ zoneId: "zone-com", name: "www", type: "A", content: "192.0.2.9", ttl: 2 }]) },

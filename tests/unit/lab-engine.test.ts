@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { changedPaths, deleteOrder, diffResource, Inputs, UNKNOWN, withIgnored } from "../../lab/engine/diff";
 import { Engine, LabProvider, NO_OPTS, previewResult } from "../../lab/engine/engine";
 import type { StoredResource } from "../../lab/engine/state";
+import { bootDiskShrinkRefusal } from "../../lab/disks";
 import { refuseProtectedInstanceDelete } from "../../lab/mocks";
 
 const REMOTE = "command:remote:Command";
@@ -49,6 +50,15 @@ describe("diffResource", () => {
     expect(diffResource(INSTANCE, vm, { ...vm, bootDisk: { initializeParams: { size: 10, type: "pd-ssd" } } }, opts))
       .toMatchObject({ op: "replace", replaceBecause: ["bootDisk.initializeParams.type"] });
     expect(diffResource(INSTANCE, vm, { ...vm, zone: "z2" }, opts)).toMatchObject({ op: "replace", replaceBecause: ["zone"] });
+  });
+  test("instance: a smaller boot disk is an update in the plan that GCE refuses when it is applied (disks/resize only grows)", () => {
+    const vm = { bootDisk: { initializeParams: { size: 11 } } };
+    const smaller = { bootDisk: { initializeParams: { size: 10 } } };
+    expect(diffResource(INSTANCE, vm, smaller, opts)).toMatchObject({ op: "update", changed: ["bootDisk.initializeParams.size"] });
+    expect(bootDiskShrinkRefusal(vm, smaller)).toBe("disks/resize of the boot disk from 11 GB to 10 GB: GCE refuses a smaller size " +
+      "(a disk only grows); set mailserver:bootDiskSizeGb back to 11 or more");
+    expect(bootDiskShrinkRefusal(vm, vm)).toBeUndefined();
+    expect(bootDiskShrinkRefusal(smaller, vm)).toBeUndefined();
   });
   test("disk: growing updates, shrinking or a new description replaces", () => {
     const d = { size: 10, description: "Mailboxes of mail.example.test", zone: "z" };

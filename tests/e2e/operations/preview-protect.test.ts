@@ -5,16 +5,15 @@
 // production, and a deploy of it does nothing.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LAB_DIR, loadLab, ROOT } from "../lib/lab";
-import { configCopy, deployLab, ensureDeployed, labConfigFile, stateOutputs } from "../lib/deploy";
-import { run } from "../lib/run";
+import { LAB_DIR, loadLab } from "../lib/lab";
+import { configCopy, deployLab, ensureDeployed, labCli, labConfigFile, stateOutputs } from "../lib/deploy";
 
 const lab = loadLab();
 const configFile = labConfigFile(lab);
 const TIMEOUT = 30 * 60_000;
 const state = () => readFileSync(join(LAB_DIR, "state.json"), "utf8");
-const preview = (file: string) => run("npm", ["run", "lab", "--", "preview", "--config", file], { cwd: ROOT, timeoutMs: TIMEOUT });
-const deploy = (file: string) => run("npm", ["run", "lab", "--", "deploy", "--config", file], { cwd: ROOT, timeoutMs: TIMEOUT });
+const preview = (file: string) => labCli(["preview", "--config", file], TIMEOUT);
+const deploy = (file: string) => labCli(["deploy", "--config", file], TIMEOUT);
 
 beforeAll(async () => { await ensureDeployed(configFile); }, TIMEOUT);
 afterAll(async () => { await deployLab(configFile); }, TIMEOUT);

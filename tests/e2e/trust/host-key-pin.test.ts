@@ -2,10 +2,9 @@
 // state) and does not trust the guest attribute again: anything on the VM can overwrite hostkeys/ssh-ed25519
 // through the metadata server (PUT, as google-guest-agent publishes it). Overwritten, the next deploy stops with
 // a message naming both keys; the control deploys with the key unchanged, before and after.
-import { loadLab, ROOT } from "../lib/lab";
-import { deployLab, ensureDeployed, labConfigFile } from "../lib/deploy";
+import { loadLab } from "../lib/lab";
+import { deployLab, ensureDeployed, labCli, labConfigFile } from "../lib/deploy";
 import { onMachineOk } from "../lib/machine";
-import { run } from "../lib/run";
 
 const DEPLOY_TIMEOUT = 30 * 60_000;
 const lab = loadLab();
@@ -37,7 +36,7 @@ describe("the pinned host key", () => {
 
   test("a guest attribute overwritten on the VM stops the next deploy with a message naming both keys", async () => {
     await publish(FORGED);
-    const r = await run("npm", ["run", "lab", "--", "deploy", "--config", configFile], { cwd: ROOT, timeoutMs: DEPLOY_TIMEOUT });
+    const r = await labCli(["deploy", "--config", configFile], DEPLOY_TIMEOUT);
     const output = r.stdout + r.stderr;
     expect(r.code).not.toBe(0);
     expect(output).toContain(`now publishes the SSH host key ssh-ed25519 ${FORGED}`);
