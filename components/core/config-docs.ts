@@ -220,7 +220,7 @@ export const KEY_GROUPS = [
         description: "Boot image family (or one image of it); its Debian release chooses the daemons' configuration. " +
           "`debian-cloud/debian-12` is tested end to end; `debian-cloud/debian-13` (Dovecot 2.4's configuration language) is checked " +
           "by Debian 13's own daemons and runs most of the end-to-end suite in the lab (`LAB_IMAGE`, docs/lab.md); not yet for " +
-          "production: on 13 the per-login sending limit (policyd-rate-limit 1.2) forgets a message's counted recipients when one is refused.",
+          "production: on 13 the per-login sending limit is asked at DATA (policyd-rate-limit 1.2, docs/security.md), whose end-to-end test has not run on 13 yet.",
         example: "debian-cloud/debian-12",
       },
       bootDiskSizeGb: {

@@ -72,6 +72,10 @@ function checks(files: RenderedFile[], dir: string): string {
     "run postconf-n postconf -n",
     "run postconf-M postconf -M",
     "run postconf-tls-required postconf -h tls_required_enable",
+    // The sending limit at DATA (policyd-rate-limit 1.2): what 3.10 reads for each submission service.
+    "run postconf-P postconf -P",
+    "run postconf-mua-data postconf -xh mua_data_restrictions",
+    "run postconf-mua-rcpt postconf -xh mua_recipient_restrictions",
     "run doveconf doveconf -n",
     "run opendkim-n opendkim -n",
     "run rspamadm-configtest rspamadm configtest",
@@ -192,6 +196,17 @@ test("Postfix 3.10: postmap, newaliases, postfix check and postconf without a wa
   for (const n of quiet) expect({ n, ...get(ok, n) }).toEqual({ n, rc: 0, out: "", err: "" });
   for (const n of ["postconf-n", "postconf-M"]) expect({ n, rc: get(ok, n).rc, err: get(ok, n).err }).toEqual({ n, rc: 0, err: "" });
   expect(get(ok, "postconf-tls-required").out).toBe("no\n");
+});
+
+test("Postfix 3.10 asks the sending limit at DATA on 587, 465 and the Sieve lane, after the own-mailbox classes", () => {
+  const services = get(ok, "postconf-P").out.split("\n").filter((l) => l.includes("/smtpd_data_restrictions = "));
+  expect(services.map((l) => l.split("/")[0]).sort()).toEqual(["127.0.0.1:10588", "submission", "submissions"]);
+  for (const l of services) expect(l).toMatch(/ = \$mua_data_restrictions$/);
+  expect(get(ok, "postconf-mua-data").out.trim().split(/,\s*(?=[a-z_]+ |[a-z_]+$)/)).toEqual(["reject_unauth_pipelining",
+    "check_sasl_access inline:{ alice@example.com=own_mailbox_0, bob@example.org=own_mailbox_1, carol@example.com=own_mailbox_2 }",
+    "check_policy_service unix:ratelimit/policy"]);
+  expect(get(ok, "postconf-mua-rcpt")).toMatchObject({ rc: 0, err: "" });
+  expect(get(ok, "postconf-mua-rcpt").out).not.toContain("ratelimit");
 });
 
 test("…and warns on an unknown parameter in main.cf and in master.cf (controls)", () => {

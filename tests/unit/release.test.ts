@@ -23,7 +23,7 @@ test("the default image is Debian 12; an image of no supported release is refuse
   ]);
 });
 
-test("Debian 13 gets Dovecot 2.4's language; the others differ only where Postfix 3.10, its unit and Dovecot's log did", async () => {
+test("Debian 13 gets Dovecot 2.4's language; the others differ only where Postfix 3.10, its unit, Dovecot's log and policyd-rate-limit 1.2 did", async () => {
   const [twelve, thirteen] = await Promise.all(["debian-cloud/debian-12", "debian-cloud/debian-13"].map((image) =>
     renderFiles({ config: parseConfig(fixtureRaw({ "mailserver:image": image })), dkimPrivateKeys: fixtureDkimKeys() })));
   const content = (files: typeof twelve, path: string) => files.find((f) => f.path === path)?.content ?? "";
@@ -37,7 +37,9 @@ test("Debian 13 gets Dovecot 2.4's language; the others differ only where Postfi
   expect(content(twelve, "/etc/postfix/main.cf")).not.toContain("tls_required_enable");
   const differ = thirteen.filter((f) => f.content !== content(twelve, f.path)).map((f) => f.path);
   expect(differ).toEqual(["/etc/dovecot/dovecot.conf", "/etc/dovecot/quota-warning.sh", "/etc/dovecot/sieve-submit", "/etc/dovecot/users",
-    "/etc/fail2ban/filter.d/mailserver-dovecot-auth.conf", "/etc/fail2ban/jail.d/mailserver.local", "/etc/postfix/main.cf"]);
+    "/etc/fail2ban/filter.d/mailserver-dovecot-auth.conf", "/etc/fail2ban/jail.d/mailserver.local",
+    // The sending limit at DATA (policyd-rate-limit 1.2: tests/unit/render.test.ts).
+    "/etc/policyd-rate-limit.yaml", "/etc/postfix/main.cf", "/etc/postfix/master.cf"]);
   expect(content(thirteen, "/etc/fail2ban/jail.d/mailserver.local")).toContain("\njournalmatch = _SYSTEMD_UNIT=postfix.service\n");
 });
 
