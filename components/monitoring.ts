@@ -68,7 +68,7 @@ export class MailMonitoring extends pulumi.ComponentResource {
       documentation: {
         mimeType: "text/markdown",
         content: `${args.hostname} stopped answering on a mail port. Check it from outside with ` +
-          "`npm run status -- --stack <stack>`, then the VM's serial console and `systemctl status postfix@- dovecot`.",
+          "`npm run status -- --stack <stack>`, then the VM's serial console and `systemctl status 'postfix*' dovecot`.",
       },
       notificationChannels: [channel.name],
       alertStrategy: { autoClose: "1800s" },

@@ -7,11 +7,13 @@ import { acmeDirectoryUrl, acmeDown, acmeRootPem, acmeUp } from "./acme";
 import { aptProxyDown, aptProxyUp } from "./apt-proxy";
 import { caPem, ensureCa } from "./ca";
 import { dnsDown, dnsUp } from "./dns";
-import { DeployRun, hostnameOf, readStackConfig, runProgram } from "./deploy";
+import { DeployRun, hostnameOf, readStackConfig, releaseOf, runProgram } from "./deploy";
 import { disksDown, listSnapshots, loadDisks, takeSnapshot } from "./disks";
 import { loadState } from "./engine/state";
 import { describeCounts, printSteps, summarize } from "./plan";
-import { ensureImage, machineDown } from "./machine";
+import { ensureImage, machineDown, machineRelease } from "./machine";
+import { ensureReleaseRoot } from "./release-root";
+import { DEBIAN_RELEASES, isDebianRelease } from "../components/core/release";
 import { sshCommand } from "./mocks";
 import { networkDown, networkUp, netnsExists } from "./network";
 import { LAB, MACHINE_NAME, MAILGUN_API_PORT, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, RESOLVER_ADDRESS, p } from "./paths";
@@ -52,6 +54,13 @@ function configFile(args: string[]): string {
  */
 async function doDeploy(file: string, standard = file): Promise<void> {
   const config = readStackConfig(file);
+  // The program ignores a changed image on a running VM (components/host.ts): files rendered for one release
+  // would land on the other's daemons. The lab refuses that rather than break the machine.
+  const running = machineRelease();
+  if (running !== undefined && running !== releaseOf(config)) {
+    throw new Error(`the lab machine runs Debian ${running} but ${path.relative(process.cwd(), file) || file} deploys for Debian ` +
+      `${releaseOf(config)}: set LAB_IMAGE=debian-cloud/debian-${running} as when the lab came up, or take the lab down first`);
+  }
   const deployLog = path.join(p.logs, "deploy.log");
   // The record names the last deploy that completed: one that fails from here on leaves none (tests/e2e/lib/deploy.ts).
   fs.rmSync(p.lastDeploy, { force: true });
@@ -83,6 +92,9 @@ async function doDeploy(file: string, standard = file): Promise<void> {
     outsideAddresses: NET.outside,
     machine: MACHINE_NAME,
     configFile: standard,
+    // The machine's Debian release and the unit its Postfix master runs in (tests name it in systemctl and journalctl).
+    release: releaseOf(config),
+    postfixUnit: DEBIAN_RELEASES[releaseOf(config)].postfixUnit,
   };
   fs.writeFileSync(p.labJson, JSON.stringify(lab, null, 2) + "\n", { mode: 0o600 });
   printUsage(lab.hostname, ssh, lab.users);
@@ -154,8 +166,9 @@ async function up(args: string[]): Promise<void> {
   await dnsUp();
   step(`apt proxy: apt-cacher-ng on ${NET.host}`, path.join(p.logs, "apt-cacher-ng.log"));
   await aptProxyUp();
-  step("Debian 12 image");
-  await ensureImage();
+  const release = releaseOf(config);
+  step(`Debian ${release} image (mailserver:image ${config["mailserver:image"] ?? "default"}${process.env.LAB_IMAGE ? ", from LAB_IMAGE" : ""})`);
+  await ensureImage(release);
   step(`Mailgun stand-ins: API on ${NET.host}:${MAILGUN_API_PORT}, relay ${RELAY_NAME}:${RELAY_PORT} (STARTTLS + AUTH with the API's credentials)`,
     path.join(p.logs, "relay.log"));
   await mailgunApiUp(config);
@@ -226,6 +239,13 @@ async function snapshot(args: string[]): Promise<void> {
   process.stdout.write(`${await takeSnapshot(String(disk.outputs.name), name)}\n`);
 }
 
+/** `release-root 13`: the daemons tier's cached Debian 13 root (lab/release-root.ts), made now if missing. */
+async function releaseRoot(args: string[]): Promise<void> {
+  const release = Number(args[0]);
+  if (!isDebianRelease(release)) throw new Error(`release-root takes a Debian release we support (${Object.keys(DEBIAN_RELEASES).join(" or ")}), not ${args[0] ?? "nothing"}`);
+  process.stdout.write(`${await ensureReleaseRoot(release)}\n`);
+}
+
 /** The commands that run the program, which calls the Mailgun API stand-in over HTTPS. */
 const RUNS_PROGRAM = ["up", "deploy", "preview"];
 
@@ -264,7 +284,8 @@ async function main(): Promise<void> {
     case "deploy": return redeploy(args);
     case "preview": return void (await doPreview(configFile(args), readStackConfig(configFile(args))));
     case "snapshot": return snapshot(args);
-    default: throw new Error(`unknown command ${cmd}: use up, down, status, preview [--config <file>], deploy [--config <file>] or snapshot [--name <name> | --list]`);
+    case "release-root": return releaseRoot(args);
+    default: throw new Error(`unknown command ${cmd}: use up, down, status, preview [--config <file>], deploy [--config <file>], snapshot [--name <name> | --list] or release-root <12|13>`);
   }
 }
 

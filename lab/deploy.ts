@@ -9,6 +9,7 @@ import { keyOf, ResourceOpts } from "./engine/engine";
 import { Dependencies, recordDependencies } from "./dependencies";
 import { CommandRun, LabMocks } from "./mocks";
 import { DEFAULT_CIDR, NET, REPO } from "./paths";
+import { DEFAULT_RELEASE, type DebianRelease, debianReleaseOf } from "../components/core/release";
 
 /** The stack file's values as the Pulumi CLI hands them to a program: strings, structured values as JSON. */
 export function readStackConfig(file: string): Record<string, string> {
@@ -18,7 +19,25 @@ export function readStackConfig(file: string): Record<string, string> {
     if (typeof v === "object" && v !== null && "secure" in v) throw new Error(`${file}: ${k} is a secure: value; the lab needs plain values`);
     out[k] = typeof v === "string" ? v : JSON.stringify(v);
   }
-  return forThisInstance(out);
+  return withLabImage(forThisInstance(out));
+}
+
+/**
+ * LAB_IMAGE (e.g. debian-cloud/debian-13) stands for mailserver:image in every stack file the lab reads, the suite's
+ * temporary copies included: the whole e2e suite runs on that release without a second lab/stack.yaml.
+ */
+export function withLabImage(config: Record<string, string>, image = process.env.LAB_IMAGE): Record<string, string> {
+  if (image === undefined || image === "") return config;
+  if (debianReleaseOf(image) === undefined) {
+    throw new Error(`LAB_IMAGE=${image} names no Debian release we support: use debian-cloud/debian-12 or debian-cloud/debian-13`);
+  }
+  return { ...config, "mailserver:image": image };
+}
+
+/** The Debian release the stack's VM boots (its mailserver:image; the config schema refuses any other image). */
+export function releaseOf(config: Record<string, string>): DebianRelease {
+  const image = config["mailserver:image"];
+  return image === undefined ? DEFAULT_RELEASE : debianReleaseOf(image) ?? DEFAULT_RELEASE;
 }
 
 /** The stack file names instance 0's network; another lab instance (LAB_INSTANCE) has its own. */

@@ -1,45 +1,34 @@
-// The lab "VM": a Debian 12 root filesystem (debootstrap, cached outside the repo) booted with
+// The lab "VM": a Debian root filesystem (lab/image.ts, cached outside the repo) booted with
 // systemd-nspawn in the lab network namespace. A small supervisor restarts it when it reboots
 // (nspawn exits with 133), as systemd-nspawn@.service would.
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { aptProxyUrl } from "./apt-proxy";
 import { caPem } from "./ca";
-import { CACHE, MACHINE_NAME, NET, p } from "./paths";
-import { daemonPid, info, run, startDaemon, stopDaemon, waitFor } from "./proc";
+import { type DebianRelease } from "../components/core/release";
+import { aptSources, ensureImage as ensureRootfs, imagePath, type ImageSpec } from "./image";
+import { MACHINE_NAME, NET, p } from "./paths";
+import { daemonPid, run, startDaemon, stopDaemon, waitFor } from "./proc";
 import { canConnect } from "./relay";
 
-/** What GCE's debian-12 image gives us that sshd, systemd and the provisioning need. */
+/** What GCE's Debian image gives us that sshd, systemd and the provisioning need. */
 const PACKAGES = ["systemd", "systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "sudo", "iproute2",
   "ca-certificates", "e2fsprogs", "util-linux"];
-const MIRROR = "http://deb.debian.org/debian";
-const SOURCES = [`deb ${MIRROR} bookworm main`, `deb ${MIRROR} bookworm-updates main`,
-  "deb http://deb.debian.org/debian-security bookworm-security main", ""].join("\n");
-// "+upgraded": images made before the image took the updates (below) are not reused.
-const imageTar = () => path.join(CACHE, `bookworm-${createHash("sha256").update(`${PACKAGES.join(",")}+upgraded`).digest("hex").slice(0, 12)}.tar`);
+const image = (release: DebianRelease): ImageSpec => ({ release, include: PACKAGES, proxy: aptProxyUrl, format: "tar" });
 
-/**
- * Makes the cached root filesystem if missing (debootstrap through the apt proxy, so its packages get cached),
- * upgraded as Google builds its debian-12 images: with the point release's and the security updates published
- * when it is made. Only what Debian publishes after that waits for the VM's unattended-upgrades.
- */
-export async function ensureImage(): Promise<void> {
-  const tar = imageTar();
-  if (fs.existsSync(tar)) return info(`using the cached Debian 12 image ${tar}`);
-  info(`debootstrap bookworm (minbase + ${PACKAGES.length} packages, upgraded) into ${CACHE}: about 2-3 minutes`);
-  fs.mkdirSync(CACHE, { recursive: true });
-  const dir = `${tar}.d`;
-  fs.rmSync(dir, { recursive: true, force: true });
-  const env = { ...process.env, http_proxy: aptProxyUrl, DEBIAN_FRONTEND: "noninteractive" };
-  await run("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, "bookworm", dir, MIRROR], { env });
-  fs.writeFileSync(path.join(dir, "etc", "apt", "sources.list"), SOURCES);
-  await run("chroot", [dir, "apt-get", "update", "-q"], { env });
-  await run("chroot", [dir, "apt-get", "upgrade", "-y", "-q"], { env });
-  await run("chroot", [dir, "apt-get", "clean"], { env });
-  await run("tar", ["-C", dir, "-cf", `${tar}.tmp`, "."]);
-  fs.renameSync(`${tar}.tmp`, tar);
-  fs.rmSync(dir, { recursive: true, force: true });
+/** Makes the machine's cached root filesystem of a release if missing, through the apt proxy so that its packages get cached. */
+export async function ensureImage(release: DebianRelease): Promise<void> {
+  await ensureRootfs(image(release));
+}
+
+/** The Debian release the machine's boot disk holds (its os-release), or undefined when there is no boot disk. */
+export function machineRelease(): number | undefined {
+  try {
+    const m = /^VERSION_ID="?(\d+)/m.exec(fs.readFileSync(path.join(p.machineRoot, "etc", "os-release"), "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // systemd-fstab-generator skips block devices in a container (no udev there), so the data disk's fstab line
@@ -70,12 +59,13 @@ function write(rel: string, content: string, mode = 0o644): void {
   fs.chmodSync(file, mode);
 }
 
-/** A fresh copy of the image, set up as a GCE image would be: mirror settings, DNS, trusted roots. */
-export async function prepareRoot(hostname: string): Promise<void> {
+/** A fresh copy of the release's image, set up as a GCE image would be: mirror settings, DNS, trusted roots. */
+export async function prepareRoot(hostname: string, release: DebianRelease): Promise<void> {
   if (fs.existsSync(path.join(p.machineRoot, "etc", "os-release"))) return;
+  await ensureImage(release);
   fs.mkdirSync(p.machineRoot, { recursive: true });
-  await run("tar", ["-C", p.machineRoot, "-xpf", imageTar()]);
-  write("etc/apt/sources.list", SOURCES);
+  await run("tar", ["-C", p.machineRoot, "-xpf", imagePath(image(release))]);
+  write("etc/apt/sources.list", aptSources(release));
   write("etc/apt/apt.conf.d/01proxy", `Acquire::http::Proxy "${aptProxyUrl}";\n`);
   write("etc/hostname", `${hostname}\n`);
   write("etc/hosts", `127.0.0.1 localhost\n${NET.machine} ${hostname}\n`);

@@ -13,6 +13,7 @@ import type { Dependencies } from "./dependencies";
 import { Engine, keyOf, LabProvider, NO_OPTS, ResourceOpts } from "./engine/engine";
 import type { StoredResource } from "./engine/state";
 import { generateKey } from "./keys";
+import { type DebianRelease, debianReleaseOf } from "../components/core/release";
 import { bootMachine, ensureUser, machineDown, machineHostKey, machineRunning, machineStop, prepareRoot } from "./machine";
 import { MACHINE_NAME, NET, p } from "./paths";
 import { info, run, RunResult } from "./proc";
@@ -312,7 +313,7 @@ export class LabResources implements LabProvider {
       throw new Error(`the address ${NET.machine} and the data disk are in use by the running instance: GCE refuses a second one ` +
         "(a replacement needs deleteBeforeReplace; after a lab without state, run npm run lab -- down first)");
     }
-    await prepareRoot(this.opts.hostname);
+    await prepareRoot(this.opts.hostname, bootRelease(inputs));
     await this.metadataUsers(inputs);
     this.serviceAccount(inputs);
     info(`booting the lab machine ${MACHINE_NAME} (${NET.machine})`);
@@ -486,4 +487,12 @@ function secretName(secretId: unknown): string {
 /** The ssh command an admin (or the e2e suite) uses: the deploy key's file and the lab's known_hosts. */
 export function sshCommand(user: string, privateKey: string): string {
   return ["ssh", ...sshArgs({ host: NET.machine, user, privateKey })].join(" ");
+}
+
+/** The Debian release of the instance's boot image (bootDisk.initializeParams.image), which the lab machine boots. */
+function bootRelease(inputs: Inputs): DebianRelease {
+  const image = String(((inputs.bootDisk as Inputs | undefined)?.initializeParams as Inputs | undefined)?.image ?? "");
+  const release = debianReleaseOf(image);
+  if (release === undefined) throw new Error(`the lab boots Debian images only, not ${image || "an instance without bootDisk.initializeParams.image"}`);
+  return release;
 }

@@ -216,7 +216,13 @@ export const KEY_GROUPS = [
     title: "The VM and its access",
     keys: {
       machineType: { description: "GCE machine type (changing it stops and restarts the VM; the data disk stays).", example: "e2-medium" },
-      image: { description: "Boot image family; the configuration is tested against Debian 12.", example: "debian-cloud/debian-12" },
+      image: {
+        description: "Boot image family (or one image of it); its Debian release chooses the daemons' configuration. " +
+          "`debian-cloud/debian-12` is tested end to end; `debian-cloud/debian-13` (Dovecot 2.4's configuration language) is checked " +
+          "by Debian 13's own daemons and runs most of the end-to-end suite in the lab (`LAB_IMAGE`, docs/lab.md); not yet for " +
+          "production: on 13 the per-login sending limit is asked at DATA (policyd-rate-limit 1.2, docs/security.md), whose end-to-end test has not run on 13 yet.",
+        example: "debian-cloud/debian-12",
+      },
       bootDiskSizeGb: {
         description: "Boot disk in GB, 10 or more (the Debian 12 image's size). A larger value resizes the disk on the running VM " +
           "(terraform-provider-google updates it in place since 7.22), then grows the root partition and filesystem online " +

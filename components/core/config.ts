@@ -8,6 +8,7 @@ import { findAliasLoop } from "./aliases";
 import { dkimSelectors } from "./dkim";
 import { ACCEPTED_HASH_SCHEMES, hashScheme } from "./passwords";
 import { MTA_STS_MODES } from "./mta-sts";
+import { DEFAULT_RELEASE, type DebianRelease, debianReleaseOf } from "./release";
 import { DEFAULT_MAINTENANCE_WINDOW, maintenanceWindowProblem } from "./maintenance";
 import { MAILGUN_REGIONS, MailgunSettings, mailgunSettings, relayModeProblems } from "./mailgun";
 
@@ -76,6 +77,8 @@ export interface MailStackConfig {
   iapTunnelPort: number;
   machineType: string;
   image: string;
+  /** The Debian release of `image`: it chooses the daemons' configuration language (Dovecot 2.3 or 2.4). */
+  release: DebianRelease;
   /** The boot disk: a larger size is resized on the running VM (then mail-grow-root); GCE refuses a smaller one. */
   bootDiskSizeGb: number;
   dataDiskSizeGb: number;
@@ -324,7 +327,10 @@ const schema = z.object({
   sshViaIap: bool.default(false),
   iapTunnelPort: int(1024, 65535).default(2222),
   machineType: nonEmpty("a GCE machine type such as e2-small").default("e2-small"),
-  image: nonEmpty("a Debian 12 image family such as debian-cloud/debian-12").default("debian-cloud/debian-12"),
+  image: nonEmpty("a Debian image family such as debian-cloud/debian-12").refine((i) => debianReleaseOf(i) !== undefined, {
+    message: "names no Debian release we support — use the image family debian-cloud/debian-12 or debian-cloud/debian-13 " +
+      "(or one image of it, e.g. debian-12-bookworm-v20251014): the daemons' files are written for the release the image names",
+  }).default(`debian-cloud/debian-${DEFAULT_RELEASE}`),
   // The debian-12 image is 10 GB: GCE refuses a smaller boot disk.
   bootDiskSizeGb: int(10, 65536).default(10),
   dataDiskSizeGb: int(10, 65536).default(20),
@@ -510,6 +516,8 @@ function complete(p: Parsed): MailStackConfig {
     iapTunnelPort: p.iapTunnelPort,
     machineType: p.machineType,
     image: p.image,
+    // The schema refused any image without a release.
+    release: debianReleaseOf(p.image) ?? DEFAULT_RELEASE,
     bootDiskSizeGb: p.bootDiskSizeGb,
     dataDiskSizeGb: p.dataDiskSizeGb,
     snapshotRetentionDays: p.snapshotRetentionDays,

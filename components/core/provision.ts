@@ -5,14 +5,15 @@ import Mustache from "mustache";
 import type { MailStackConfig } from "./config";
 import type { RenderedFile } from "./files";
 import { SIEVE_SUBMIT_PORT } from "./ports";
+import { DEBIAN_RELEASES } from "./release";
 import { webHosts } from "./web";
 import { DATA_DEVICE, DATA_MOUNT, MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CERT, TLS_DIR, TLS_KEY, VMAIL_ID } from "./layout";
 
 const TEMPLATES = join(__dirname, "..", "..", "templates", "provision");
 const read = (file: string) => readFileSync(join(TEMPLATES, file), "utf8").trimEnd();
 
-/** Debian 12 packages the server needs. */
-export function packagesFor(config: MailStackConfig): string[] {
+/** Debian packages the server needs (the same names in Debian 12 and 13). */
+export function packagesFor(config: Pick<MailStackConfig, "tls">): string[] {
   return [
     "postfix", "dovecot-core", "dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd",
     "opendkim", "opendkim-tools", "openssl", "ca-certificates", "e2fsprogs",
@@ -60,6 +61,7 @@ export function tlsSettings(config: MailStackConfig): string {
 }
 
 export function renderProvisionScript(config: MailStackConfig): string {
+  const { postfixUnit } = DEBIAN_RELEASES[config.release];
   const view = {
     hostname: config.hostname,
     dataDevice: DATA_DEVICE,
@@ -72,6 +74,9 @@ export function renderProvisionScript(config: MailStackConfig): string {
     sieveSubmitPort: SIEVE_SUBMIT_PORT,
     packages: packagesFor(config),
     units: UNITS,
+    // The unit file its drop-ins extend: the template postfix@.service for postfix@-, else the unit itself. A
+    // constant of ours, inserted unquoted ({{{…}}}) so that it stays a path component.
+    postfixUnitFile: `${postfixUnit.replace(/@.*$/, "@")}.service`,
     helperUnits: HELPER_UNITS,
     tlsMode: config.tls,
     certNames: certificateNames(config),
@@ -84,7 +89,7 @@ export function renderProvisionScript(config: MailStackConfig): string {
     stageScript: read("mailserver-stage.sh"),
     applyScript: read("mailserver-apply.sh").replaceAll("@RELAY_PASSWORD_PLACEHOLDER@", RELAY_PASSWORD_PLACEHOLDER),
     secretScript: read("mailserver-secret.sh"),
-    selfcheckScript: read("mailserver-selfcheck.sh"),
+    selfcheckScript: read("mailserver-selfcheck.sh").replaceAll("@POSTFIX_UNIT@", postfixUnit),
     tlsScript: read("mailserver-tls.sh"),
     maintenanceScript: read("mailserver-maintenance.sh"),
     growRootScript: read("mailserver-growroot.sh"),

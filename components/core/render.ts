@@ -12,6 +12,7 @@ import { abuseView } from "./abuse";
 import { hashPassword } from "./passwords";
 import { MAIL_HOME, RELAY_PASSWORD_PLACEHOLDER, TLS_CERT, TLS_KEY, VMAIL_ID } from "./layout";
 import { SIEVE_SUBMIT_PORT } from "./ports";
+import { DEBIAN_RELEASES, type DebianRelease } from "./release";
 
 export interface RenderInput {
   config: MailStackConfig;
@@ -102,6 +103,48 @@ const FILES: Record<string, { template: string } & Meta> = {
     template: "ratelimit/policyd-rate-limit.yaml.mustache", ...plain("policyd-rate-limit"), mode: "0640", group: "policyd-rate-limit",
   },
 };
+
+/**
+ * Dovecot 2.4 (Debian 13) has another configuration language (doc.dovecot.org/2.4.1, installation/upgrade/
+ * 2.3-to-2.4): these files are written anew for it; every other template serves both releases.
+ */
+const DOVECOT_24_TEMPLATES: Record<string, string> = {
+  "dovecot/dovecot.conf.mustache": "dovecot/dovecot-2.4.conf.mustache",
+  "dovecot/users.mustache": "dovecot/users-2.4.mustache",
+};
+
+const templateFor = (template: string, release: DebianRelease): string =>
+  (DEBIAN_RELEASES[release].dovecot === "2.4" ? DOVECOT_24_TEMPLATES[template] : undefined) ?? template;
+
+/** What the shared templates (main.cf, sieve-submit, quota-warning.sh) differ in between releases. */
+function releaseView(release: DebianRelease) {
+  const { dovecot: dovecotVersion, postfixUnit, sendLimitStage } = DEBIAN_RELEASES[release];
+  // main.cf, master.cf and policyd-rate-limit.yaml: where the per-login sending limit is asked (release.ts).
+  const sendLimitAtData = sendLimitStage === "DATA";
+  return release === 12
+    ? {
+      sendLimitAtData,
+      dovecotVersion, dovecotLoginVariable: "%u", ldaNoQuota: "plugin/quota=count:User quota:noenforcing",
+      postfixUnit, postfixUnitNote: "Debian runs Postfix as postfix@-.service, not the postfix.service the filter names.",
+      // fail2ban: "auth: passwd-file(<user>,<ip>,<session>): Password mismatch" (tests/fixtures/logs/dovecot.log).
+      dovecotAuthFailure: "auth: passwd-file\\([^,]*,<HOST>(?:,[^)]*)?\\): (?:unknown user|Password mismatch)\\b",
+    }
+    : {
+      sendLimitAtData,
+      // 2.4 moved the user and address into the process's prefix: "auth(<user>,<ip>,sasl:plain)<session>: passwd-file:
+      // Password mismatch", as Debian 13's Dovecot logs it (tests/daemons/trixie.test.ts); a login through imap-login
+      // or Postfix carries the session id, doveadm auth test none.
+      dovecotAuthFailure: "auth\\([^,]*,<HOST>(?:,[^)]*)?\\)(?:<[^>]*>)?: passwd-file: (?:unknown user|Password mismatch)\\b",
+      // Postfix 3.10's RFC 8689 support: main.cf turns it off.
+      postfixTlsRequiredHeader: true,
+      postfixUnit, postfixUnitNote: "Debian 13 runs Postfix as postfix.service (Debian 12 ran it as postfix@-.service).",
+      dovecotVersion,
+      dovecotLoginVariable: "%{user}",
+      ldaNoQuota: "quota_enforce=no",
+      // Mail moved from Debian 12 stays readable by its Dovecot 2.3 until the move is final (a way back).
+      dovecotStorageVersion: "2.3.0",
+    };
+}
 
 /**
  * Config values go into line-oriented files unescaped; a control character (a newline above all)
@@ -281,12 +324,13 @@ export async function renderConfigFiles(config: MailStackConfig): Promise<Render
     tlsKey: TLS_KEY,
     ...nginxView(config),
     ...abuseView(config),
+    ...releaseView(config.release),
   };
 
   const partials = { policy: await readFile(join(TEMPLATE_DIR, "opendkim", "policy.lua.mustache"), "utf8") };
   const files = await Promise.all(Object.entries(FILES).map(async ([path, spec]): Promise<RenderedFile> => {
     const { template, ...meta } = spec;
-    const text = await readFile(join(TEMPLATE_DIR, template), "utf8");
+    const text = await readFile(join(TEMPLATE_DIR, templateFor(template, config.release)), "utf8");
     const content = Mustache.render(text, view, partials, { escape: checkedValue });
     return { path, content, ...meta };
   }));

@@ -105,5 +105,5 @@ export function assessSubmissionFailure(f: SubmissionFailure): CheckResult {
       "or retry once the hour has passed");
   }
   if (f.responseCode === 535) return error(id, `submission on 587 refused the login: ${said} — check the mailbox's password (MAILSERVER_STATUS_PASSWORD)`);
-  return error(id, `submission on 587 failed: ${said} — see journalctl -u postfix@- on the server`);
+  return error(id, `submission on 587 failed: ${said} — see journalctl -u 'postfix*' on the server`);
 }

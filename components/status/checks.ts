@@ -336,7 +336,7 @@ async function roundTrip(t: StatusTarget): Promise<CheckResult> {
     } finally {
       lock.release();
     }
-    return error(id, `submitted on 587, but not in ${address}'s INBOX after 60 s — see postqueue -p and journalctl -u postfix@- on the server`);
+    return error(id, `submitted on 587, but not in ${address}'s INBOX after 60 s — see postqueue -p and journalctl -u 'postfix*' on the server`);
   } catch (e) {
     return error(id, `IMAP on 993 failed: ${(e as Error).message} — check that Dovecot runs`);
   } finally {

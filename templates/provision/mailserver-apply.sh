@@ -151,6 +151,10 @@ mv -f "$INSTALLED.new" "$INSTALLED"
 # Reload what changed; start what is not running (first deploy, or after a failed start).
 # The milters and Dovecot first: Postfix hands mail to them; nginx serves on its own.
 # policyd-rate-limit before Postfix, which asks it; fail2ban last, when the daemons whose logs it reads run.
+# Dovecot listens in Postfix's queue (private/auth, private/dovecot-lmtp, private/quota-status): Debian 13's package
+# leaves the queue directories to Postfix's first start (its spool holds only dev/), which comes after Dovecot's.
+# postfix(1): check "create[s] missing directories".
+[ -d /var/spool/postfix/private ] || postfix check
 milters_started=
 for service in opendkim rspamd policyd-rate-limit dovecot postfix nginx fail2ban; do
   if ! systemctl is-active --quiet "$service"; then

@@ -39,8 +39,9 @@ report() { results+=("$1 $2 $3"); }
 check_daemons() {
   local unit name
   for unit in "${SELFCHECK_UNITS[@]}"; do
-    # Debian runs Postfix as the instance postfix@-; postfix.service is a oneshot that stays "active".
-    name=$unit; [ "$unit" = postfix ] && name=postfix@-
+    # The unit the Postfix master runs in: Debian 12's postfix@- (its postfix.service is a oneshot that stays
+    # "active"), Debian 13's postfix.
+    name=$unit; [ "$unit" = postfix ] && name=@POSTFIX_UNIT@
     if systemctl is-active --quiet "$name"; then
       report ok "daemon:$unit" "$name is active"
     else
@@ -52,7 +53,7 @@ check_daemons() {
 check_queue() {
   local queue size oldest age
   if ! queue=$(postqueue -j 2>/dev/null); then
-    report error queue "postqueue -j failed (is Postfix running?) — see journalctl -u postfix@-"
+    report error queue "postqueue -j failed (is Postfix running?) — see journalctl -u @POSTFIX_UNIT@"
     return
   fi
   size=$(jq -s 'length' <<<"$queue")
@@ -60,7 +61,7 @@ check_queue() {
   age=0; [ -n "$oldest" ] && age=$(( $(date +%s) - oldest ))
   local what="$size message(s) queued"
   [ -n "$oldest" ] && what="$what, oldest deferred $((age / 60)) min ago"
-  local fix="see postqueue -p and journalctl -u postfix@- for the reason (relay down or refusing?), then postqueue -f"
+  local fix="see postqueue -p and journalctl -u @POSTFIX_UNIT@ for the reason (relay down or refusing?), then postqueue -f"
   if [ "$size" -ge "$QUEUE_ERROR" ] || [ "$age" -ge "$DEFERRED_ERROR_S" ]; then report error queue "$what — $fix"
   elif [ "$size" -ge "$QUEUE_WARN" ] || [ "$age" -ge "$DEFERRED_WARN_S" ]; then report warning queue "$what — $fix"
   else report ok queue "$what"

@@ -27,7 +27,7 @@ test("the machine reboots; postfix, dovecot and opendkim come back by themselves
 
   // Nothing here starts a daemon: it only waits for boot to finish and then asks.
   await onMachine(lab, "timeout 120 systemctl is-system-running --wait || true", 150_000);
-  const active = await onMachine(lab, "systemctl is-active postfix postfix@- dovecot opendkim");
+  const active = await onMachine(lab, `systemctl is-active postfix ${lab.postfixUnit} dovecot opendkim`);
   expect(active.stdout.trim().split("\n")).toEqual(["active", "active", "active", "active"]);
   expect((await onMachineOk(lab, "findmnt -no TARGET /srv/mail")).trim()).toBe("/srv/mail");
 

@@ -187,6 +187,29 @@ test("what Dovecot sends for a user goes through the Sieve lane, under submissio
   expect(sieve[sieve.length - 1]).toBe("reject");
 });
 
+test("the sending limit is asked at RCPT on Debian 12 (policyd-rate-limit 1.0.1), at DATA on 13 (1.2, count_mode 1)", async () => {
+  const policy = "check_policy_service unix:ratelimit/policy";
+  const own = "check_sasl_access inline:{ alice@example.com=own_mailbox_0, bob@example.org=own_mailbox_1, carol@example.com=own_mailbox_2 }";
+  const setting = (f: RenderedFile[], name: string) =>
+    lines(file(f, "/etc/postfix/main.cf").content).find((l) => l.startsWith(`${name} =`))?.slice(name.length + 3);
+  const dataOverrides = (f: RenderedFile[]) => (file(f, "/etc/postfix/master.cf").content.match(/^ {2}-o smtpd_data_restrictions=.*$/gm) ?? []);
+  const yaml = (f: RenderedFile[]) => file(f, "/etc/policyd-rate-limit.yaml").content;
+
+  expect(setting(files, "mua_recipient_restrictions")).toContain(`quota-status, ${own}, ${policy}`);
+  expect(setting(files, "mua_data_restrictions")).toBeUndefined();
+  expect(dataOverrides(files)).toEqual([]);
+  expect(yaml(files)).not.toMatch(/count_mode/);
+
+  const trixie = await render({ "mailserver:image": "debian-cloud/debian-13" });
+  expect(setting(trixie, "mua_recipient_restrictions")).toBe(
+    "reject_non_fqdn_recipient, reject_unlisted_recipient, check_policy_service unix:private/quota-status");
+  // The own-mailbox classes before the limit, after port 25's DATA restriction.
+  expect(setting(trixie, "mua_data_restrictions")).toBe(`${setting(trixie, "smtpd_data_restrictions")}, ${own}, ${policy}`);
+  // 587, 465 and the Sieve lane.
+  expect(dataOverrides(trixie)).toEqual(Array(3).fill("  -o smtpd_data_restrictions=$mua_data_restrictions"));
+  expect(yaml(trixie)).toMatch(/^count_mode: 1$/m);
+});
+
 test("a catch-all takes only what no mailbox or alias takes, and owns no sender address", async () => {
   expect(lines(file(files, "/etc/postfix/virtual_alias_maps").content).some((l) => l.startsWith("@"))).toBe(false);
   const out = await render({ "mailserver:aliases": JSON.stringify([...fixtureAliases,

@@ -212,7 +212,7 @@ test("assessSubmissionFailure: names what the server said, and the hourly limit 
     .toBe('submission on 587 refused the login: the server said "535 5.7.8 Error: authentication failed" — check the mailbox\'s password (MAILSERVER_STATUS_PASSWORD)');
   expect(assessSubmissionFailure({ message: "Greeting never received" }).message).toMatch(/^submission on 587 failed before the server answered \(Greeting never received\) — check that Postfix runs/);
   expect(assessSubmissionFailure({ message: "x", response: "451 4.3.0 Error: queue file write error", responseCode: 451 }).message)
-    .toBe('submission on 587 failed: the server said "451 4.3.0 Error: queue file write error" — see journalctl -u postfix@- on the server');
+    .toBe(`submission on 587 failed: the server said "451 4.3.0 Error: queue file write error" — see journalctl -u 'postfix*' on the server`);
 });
 
 // ---------- output ----------

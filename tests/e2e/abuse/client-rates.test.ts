@@ -32,7 +32,7 @@ test(`an outside address is refused its connection ${RATE + 1} within a minute, 
   expect(greetings.slice(0, RATE).filter((g) => !g.startsWith("220 "))).toEqual([]);
   expect(greetings[RATE]).toMatch(/^421 4\.7\.0 .*too many connections from/);
   // The same 421 text serves the session-count limit: the log tells which limit refused it.
-  const log = await onMachineOk(lab, `journalctl -u postfix@- --since '${since}' --no-pager -o cat | grep -F 'rate limit exceeded' || true`);
+  const log = await onMachineOk(lab, `journalctl -u ${lab.postfixUnit} --since '${since}' --no-pager -o cat | grep -F 'rate limit exceeded' || true`);
   expect(log).toContain(`Connection rate limit exceeded: ${RATE + 1} from `);
   expect(log).toContain(`[${flooder}]`);
 });

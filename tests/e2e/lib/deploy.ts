@@ -84,7 +84,7 @@ export async function machineState(lab: Lab): Promise<Record<string, string>> {
   const out = await onMachineOk(lab, `
     echo "pid postfix-master $(tr -d ' \\n' < /var/spool/postfix/pid/master.pid)"
     echo "pid dovecot-master $(tr -d ' \\n' < /run/dovecot/master.pid)"
-    for u in postfix@- dovecot opendkim; do
+    for u in ${lab.postfixUnit} dovecot opendkim; do
       echo "unit $u $(systemctl show -p MainPID --value "$u") $(systemctl show -p ActiveEnterTimestampMonotonic --value "$u")"
     done
     find /etc/postfix /etc/dovecot /etc/opendkim* -xdev -type f -print0 | sort -z | while IFS= read -r -d '' f; do

@@ -38,6 +38,10 @@ const labSchema = z.object({
   machine: z.string(),
   /** The stack file the lab was deployed with (default lab/stack.yaml). */
   configFile: z.string().optional(),
+  /** The machine's Debian release (mailserver:image, or LAB_IMAGE). */
+  release: z.number(),
+  /** The unit the Postfix master runs in: postfix@- on Debian 12, postfix on 13 (components/core/release.ts). */
+  postfixUnit: z.string(),
 });
 export type Lab = z.infer<typeof labSchema>;
 export type LabUser = z.infer<typeof userSchema>;

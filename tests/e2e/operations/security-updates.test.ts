@@ -152,7 +152,7 @@ describe("outside the maintenance window", () => {
     expect((await pending()).filter((u) => TLS_UNITS.includes(u))).toEqual([]);
     const after = await unitPids();
     for (const line of before.split("\n")) expect(after.split("\n")).not.toContain(line);
-    expect((await onMachineOk(lab, `systemctl is-active ${TLS_UNITS.join(" ")} postfix@- dovecot`)).split("\n").filter(Boolean))
+    expect((await onMachineOk(lab, `systemctl is-active ${TLS_UNITS.join(" ")} ${lab.postfixUnit} dovecot`)).split("\n").filter(Boolean))
       .toEqual(Array(TLS_UNITS.length + 2).fill("active"));
     const subject = token("after-needrestart");
     await submission(lab, alice, 587).sendMail({ from: alice.address, to: bob.address, subject, text: "after needrestart\n" });
@@ -188,7 +188,7 @@ describe("inside the maintenance window", () => {
       return r.code === 0 && r.stdout.trim() !== boot ? true : undefined;
     }, { timeoutMs: 10 * 60_000, intervalMs: 5_000 });
     await onMachine(lab, "timeout 120 systemctl is-system-running --wait || true", 150_000);
-    expect((await onMachineOk(lab, "systemctl is-active postfix@- dovecot opendkim rspamd")).split("\n").filter(Boolean))
+    expect((await onMachineOk(lab, `systemctl is-active ${lab.postfixUnit} dovecot opendkim rspamd`)).split("\n").filter(Boolean))
       .toEqual(["active", "active", "active", "active"]);
     expect((await onMachine(lab, "test -e /run/reboot-required")).code).not.toBe(0);
     expect((await selfcheck()).reboot).toEqual({ status: "ok", message: "no reboot required" });

@@ -28,7 +28,7 @@ const mainPid: Record<string, string> = {
   "policyd-rate-limit": "systemctl show -p MainPID --value policyd-rate-limit",
   fail2ban: "systemctl show -p MainPID --value fail2ban",
 };
-const unit: Record<string, string> = { postfix: "postfix@-", dovecot: "dovecot", opendkim: "opendkim", rspamd: "rspamd",
+const unit: Record<string, string> = { postfix: lab.postfixUnit, dovecot: "dovecot", opendkim: "opendkim", rspamd: "rspamd",
   "policyd-rate-limit": "policyd-rate-limit", fail2ban: "fail2ban" };
 
 async function pidOf(daemon: string): Promise<number> {
