@@ -278,7 +278,7 @@ export class MailHost extends pulumi.ComponentResource {
       zone: this.dataDisk.zone,
       machineType: c.machineType,
       tags: [tag],
-      // A new size resizes the boot disk on the running VM (upstream/diff-table.ts); the type and image replace the VM.
+      // A new size resizes the boot disk on the running VM (upstream/diff-table.ts); the type replaces the VM.
       bootDisk: { initializeParams: { image: c.image, size: c.bootDiskSizeGb, type: "pd-balanced" } },
       attachedDisks: [{ source: this.dataDisk.id, deviceName: DATA_DISK_DEVICE, mode: "READ_WRITE" }],
       networkInterfaces: [{
@@ -308,8 +308,9 @@ export class MailHost extends pulumi.ComponentResource {
       // The new VM asks for the same static IP and the same READ_WRITE data disk, which GCE gives to one
       // instance at a time; the engine creates the replacement first unless told otherwise.
       deleteBeforeReplace: true,
-      // The data disk is attached, never recreated with the VM; a new image does not replace a running VM.
-      ignoreChanges: ["bootDisk.initializeParams.image"],
+      // Another Debian release replaces the VM (the image is ForceNew), and the data disk, the address and the
+      // queue on it go to the new one: the move from 12 to 13 (README). A newer image of the same family is no
+      // change (upstream/diff-table.ts IMAGE_FAMILY_SUPPRESS), so Google's monthly images never replace it.
       // A new data disk (a restore, a smaller size) replaces the VM. Updated in place, GCE would detach the old disk
       // from the running VM (terraform-provider-google resource_compute_instance.go: detachDisk, then attachDisk, no
       // stop) while Postfix and Dovecot still use it; deleting the VM shuts the guest down first (systemd stops the

@@ -21,16 +21,6 @@ export async function ensureImage(release: DebianRelease): Promise<void> {
   await ensureRootfs(image(release));
 }
 
-/** The Debian release the machine's boot disk holds (its os-release), or undefined when there is no boot disk. */
-export function machineRelease(): number | undefined {
-  try {
-    const m = /^VERSION_ID="?(\d+)/m.exec(fs.readFileSync(path.join(p.machineRoot, "etc", "os-release"), "utf8"));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 // systemd-fstab-generator skips block devices in a container (no udev there), so the data disk's fstab line
 // would never become srv-mail.mount. This generator writes the mount unit the real one writes on GCE, so
 // units that need the disk (RequiresMountsFor=/srv/mail) are ordered after it here as there.

@@ -156,4 +156,19 @@ export const BLOCK_FORCE_NEW: Citation = {
   claim: "A list block's ForceNew is given only to its count (k.#); its elements' fields are diffed with their own schema (diffList).",
 };
 
-export const citations: Citation[] = [...DIFF_ROWS.map((r) => r.cite), DISK_SHRINK, BLOCK_FORCE_NEW];
+/**
+ * Why a family keeps its VM when Google publishes a newer image of it, while another release replaces it: GCE
+ * stores the image the disk was made from (debian-12-bookworm-v…), and the image's DiffSuppressFunc calls a
+ * "{project}/{family}" value no change when that image's name contains the family (debian-12), so only a
+ * family or image of another release reaches ForceNew. The lab's instance keeps the family as given, which
+ * compares the same way for the families we accept (components/core/release.ts).
+ */
+export const IMAGE_FAMILY_SUPPRESS: Citation[] = [
+  { ...g(INSTANCE_GO, 405, "DiffSuppressFunc: DiskImageDiffSuppress,"), claim: "initialize_params.image diffs through DiskImageDiffSuppress." },
+  { ...g(DISK_GO, 185, "(diskImageEquals(oldName, newName) || diskImageFamilyEquals(oldName, newName))"),
+    claim: "A {project}/{family} value is no change when the disk's image belongs to that family." },
+  { ...g(DISK_GO, 220, "strings.Contains(imageName, strings.TrimSuffix(familyName, \"-amd64\"))"),
+    claim: "An image belongs to a family when its name contains the family's name (debian-12-bookworm-v… and debian-12)." },
+];
+
+export const citations: Citation[] = [...DIFF_ROWS.map((r) => r.cite), DISK_SHRINK, BLOCK_FORCE_NEW, ...IMAGE_FAMILY_SUPPRESS];

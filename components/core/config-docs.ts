@@ -217,11 +217,12 @@ export const KEY_GROUPS = [
     keys: {
       machineType: { description: "GCE machine type (changing it stops and restarts the VM; the data disk stays).", example: "e2-medium" },
       image: {
-        description: "Boot image family (or one image of it); its Debian release chooses the daemons' configuration. " +
-          "`debian-cloud/debian-12` is tested end to end; `debian-cloud/debian-13` (Dovecot 2.4's configuration language) is checked " +
-          "by Debian 13's own daemons and runs most of the end-to-end suite in the lab (`LAB_IMAGE`, docs/lab.md); not yet for " +
-          "production: on 13 the per-login sending limit is asked at DATA (policyd-rate-limit 1.2, docs/security.md), whose end-to-end test has not run on 13 yet.",
-        example: "debian-cloud/debian-12",
+        description: "Boot image family (or one image of it); its Debian release chooses the daemons' configuration. New stacks " +
+          "set `debian-cloud/debian-13` (`Pulumi.prod.yaml.example` and the lab do). The default, `debian-cloud/debian-12`, keeps " +
+          "a stack made before Debian 13 was supported on its release, unchanged. Changing the release replaces the VM, which " +
+          "keeps the address and the data disk with the mail, the queue and what rspamd learned (README, \"Moving to Debian 13\"); " +
+          "a newer image of the same family changes nothing.",
+        example: "debian-cloud/debian-13",
       },
       bootDiskSizeGb: {
         description: "Boot disk in GB, 10 or more (the Debian 12 image's size). A larger value resizes the disk on the running VM " +

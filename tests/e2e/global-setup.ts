@@ -15,9 +15,13 @@ export default async function globalSetup(): Promise<void> {
     process.stderr.write("\ne2e: reusing the running lab (.lab/lab.json)\n");
     return;
   }
-  process.stderr.write("\ne2e: starting the lab with npm run lab\n");
+  // On Debian 12, unless LAB_IMAGE says otherwise: the suite's first deploy moves it to 13 as a deployment would
+  // (001-debian-12-to-13.test.ts), and the rest of the suite runs there.
+  const image = process.env.LAB_IMAGE ?? "debian-cloud/debian-12";
+  process.stderr.write(`\ne2e: starting the lab with LAB_IMAGE=${image} npm run lab\n`);
   // Inherit stdio: the lab reports its progress step by step, and it takes minutes.
-  const r = spawnSync("npm", ["run", "lab"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], timeout: 60 * 60_000 });
+  const r = spawnSync("npm", ["run", "lab"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], timeout: 60 * 60_000,
+    env: { ...process.env, LAB_IMAGE: image } });
   if (r.status !== 0) throw new Error(`npm run lab failed (exit ${r.status ?? r.signal})`);
   if (!(await labIsUp())) throw new Error("npm run lab finished but the lab machine does not answer over SSH");
 }

@@ -285,3 +285,28 @@ describe("a new data disk (a restore, a smaller size) replaces the VM: GCE would
     }
   }, 300_000);
 });
+
+describe("the move from Debian 12 to 13: mailserver:image alone replaces the VM, delete-first, and nothing else", () => {
+  const named = (r: RunResult, name: string) => r.resources.find((x) => x.name === name)!;
+
+  test("debian-12 to debian-13: the VM is replaced because of its image; the data disk, the address and the rest stay", async () => {
+    const moved = await runProgram(stackConfig({ "mailserver:image": "debian-cloud/debian-13" }));
+    expect(moved.error).toBeUndefined();
+    const vm = named(moved, "mail-vm");
+    expect(dig(vm.inputs, "bootDisk.initializeParams.image")).toBe("debian-cloud/debian-13");
+    const opts = (r: Recorded) => ({ ignoreChanges: r.ignoreChanges, replaceOnChanges: r.replaceOnChanges });
+    expect(diffResource("gcp:compute/instance:Instance", named(run, "mail-vm").inputs, vm.inputs, opts(vm)))
+      .toMatchObject({ op: "replace", replaceBecause: ["bootDisk.initializeParams.image"] });
+    expect(vm.deleteBeforeReplace).toBe(true);
+    for (const name of ["mail-data", "mail-ip"]) {
+      const r = named(moved, name);
+      expect(diffResource(r.type, named(run, name).inputs, r.inputs, opts(r)).op).toBe("same");
+    }
+  }, 300_000);
+
+  test("control: the same image again is no change (the program no longer ignores the image)", () => {
+    const vm = named(run, "mail-vm");
+    expect(vm.ignoreChanges).not.toContain("bootDisk.initializeParams.image");
+    expect(diffResource("gcp:compute/instance:Instance", vm.inputs, vm.inputs, { ignoreChanges: vm.ignoreChanges, replaceOnChanges: vm.replaceOnChanges }).op).toBe("same");
+  });
+});
