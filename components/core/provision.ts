@@ -64,6 +64,7 @@ export function renderProvisionScript(config: MailStackConfig): string {
   const { postfixUnit } = DEBIAN_RELEASES[config.release];
   const view = {
     hostname: config.hostname,
+    deployUser: config.deployUser,
     dataDevice: DATA_DEVICE,
     dataMount: DATA_MOUNT,
     mailHome: MAIL_HOME,

@@ -40,3 +40,16 @@ test("the machine reboots; postfix, dovecot and opendkim come back by themselves
   await submission(lab, alice, 587).sendMail({ from: alice.address, to: bob.address, subject: after, text: "case 9: after\n" });
   expect(await waitForInbox(lab, bob, after)).toContain("case 9: after");
 }, 15 * 60_000);
+
+test("after the reboot the deploy user's systemd manager lingers: SSH logins never wait for it to stop and start again", async () => {
+  // Without linger it stops 10 s after the last session (UserStopDelaySec) and a new login starts another; its stop
+  // can hang for minutes (systemd/systemd#30863), and logins wait for it. Sessions 15 s apart meet the same manager.
+  const manager = async () => (await onMachineOk(lab, 'systemctl show -p MainPID --value "user@$(id -u "$SUDO_USER").service"')).trim();
+  expect((await onMachineOk(lab, 'loginctl show-user "$SUDO_USER" -p Linger --value')).trim()).toBe("yes");
+  const first = await manager();
+  expect(first).not.toBe("0");
+  for (let i = 0; i < 2; i++) {
+    await new Promise((r) => setTimeout(r, 15_000));
+    expect(await manager()).toBe(first);
+  }
+}, 120_000);
