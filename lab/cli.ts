@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { acmeDirectoryUrl, acmeDown, acmeRootPem, acmeUp } from "./acme";
-import { aptProxyDown, aptProxyUp } from "./apt-proxy";
+import { aptProxyDown, aptProxyUp, aptProxyUrl } from "./apt-proxy";
 import { caPem, ensureCa } from "./ca";
 import { dnsDown, dnsUp } from "./dns";
 import { DeployRun, hostnameOf, readStackConfig, releaseOf, runProgram } from "./deploy";
@@ -16,7 +16,7 @@ import { ensureReleaseRoot } from "./release-root";
 import { DEBIAN_RELEASES, isDebianRelease } from "../components/core/release";
 import { sshCommand } from "./mocks";
 import { networkDown, networkUp, netnsExists } from "./network";
-import { LAB, MACHINE_NAME, MAILGUN_API_PORT, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, RESOLVER_ADDRESS, p } from "./paths";
+import { APT_PROXY_PORT, LAB, MACHINE_NAME, MAILGUN_API_PORT, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, RESOLVER_ADDRESS, p } from "./paths";
 import { daemonPid, failureReport, info, ok, run, step } from "./proc";
 import { canConnect, mailgunApiUp, relayDown, relayUp } from "./relay";
 import { gcpDown, gcpUp } from "./gcp";
@@ -232,11 +232,16 @@ async function snapshot(args: string[]): Promise<void> {
   process.stdout.write(`${await takeSnapshot(String(disk.outputs.name), name)}\n`);
 }
 
-/** `release-root 13`: the daemons tier's cached Debian 13 root (lab/release-root.ts), made now if missing. */
+/**
+ * `release-root 13`: the daemons tier's cached Debian 13 root (lab/release-root.ts), made now if missing. Through
+ * the lab's apt proxy when the lab is up: the same packages are then cached for the lab machine's image and
+ * provisioning on that release (.ci/run makes the root after lab up, before the suite moves the lab to 13).
+ */
 async function releaseRoot(args: string[]): Promise<void> {
   const release = Number(args[0]);
   if (!isDebianRelease(release)) throw new Error(`release-root takes a Debian release we support (${Object.keys(DEBIAN_RELEASES).join(" or ")}), not ${args[0] ?? "nothing"}`);
-  process.stdout.write(`${await ensureReleaseRoot(release)}\n`);
+  const proxy = (await canConnect(NET.host, APT_PROXY_PORT)) ? aptProxyUrl : undefined;
+  process.stdout.write(`${await ensureReleaseRoot(release, proxy)}\n`);
 }
 
 /** The commands that run the program, which calls the Mailgun API stand-in over HTTPS. */

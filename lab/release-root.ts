@@ -9,13 +9,14 @@ import { ensureImage, type ImageSpec } from "./image";
 /** What the checks themselves run besides the daemons: a throwaway certificate and `ip` for loopback. */
 const CHECKERS = ["openssl", "iproute2"];
 
-export const releaseRootSpec = (release: DebianRelease): ImageSpec => ({
+export const releaseRootSpec = (release: DebianRelease, proxy?: string): ImageSpec => ({
   release,
+  proxy,
   include: [],
   // Certbot too (mailserver:tls acme, the default): its version and defaults are checked.
   install: [...packagesFor({ tls: "acme" }), ...CHECKERS],
   format: "dir",
 });
 
-/** The cached tree (read-only: checks run on an overlay of it); made on first use, a few minutes. */
-export const ensureReleaseRoot = (release: DebianRelease): Promise<string> => ensureImage(releaseRootSpec(release));
+/** The cached tree (read-only: checks run on an overlay of it); made on first use, a few minutes, through `proxy` if given. */
+export const ensureReleaseRoot = (release: DebianRelease, proxy?: string): Promise<string> => ensureImage(releaseRootSpec(release, proxy));
