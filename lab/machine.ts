@@ -8,7 +8,7 @@ import { caPem } from "./ca";
 import { type DebianRelease } from "../components/core/release";
 import { aptSources, ensureImage as ensureRootfs, imagePath, type ImageSpec } from "./image";
 import { MACHINE_NAME, NET, p } from "./paths";
-import { daemonPid, run, startDaemon, stopDaemon, waitFor } from "./proc";
+import { daemonPid, run, sleep, startDaemon, stopDaemon, waitFor } from "./proc";
 import { canConnect } from "./relay";
 
 /** What GCE's Debian image gives us that sshd, systemd and the provisioning need. */
@@ -134,10 +134,49 @@ export function machineRunning(): boolean {
 
 /** Powers the machine off, keeping its root filesystem (GCE's stop, as for a machine type change). */
 export async function machineStop(): Promise<void> {
-  await stopDaemon("machine", { timeoutMs: 60000, group: false });
+  const namespace = machinePidNamespace();
+  // GCE gives a stopping guest about 90 s, then stops it hard.
+  await stopDaemon("machine", { timeoutMs: 90000, group: false });
+  // A shutdown past that (Debian 13's user manager can hang in its stop: systemd/systemd#30863) leaves the
+  // machine's processes running after nspawn is killed, writing into the root that a delete removes next.
+  if (namespace) await killNamespace(namespace);
   // nspawn leaves its propagation directory behind when /run is not a tmpfs.
   fs.rmSync(`/run/systemd/nspawn/propagate/${MACHINE_NAME}`, { recursive: true, force: true });
   await waitFor("sshd in the machine to go away", async () => !(await sshBanner()), 30000);
+}
+
+const pidNamespace = (pid: string | number): string | undefined => {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+};
+
+/** The pid namespace of the machine's processes: the first descendant of its supervisor (bash, nspawn) in another one. */
+export function machinePidNamespace(): string | undefined {
+  const ours = pidNamespace("self");
+  const queue = [daemonPid("machine")].filter((x): x is number => x !== undefined);
+  while (queue.length > 0) {
+    const pid = queue.shift() as number;
+    const ns = pidNamespace(pid);
+    if (ns !== undefined && ns !== ours) return ns;
+    try {
+      queue.push(...fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number));
+    } catch { /* gone */ }
+  }
+  return undefined;
+}
+
+/** SIGKILL to every process in that pid namespace, until none is left. */
+async function killNamespace(namespace: string): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    const left = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d) && pidNamespace(d) === namespace);
+    if (left.length === 0) return;
+    for (const pid of left) try { process.kill(Number(pid), "SIGKILL"); } catch { /* gone */ }
+    await sleep(250);
+  }
+  throw new Error(`the lab machine's processes (${namespace}) outlived SIGKILL`);
 }
 
 /** Stops the machine and deletes its boot disk (the instance's delete). */
