@@ -13,8 +13,8 @@
  * it weighs the whole message by Postfix's recipient_count (policyd.py:288-290, 328) and counts it only if it passes.
  */
 export const DEBIAN_RELEASES = {
-  12: { codename: "bookworm", dovecot: "2.3", postfixUnit: "postfix@-", sendLimitStage: "RCPT" },
-  13: { codename: "trixie", dovecot: "2.4", postfixUnit: "postfix", sendLimitStage: "DATA" },
+  12: { codename: "bookworm", postfix: "3.7", dovecot: "2.3", postfixUnit: "postfix@-", sendLimitStage: "RCPT" },
+  13: { codename: "trixie", postfix: "3.10", dovecot: "2.4", postfixUnit: "postfix", sendLimitStage: "DATA" },
 } as const;
 export type DebianRelease = keyof typeof DEBIAN_RELEASES;
 export type DebianCodename = (typeof DEBIAN_RELEASES)[DebianRelease]["codename"];

@@ -118,19 +118,21 @@ const templateFor = (template: string, release: DebianRelease): string =>
 
 /** What the shared templates (main.cf, sieve-submit, quota-warning.sh) differ in between releases. */
 function releaseView(release: DebianRelease) {
-  const { dovecot: dovecotVersion, postfixUnit, sendLimitStage } = DEBIAN_RELEASES[release];
+  const { postfix: postfixVersion, dovecot: dovecotVersion, postfixUnit, sendLimitStage } = DEBIAN_RELEASES[release];
   // main.cf, master.cf and policyd-rate-limit.yaml: where the per-login sending limit is asked (release.ts).
   const sendLimitAtData = sendLimitStage === "DATA";
+  // main.cf's first lines name the Postfix they are written for.
+  const postfixRelease = `Postfix ${postfixVersion} (Debian ${release})`;
   return release === 12
     ? {
-      sendLimitAtData,
+      sendLimitAtData, postfixRelease,
       dovecotVersion, dovecotLoginVariable: "%u", ldaNoQuota: "plugin/quota=count:User quota:noenforcing",
       postfixUnit, postfixUnitNote: "Debian runs Postfix as postfix@-.service, not the postfix.service the filter names.",
       // fail2ban: "auth: passwd-file(<user>,<ip>,<session>): Password mismatch" (tests/fixtures/logs/dovecot.log).
       dovecotAuthFailure: "auth: passwd-file\\([^,]*,<HOST>(?:,[^)]*)?\\): (?:unknown user|Password mismatch)\\b",
     }
     : {
-      sendLimitAtData,
+      sendLimitAtData, postfixRelease,
       // 2.4 moved the user and address into the process's prefix: "auth(<user>,<ip>,sasl:plain)<session>: passwd-file:
       // Password mismatch", as Debian 13's Dovecot logs it (tests/daemons/trixie.test.ts); a login through imap-login
       // or Postfix carries the session id, doveadm auth test none.

@@ -20,6 +20,12 @@ import { ensureReleaseRoot } from "../../lab/release-root";
 const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 const ALICE = "alice@example.com";
 
+/**
+ * Every parameter whose default changed between Debian 12's Postfix (3.7.11) and 13's (3.10.13), by `postconf -d` of
+ * each, that decides how this server behaves (the others: logging, new features we leave off, TLS curve order).
+ */
+const CHANGED_DEFAULTS = ["milter_default_action", "smtpd_forbid_bare_newline", "smtpd_forbid_unauth_pipelining", "tls_medium_cipherlist"];
+
 interface Result { rc: number; out: string; err: string }
 type Results = Record<string, Result>;
 
@@ -72,6 +78,10 @@ function checks(files: RenderedFile[], dir: string): string {
     "run postconf-n postconf -n",
     "run postconf-M postconf -M",
     "run postconf-tls-required postconf -h tls_required_enable",
+    // Defaults that changed from Debian 12's Postfix 3.7.11 to 13's 3.10 (docs/development.md): 3.10's default, then ours.
+    `run postconf-d-changed postconf -d ${CHANGED_DEFAULTS.join(" ")}`,
+    `run postconf-changed postconf ${CHANGED_DEFAULTS.join(" ")}`,
+    "run postconf-version postconf -h mail_version",
     // The sending limit at DATA (policyd-rate-limit 1.2): what 3.10 reads for each submission service.
     "run postconf-P postconf -P",
     "run postconf-mua-data postconf -xh mua_data_restrictions",
@@ -162,6 +172,8 @@ const render = (image: string) => renderFiles({
 });
 
 let work: string;
+let files13: RenderedFile[];
+let files12: RenderedFile[];
 let ok: Results;
 let bad: Results;
 const get = (results: Results, name: string): Result => {
@@ -177,6 +189,7 @@ beforeAll(async () => {
   const built = Date.now();
   work = mkdtempSync(join(tmpdir(), "trixie-daemons-"));
   const [files, debian12] = await Promise.all([render("debian-cloud/debian-13"), render("debian-cloud/debian-12")]);
+  [files13, files12] = [files, debian12];
   [ok, bad] = await Promise.all([judge(root, files, join(work, "good")), judge(root, broken(files, debian12), join(work, "broken"))]);
   console.log(`Debian 13 root ${root}: ${((built - started) / 1000).toFixed(1)} s; checks ${((Date.now() - built) / 1000).toFixed(1)} s`);
 }, 30 * 60 * 1000);
@@ -207,6 +220,27 @@ test("Postfix 3.10 asks the sending limit at DATA on 587, 465 and the Sieve lane
     "check_policy_service unix:ratelimit/policy"]);
   expect(get(ok, "postconf-mua-rcpt")).toMatchObject({ rc: 0, err: "" });
   expect(get(ok, "postconf-mua-rcpt").out).not.toContain("ratelimit");
+});
+
+test("Postfix 3.10's changed defaults do not reach us: main.cf sets each as on Debian 12, and names the Postfix it is for", () => {
+  // 3.10's own defaults: shutdown since 3.10.8 (HISTORY 20251208), normalize and yes since 3.9, medium without RC4 & co. since 3.8.
+  const defaults = get(ok, "postconf-d-changed").out;
+  expect(defaults).toMatch(/^milter_default_action = shutdown$/m);
+  expect(defaults).toMatch(/^smtpd_forbid_bare_newline = normalize$/m);
+  expect(defaults).toMatch(/^smtpd_forbid_unauth_pipelining = yes$/m);
+  expect(defaults).toMatch(/^tls_medium_cipherlist = .*!RC4/m);
+  const ours = Object.fromEntries(get(ok, "postconf-changed").out.trim().split("\n").map((l) => l.split(" = ")));
+  const mainCf = renderedFile(files13, "/etc/postfix/main.cf").content;
+  const line = (text: string, name: string) => new RegExp(`^${name} = .*$`, "m").exec(text)?.[0];
+  const mainCf12 = renderedFile(files12, "/etc/postfix/main.cf").content;
+  for (const name of CHANGED_DEFAULTS) expect({ name, line: line(mainCf, name) }).toEqual({ name, line: expect.stringMatching(/ = /) });
+  for (const name of CHANGED_DEFAULTS) expect({ name, line: line(mainCf, name) }).toEqual({ name, line: line(mainCf12, name) });
+  expect(ours).toEqual({
+    milter_default_action: "tempfail", smtpd_forbid_bare_newline: "normalize", smtpd_forbid_unauth_pipelining: "yes",
+    tls_medium_cipherlist: expect.stringMatching(/^ECDHE-ECDSA-AES128-GCM-SHA256:/),
+  });
+  const version = get(ok, "postconf-version").out.trim().split(".").slice(0, 2).join(".");
+  expect(mainCf.split("\n")[1]).toBe(`# Postfix ${version} (Debian 13). Every Debian default that weakens this setup is overridden below.`);
 });
 
 test("…and warns on an unknown parameter in main.cf and in master.cf (controls)", () => {
