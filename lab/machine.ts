@@ -57,6 +57,10 @@ export async function prepareRoot(hostname: string, release: DebianRelease): Pro
   await run("tar", ["-C", p.machineRoot, "-xpf", imagePath(image(release))]);
   write("etc/apt/sources.list", aptSources(release));
   write("etc/apt/apt.conf.d/01proxy", `Acquire::http::Proxy "${aptProxyUrl}";\n`);
+  // Not as on GCE, for speed only: dpkg skips its fsync per unpacked file (as Debian's container images do). The
+  // machine shares the host's kernel and page cache, so nothing it writes is lost unless the host itself crashes;
+  // provisioning's package installs on every new VM (four in the e2e suite) are most of a replacement's time.
+  write("etc/dpkg/dpkg.cfg.d/lab-unsafe-io", "force-unsafe-io\n");
   write("etc/hostname", `${hostname}\n`);
   write("etc/hosts", `127.0.0.1 localhost\n${NET.machine} ${hostname}\n`);
   // Only the lab DNS: it serves our zones and the stand-ins' names; nothing else needs resolving.
