@@ -5,13 +5,13 @@
 // daemon drops to its own user) and the Debian packages fail2ban python3-systemd policyd-rate-limit.
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseConfig } from "../../components/core/config";
 import type { RenderedFile } from "../../components/core/files";
 import { renderConfigFiles } from "../../components/core/render";
 import { fixtureRaw, renderedFile } from "../fixtures/config";
+import { askPolicy, socketAccepts } from "../fixtures/policy";
 
 const PROGRAMS = ["fail2ban-client", "fail2ban-regex", "policyd-rate-limit"];
 const LOGS = join(__dirname, "..", "fixtures", "logs");
@@ -104,17 +104,9 @@ describe("policyd-rate-limit", () => {
   let socket: string;
 
   /** One policy request as Postfix's smtpd sends it at RCPT; the answer's action. */
-  const ask = (sasl: string): Promise<string> => new Promise((resolve, reject) => {
-    const c = net.connect(socket);
-    let answer = "";
-    c.setEncoding("utf8");
-    c.on("data", (d: string) => {
-      answer += d;
-      if (answer.endsWith("\n\n")) { c.end(); resolve(answer.trim()); }
-    });
-    c.on("error", reject);
-    c.write(`request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=203.0.113.9\nsasl_username=${sasl}\nrecipient=x@example.net\n\n`);
-  });
+  const ask = (sasl: string): Promise<string> => askPolicy(socket,
+    { protocol_state: "RCPT", protocol_name: "ESMTP", client_address: "203.0.113.9", sasl_username: sasl, recipient: "x@example.net" });
+
 
   beforeAll(async () => {
     // The rendered file, with its paths moved into the work directory (nothing on the host is touched).
@@ -128,7 +120,7 @@ describe("policyd-rate-limit", () => {
     writeFileSync(join(dir, "conf.yaml"), conf);
     daemon = spawn("policyd-rate-limit", ["--file", join(dir, "conf.yaml")], { stdio: ["ignore", "ignore", "pipe"] });
     for (let i = 0; i < 100; i++) {
-      if (await new Promise<boolean>((r) => { const c = net.connect(socket, () => { c.end(); r(true); }); c.on("error", () => r(false)); })) return;
+      if (await socketAccepts(socket)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error("policyd-rate-limit did not open its socket");

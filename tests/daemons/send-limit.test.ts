@@ -8,13 +8,13 @@
 // to their user.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../components/core/config";
 import { renderConfigFiles } from "../../components/core/render";
 import { ensureReleaseRoot } from "../../lab/release-root";
 import { fixtureRaw, renderedFile } from "../fixtures/config";
+import { askPolicy, socketAccepts } from "../fixtures/policy";
 
 // bob@example.org's own limit in the fixture.
 const BOB = "bob@example.org";
@@ -74,7 +74,7 @@ async function start(yaml: string, name: string, root?: string): Promise<Daemon>
   const d: Daemon = { socket: join(inside, "sock", "policy"), db: join(inside, "db", "db.sqlite3"), child, stderr: () => err };
   daemons.push(d);
   for (let i = 0; i < 150; i++) {
-    if (await new Promise<boolean>((r) => { const c = net.connect(d.socket, () => { c.end(); r(true); }); c.on("error", () => r(false)); })) return d;
+    if (await socketAccepts(d.socket)) return d;
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -82,18 +82,8 @@ async function start(yaml: string, name: string, root?: string): Promise<Daemon>
 }
 
 /** One policy request as Postfix's smtpd sends it; the answer's action line. */
-const ask = (d: Daemon, attrs: Record<string, string | number>): Promise<string> => new Promise((resolve, reject) => {
-  const c = net.connect(d.socket);
-  let answer = "";
-  c.setEncoding("utf8");
-  c.on("data", (x: string) => {
-    answer += x;
-    if (answer.endsWith("\n\n")) { c.end(); resolve(answer.trim()); }
-  });
-  c.on("error", reject);
-  const request = { request: "smtpd_access_policy", protocol_name: "ESMTP", client_address: "203.0.113.9", sasl_username: BOB, sender: BOB, ...attrs };
-  c.write(`${Object.entries(request).map(([k, v]) => `${k}=${v}`).join("\n")}\n\n`);
-});
+const ask = (d: Daemon, attrs: Record<string, string | number>): Promise<string> =>
+  askPolicy(d.socket, { protocol_name: "ESMTP", client_address: "203.0.113.9", sasl_username: BOB, sender: BOB, ...attrs });
 
 /**
  * One transaction under the RCPT-stage setup (Debian 12's main.cf): a policy request per recipient, all with the
