@@ -219,8 +219,8 @@ export class MailHost extends pulumi.ComponentResource {
     // refuses that; shrinking means a new disk and copying the mail over by hand.
     // A restore (docs/operations.md, "Backups and restore") sets dataDiskSnapshot: `snapshot` is ForceNew, so the disk is
     // replaced by one made from the snapshot (created first; the VM is replaced with it, see the instance; then the
-    // old one deleted). Production's protect refuses that at preview, and GCE refuses to delete a VM with
-    // deletionProtection: a restore there unprotects first (docs/operations.md).
+    // old one deleted). Production's protect refuses the disk's replacement at preview: a restore there unprotects
+    // first (docs/operations.md).
     // Removing the key later must not replace the restored disk with an empty one: without the key the old value
     // is kept (ignoreChanges).
     // `zone` is ForceNew too, and GCE cannot move a disk: a new zone alone would make an empty disk there and
@@ -301,7 +301,11 @@ export class MailHost extends pulumi.ComponentResource {
       shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
       serviceAccount: { email: account.email, scopes: ["cloud-platform"] },
       allowStoppingForUpdate: true,
-      deletionProtection: c.protectData,
+      // No deletion protection, in production too: the VM holds nothing the data disk and the address (both
+      // `protect`ed) do not, and GCE refuses to delete a protected instance (upstream/pulumi-engine.ts
+      // INSTANCE_DELETION_PROTECTION), which made every VM replacement (the move to Debian 13) three deploys, with
+      // the data disk unprotected in between. A stack whose VM still has it loses it in place at its next deploy.
+      deletionProtection: false,
     }, {
       parent: this,
       dependsOn: args.beforeInstance?.(address.address) ?? [],

@@ -259,7 +259,9 @@ export const KEY_GROUPS = [
         example: 50,
       },
       protectData: {
-        description: "Protect the data disk and the IP (Pulumi `protect`) and the VM (deletion protection); test stacks set `false`.",
+        description: "Protect the data disk and the IP (Pulumi `protect`: `pulumi destroy` or a change that would replace them " +
+          "stops at preview); test stacks set `false`. The VM holds no data and has no deletion protection: a change that " +
+          "replaces it (another Debian release) is one deploy.",
         example: false,
       },
       snapshotRetentionDays: {

@@ -4,14 +4,15 @@
 // learned data (redis keeps it on the data disk) and a message deferred in the queue, which leaves afterwards.
 // The rest of the suite runs on Debian 13 after this file (the sequencer runs it second):
 // - on a lab brought up on 12 (LAB_IMAGE=debian-cloud/debian-12 npm run lab, as .ci/run and the suite's own lab
-//   start do), the move is the lab's own stack file, deployed without LAB_IMAGE;
+//   start do), the move is the lab's own stack file, deployed without LAB_IMAGE, with protectData on as in
+//   production (a VM with deletion protection would make it three deploys);
 // - on a lab brought up on 13 (npm run lab), this file first puts a Debian 12 server on an empty data disk (the
 //   disk grown, then back to its size, which GCE can only do with a new disk) and moves that.
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ImapFlow } from "imapflow";
 import { readStackConfig, releaseOf } from "../../lab/deploy";
-import { configCopy, dataDisk, deployLab, DeployRecord, labConfigFile, stateOutputs } from "./lib/deploy";
+import { configCopy, dataDisk, deployLab, DeployRecord, labConfigFile, stateOutputs, stateResource } from "./lib/deploy";
 import { findIn, waitForInbox, withImap } from "./lib/imap";
 import { LAB_DIR, LabUser, labUser, loadLab, outsideSender, token } from "./lib/lab";
 import { onMachineOk, postfixQueue, queueId } from "./lib/machine";
@@ -116,6 +117,8 @@ describe("Debian 12 to 13: one config change, one deploy, nothing lost", () => {
       lab = loadLab();
     }
     if (lab.release !== 12) throw new Error(`the lab runs Debian ${lab.release}, not 12`);
+    // As production: protectData on, before and through the move (the data disk and the address protected).
+    await deployLab(configCopy(configFile, "protected-12", { "mailserver:image": "debian-cloud/debian-12", "mailserver:protectData": true }));
 
     // Mail in every folder, with flags, and a gap in INBOX's UIDs (an expunged message): a rebuilt index would show.
     await withImap(lab, bob, async (c) => {
@@ -159,8 +162,9 @@ describe("Debian 12 to 13: one config change, one deploy, nothing lost", () => {
     learnedBefore = await learned(lab);
     diskBefore = (await dataDisk(lab)).uuid;
 
-    // The move: the stack file with mailserver:image debian-cloud/debian-13, nothing else changed.
-    moved = await deployLab(configFile);
+    // The move: the stack file with mailserver:image debian-cloud/debian-13 (and production's protectData), nothing
+    // else changed. One deploy: the VM has no deletion protection, which GCE and the lab would refuse to delete.
+    moved = await deployLab(configCopy(configFile, "protected-13", { "mailserver:protectData": true }));
     lab = loadLab();
   }, DEPLOY_TIMEOUT);
 
@@ -175,6 +179,12 @@ describe("Debian 12 to 13: one config change, one deploy, nothing lost", () => {
       .toEqual(["mail-host-key replace replacementTrigger"]);
     expect(others.every((s) => s.op === "replace" || s.op === "update")).toBe(true);
     expect(moved.counts.delete ?? 0).toBe(0);
+  });
+
+  test("in production, one deploy: the data disk and the address stay protected, the VM never had deletion protection", () => {
+    expect(stateResource("gcp:compute/disk:Disk", "mail-data").protect).toBe(true);
+    expect(stateResource("gcp:compute/address:Address", "mail-ip").protect).toBe(true);
+    expect(stateOutputs("gcp:compute/instance:Instance", "mail-vm").deletionProtection).toBe(false);
   });
 
   test("the new VM runs Debian 13 with Dovecot 2.4, on the same data disk", async () => {

@@ -55,12 +55,18 @@ export function lastDeploy(configFile: string): DeployRecord {
   return record;
 }
 
-/** A resource's outputs in the lab engine's state (.lab/state.json), by type and name. */
-export function stateOutputs(type: string, name: string): Record<string, unknown> {
-  const state = JSON.parse(readFileSync(join(LAB_DIR, "state.json"), "utf8")) as { resources: { type: string; name: string; outputs: Record<string, unknown> }[] };
+/** A resource in the lab engine's state (.lab/state.json), by type and name: its outputs and its protect option. */
+export function stateResource(type: string, name: string): { outputs: Record<string, unknown>; protect?: boolean } {
+  const state = JSON.parse(readFileSync(join(LAB_DIR, "state.json"), "utf8")) as
+    { resources: { type: string; name: string; outputs: Record<string, unknown>; protect?: boolean }[] };
   const r = state.resources.find((x) => x.type === type && x.name === name);
   if (!r) throw new Error(`.lab/state.json has no ${type} ${name}`);
-  return r.outputs;
+  return r;
+}
+
+/** A resource's outputs in the lab engine's state, by type and name. */
+export function stateOutputs(type: string, name: string): Record<string, unknown> {
+  return stateResource(type, name).outputs;
 }
 
 /** A copy of a stack file with `changes` set in its config (undefined: the key removed), in .lab (private: it holds passwords), 0600. */

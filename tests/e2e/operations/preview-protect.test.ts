@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LAB_DIR, loadLab } from "../lib/lab";
-import { configCopy, deployLab, ensureDeployed, labCli, labConfigFile, stateOutputs } from "../lib/deploy";
+import { configCopy, deployLab, ensureDeployed, labCli, labConfigFile, stateResource } from "../lib/deploy";
 
 const lab = loadLab();
 const configFile = labConfigFile(lab);
@@ -38,7 +38,7 @@ test("a new boot disk size previews as an update of the VM, not a replacement", 
 test("protectData: a new zone without a snapshot is refused at preview, with the way to move; the deploy does nothing", async () => {
   const protectedFile = configCopy(configFile, "protected", { "mailserver:protectData": true });
   await deployLab(protectedFile);
-  expect(stateOutputs("gcp:compute/instance:Instance", "mail-vm").deletionProtection).toBe(true);
+  expect(stateResource("gcp:compute/disk:Disk", "mail-data").protect).toBe(true);
   const before = state();
   const moved = configCopy(configFile, "protected-zone", { "mailserver:protectData": true, "gcp:zone": "lab-local1-b" });
   const r = await preview(moved);
