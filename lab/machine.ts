@@ -49,9 +49,13 @@ function write(rel: string, content: string, mode = 0o644): void {
   fs.chmodSync(file, mode);
 }
 
-/** A fresh copy of the release's image, set up as a GCE image would be: mirror settings, DNS, trusted roots. */
+/**
+ * A fresh copy of the release's image, set up as a GCE image would be: mirror settings, DNS, trusted roots. A new
+ * instance gets a new boot disk: a root left by a create that failed half-way (no apt proxy yet, so the machine's
+ * apt hung on the mirror it cannot reach) is not reused.
+ */
 export async function prepareRoot(hostname: string, release: DebianRelease): Promise<void> {
-  if (fs.existsSync(path.join(p.machineRoot, "etc", "os-release"))) return;
+  fs.rmSync(p.machineRoot, { recursive: true, force: true });
   await ensureImage(release);
   fs.mkdirSync(p.machineRoot, { recursive: true });
   await run("tar", ["-C", p.machineRoot, "-xpf", imagePath(image(release))]);
