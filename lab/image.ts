@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type DebianRelease, codenameOf } from "../components/core/release";
 import { CACHE } from "./paths";
-import { info, run } from "./proc";
+import { info, run, sleep } from "./proc";
 
 const MIRROR = "http://deb.debian.org/debian";
 
@@ -54,10 +54,48 @@ const POSTFIX_DEBCONF = "postfix postfix/main_mailer_type select No configuratio
 export async function ensureImage(spec: ImageSpec): Promise<string> {
   const target = imagePath(spec);
   const name = `Debian ${spec.release} (${codenameOf(spec.release)})`;
-  if (fs.existsSync(target)) {
-    info(`using the cached ${name} image ${target}`);
-    return target;
+  if (!fs.existsSync(target)) await whileLocked(target, () => fs.existsSync(target) ? Promise.resolve() : makeImage(spec, target));
+  info(`using the cached ${name} image ${target}`);
+  return target;
+}
+
+/** Whether a process of this pid runs (signal 0 checks without sending). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ESRCH";
   }
+}
+
+/**
+ * Runs `make` holding `<target>.lock` (the holder's pid): two labs may want the same image at once (the e2e suite's
+ * lanes), and the second waits for the first's instead of making it into the same directory. A lock whose holder
+ * died is taken over.
+ */
+async function whileLocked(target: string, make: () => Promise<void>): Promise<void> {
+  fs.mkdirSync(CACHE, { recursive: true });
+  const lock = `${target}.lock`;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: "wx" });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const holder = Number(fs.readFileSync(lock, "utf8"));
+      if (holder > 0 && !alive(holder)) fs.rmSync(lock, { force: true });
+      else await sleep(2_000);
+    }
+  }
+  try {
+    await make();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+async function makeImage(spec: ImageSpec, target: string): Promise<void> {
   info(`debootstrap ${codenameOf(spec.release)} (minbase + ${spec.include.length} packages${spec.install?.length ? ` + ${spec.install.length} daemon packages` : ""}, upgraded) into ${CACHE}: a few minutes`);
   fs.mkdirSync(CACHE, { recursive: true });
   const dir = `${target}.d`;
@@ -83,5 +121,4 @@ export async function ensureImage(spec: ImageSpec): Promise<string> {
   } else {
     fs.renameSync(dir, target);
   }
-  return target;
 }

@@ -2,16 +2,20 @@
 import * as path from "node:path";
 
 export const REPO = path.resolve(__dirname, "..");
-export const LAB = path.join(REPO, ".lab");
 /** Outside the repo so that `lab down` and a fresh checkout keep it (debootstrap is the slow part). */
 export const CACHE = "/var/cache/mailserver-lab";
 
 /**
- * LAB_INSTANCE=N (default 0) runs a second lab beside the first: its own namespace, veth, /24, machine
- * name and apt cache. .lab/ is per checkout, so two instances need two worktrees.
+ * LAB_INSTANCE=N (default 0) runs another lab beside the first: its own namespace, veth, /24, machine name, apt
+ * cache and directory (.lab-N; instance 0's is .lab). The e2e suite runs its two lanes on instances 0 and 1.
  */
 export const INSTANCE = labInstance(process.env.LAB_INSTANCE);
 const suffix = INSTANCE === 0 ? "" : String(INSTANCE);
+export const LAB = labDir(REPO, INSTANCE);
+
+export function labDir(repo: string, instance: number): string {
+  return path.join(repo, instance === 0 ? ".lab" : `.lab-${instance}`);
+}
 const octet = 213 + INSTANCE;
 
 export function labInstance(value: string | undefined): number {

@@ -1,22 +1,29 @@
 // Issue 6 §4 case 7: TLS on 465, 587, 993, 995 as independent tools see it: only TLS 1.2+, nothing that
 // testssl.sh rates LOW or worse, and the certificate is the ACME stand-in's for the hostname.
+// testssl.sh scans one port per daemon (465: Postfix, 993: Dovecot): a scan is minutes of CPU, and each daemon
+// has one TLS configuration (main.cf's smtpd_tls_*, dovecot's ssl_*). That the other port serves the same one is
+// checked on every port instead: the same cipher suites in the same server order, for TLS 1.2 and 1.3.
 import { X509Certificate } from "node:crypto";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadLab } from "./lib/lab";
-import { handshake, servedChain, StartTls, testssl, TlsVersion } from "./lib/openssl";
+import { onMachineOk } from "./lib/machine";
+import { cipherOrder, handshake, servedChain, StartTls, testssl, TlsVersion } from "./lib/openssl";
 import { runOk } from "./lib/run";
 import { sleep } from "./lib/wait";
 
 const lab = loadLab();
-const ports: Array<[string, number, StartTls | undefined]> = [
-  ["465 (SMTP, implicit TLS)", 465, undefined],
-  ["587 (SMTP, STARTTLS)", 587, "smtp"],
-  ["993 (IMAP)", 993, undefined],
-  ["995 (POP3)", 995, undefined],
+/** label, port, STARTTLS, the port testssl.sh scans for the same daemon (the port itself: it is scanned). */
+const ports: Array<[string, number, StartTls | undefined, number]> = [
+  ["465 (SMTP, implicit TLS)", 465, undefined, 465],
+  ["587 (SMTP, STARTTLS)", 587, "smtp", 465],
+  ["993 (IMAP)", 993, undefined, 993],
+  ["995 (POP3)", 995, undefined, 993],
 ];
+/** The cipher list each daemon is configured with, as it reads it on the machine: the order a port must keep to. */
+const configuredList = (port: number) => onMachineOk(lab, port === 465 ? "postconf -h tls_medium_cipherlist" : "doveconf -h ssl_cipher_list");
 
 /** Findings that come from the lab's ACME stand-in, not from the server's configuration: filtered by id. */
 const LAB_INHERENT = new Map<string, string>([
@@ -47,21 +54,24 @@ describe("the TLS 1.0 probe can succeed (control)", () => {
   });
 });
 
-// testssl.sh takes minutes per port, mostly waiting on handshakes: the four scans run side by side, started
-// once, and each port's test reads its own.
+// testssl.sh takes minutes per port, mostly CPU: the two scans run side by side, started once, and each scanned
+// port's test reads its own.
+const scanned = [...new Set(ports.map(([, , , scan]) => scan))];
 const scans = new Map<number, ReturnType<typeof testssl>>();
-const scanOf = (port: number, starttls: StartTls | undefined) => {
+const scanOf = (port: number) => {
   if (scans.size === 0) {
-    for (const [, p, s] of ports) {
+    for (const [, p, s] of ports.filter(([, p]) => scanned.includes(p))) {
       const scan = testssl({ ip: lab.ip, hostname: lab.hostname, port: p, starttls: s, caFile: lab.acmeRoot });
       scan.catch(() => undefined); // awaited by its own test; a port not yet asked must not be an unhandled rejection
       scans.set(p, scan);
     }
   }
-  return scans.get(port) ?? testssl({ ip: lab.ip, hostname: lab.hostname, port, starttls, caFile: lab.acmeRoot });
+  const scan = scans.get(port);
+  if (!scan) throw new Error(`port ${port} is not one testssl.sh scans`);
+  return scan;
 };
 
-describe.each(ports)("port %s", (_label, port, starttls) => {
+describe.each(ports)("port %s", (_label, port, starttls, scannedPort) => {
   const refused: TlsVersion[] = ["tls1", "tls1_1"];
   test.each(refused)("refuses %s", async (version) => {
     const h = await handshake({ host: lab.ip, port, servername: lab.hostname, version, starttls });
@@ -92,8 +102,22 @@ describe.each(ports)("port %s", (_label, port, starttls) => {
     expect(new X509Certificate(pems).checkHost(lab.hostname)).toBe(lab.hostname);
   });
 
+  test.each(["tls1_2", "tls1_3"] as const)("%s: the suites of its daemon's configured list, in that order, as on the port testssl.sh scans", async (version) => {
+    const order = (p: number, s: StartTls | undefined) => cipherOrder({ host: lab.ip, port: p, servername: lab.hostname, version, starttls: s });
+    const suites = await order(port, starttls);
+    expect(suites.length).toBeGreaterThan(0);
+    if (version === "tls1_2") {
+      const configured = (await configuredList(scannedPort)).trim().split(":");
+      expect(suites.every((c) => configured.includes(c))).toBe(true);
+      expect(suites).toEqual(configured.filter((c) => suites.includes(c)));
+    }
+    if (port !== scannedPort) expect(suites).toEqual(await order(scannedPort, ports.find(([, p]) => p === scannedPort)?.[2]));
+  });
+});
+
+describe.each(ports.filter(([, p]) => scanned.includes(p)))("port %s, scanned", (_label, port) => {
   test("testssl.sh finds nothing of severity LOW or worse", async () => {
-    const { findings, log } = await scanOf(port, starttls);
+    const { findings, log } = await scanOf(port);
     const bad = findings.filter((f) =>
       (["LOW", "MEDIUM", "HIGH", "CRITICAL"].includes(f.severity) && !LAB_INHERENT.has(f.id)) ||
       // A scan that could not finish is not a clean scan.

@@ -2,9 +2,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
+import { labDir, labInstance } from "../../../lab/paths";
 
 export const ROOT = resolve(__dirname, "../../..");
-export const LAB_DIR = join(ROOT, ".lab");
+/** .lab, or .lab-N for LAB_INSTANCE=N (lab/paths.ts). */
+export const LAB_DIR = labDir(ROOT, labInstance(process.env.LAB_INSTANCE));
 export const LAB_JSON = join(LAB_DIR, "lab.json");
 
 const userSchema = z.object({ address: z.string(), password: z.string() });

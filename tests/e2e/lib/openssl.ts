@@ -35,6 +35,34 @@ export async function handshake(opts: {
   return { ok: r.code === 0 && protocol !== undefined, protocol, output };
 }
 
+/**
+ * The cipher suites a server accepts for one protocol version, in the order it picks them: the client offers
+ * every suite its OpenSSL knows (SECLEVEL=0, so nothing is left out on the client's side), notes the one the
+ * server chose, and offers the rest again until the server refuses. With a server-side order (Postfix's
+ * tls_preempt_cipherlist, Dovecot's server preference) the result is that order; a port that accepts one more
+ * suite, or orders them otherwise, shows. TLS 1.3 has five suites, set with -ciphersuites.
+ */
+export async function cipherOrder(opts: { host: string; port: number; servername: string; version: "tls1_2" | "tls1_3";
+  starttls?: StartTls }): Promise<string[]> {
+  const all = opts.version === "tls1_3"
+    ? ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256", "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256"]
+    : [];
+  const chosen: string[] = [];
+  for (;;) {
+    const offer = opts.version === "tls1_3"
+      ? ["-ciphersuites", all.filter((c) => !chosen.includes(c)).join(":")]
+      : ["-cipher", ["ALL:COMPLEMENTOFALL", ...chosen.map((c) => `!${c}`), "@SECLEVEL=0"].join(":")];
+    if (offer[1] === "") return chosen;
+    const args = ["s_client", "-connect", `${opts.host}:${opts.port}`, "-servername", opts.servername, `-${opts.version}`, "-brief", ...offer];
+    if (opts.starttls) args.push("-starttls", opts.starttls);
+    const r = await run("openssl", args, { input: "", timeoutMs: 30_000 });
+    const suite = /Ciphersuite: (\S+)/.exec(`${r.stdout}\n${r.stderr}`)?.[1];
+    if (r.code !== 0 || !suite) return chosen;
+    if (chosen.includes(suite)) throw new Error(`${opts.host}:${opts.port} chose ${suite} again, which was not offered`);
+    chosen.push(suite);
+  }
+}
+
 /** The PEM chain the server presents (leaf first). */
 export async function servedChain(host: string, port: number, servername: string, starttls?: StartTls): Promise<string> {
   const args = ["s_client", "-connect", `${host}:${port}`, "-servername", servername, "-showcerts"];
