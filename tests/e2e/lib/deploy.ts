@@ -23,11 +23,12 @@ export interface DeployRecord {
 }
 
 /**
- * `npm run lab -- <args>`, trusting the lab CA from the start (lab/cli.ts underLabCa): the lab CLI would otherwise
- * start itself a second time to get it, a second Node and TypeScript start-up for every deploy of the suite.
+ * `npm run lab -- <args>` as one Node process: tsx's loader in this Node (what `tsx lab/cli.ts` starts, without
+ * npm's and tsx's own Node processes in front), trusting the lab CA from the start (lab/cli.ts underLabCa), which
+ * the lab CLI would otherwise start itself a second time to get. The suite runs it about a hundred times.
  */
 export function labCli(args: string[], timeoutMs: number): Promise<RunResult> {
-  return run("npm", ["run", "--silent", "lab", "--", ...args],
+  return run(process.execPath, ["--import", "tsx", join(ROOT, "lab", "cli.ts"), ...args],
     { cwd: ROOT, timeoutMs, env: { ...process.env, NODE_EXTRA_CA_CERTS: join(LAB_DIR, "ca", "ca.pem") } });
 }
 
