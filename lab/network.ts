@@ -11,6 +11,16 @@ export function netnsExists(): boolean {
   return fs.existsSync(`/run/netns/${NET.netns}`);
 }
 
+/** The host's end of the lab's veth exists: the lab network's addresses route there, and nowhere else. */
+export function labNetworkUp(): boolean {
+  return fs.existsSync(`/sys/class/net/${NET.hostIf}`);
+}
+
+/** An address of this lab instance's /24 (NET.cidr). */
+export function inLabNetwork(address: string): boolean {
+  return address.startsWith(NET.cidr.replace(/0\/24$/, ""));
+}
+
 export async function networkUp(): Promise<void> {
   if (!netnsExists()) await ip("netns", "add", NET.netns);
   if (!(await ok("ip", ["link", "show", NET.hostIf]))) {

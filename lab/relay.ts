@@ -9,6 +9,7 @@ import { seedCredential } from "./mailgun-api-server";
 import { MAILGUN_API_PORT, NET, RELAY_NAME, RELAY_PORT, REPO, p } from "./paths";
 import { daemonPid, startDaemon, stopDaemon, waitFor } from "./proc";
 import type { RelayConfig } from "./relay-server";
+import { inLabNetwork, labNetworkUp } from "./network";
 
 /** The lab's Mailgun account key when the stack file has none (the hand-typed mode): the stand-in always checks one. */
 const NO_KEY = "key-lab-account-without-stack-key";
@@ -67,7 +68,13 @@ export async function relayUp(config: Record<string, string>): Promise<RelayConf
   return cfg;
 }
 
+/**
+ * Whether something answers on host:port. An address of the lab network without the lab's interface is no
+ * answer, and is not tried: with the network gone it routes to the host's default gateway, and test traffic goes
+ * only to the lab (a `lab down` after a half-finished one connected out to the machine's address that way).
+ */
 export function canConnect(host: string, port: number): Promise<boolean> {
+  if (inLabNetwork(host) && !labNetworkUp()) return Promise.resolve(false);
   return new Promise((resolve) => {
     const s = net.connect({ host, port, timeout: 1000 }, () => { s.destroy(); resolve(true); });
     s.on("error", () => resolve(false));

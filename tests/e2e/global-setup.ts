@@ -2,11 +2,13 @@
 import { spawnSync } from "node:child_process";
 import type { Config } from "@jest/types";
 import { existsSync } from "node:fs";
+import { labNetworkUp } from "../../lab/network";
 import { LAB_JSON, ROOT, loadLab } from "./lib/lab";
 import { onMachine } from "./lib/machine";
 
 async function labIsUp(): Promise<boolean> {
-  if (!existsSync(LAB_JSON)) return false;
+  // Without the lab's network its addresses route out through the host's gateway: nothing to ask there.
+  if (!existsSync(LAB_JSON) || !labNetworkUp()) return false;
   // The lab runs nspawn with --register=no (no machinectl): "up" means its machine answers over SSH.
   return (await onMachine(loadLab(), "true", 30_000)).code === 0;
 }
