@@ -1,8 +1,8 @@
 // Runs the e2e files in name order (01 … 08): redeploy and reboot must come after the mail they check.
 // `npm run test:e2e` runs the suite in two lanes side by side, one lab each (scripts/e2e-lanes.ts): jest's --shard=1/2
 // and --shard=2/2 pick them here. Lane 1's lab comes up on Debian 12 (tests/e2e/global-setup.ts) and has the move to
-// 13, the files that replace or reboot the VM and two more (lane 2 brings its lab up first: about as long in all);
-// lane 2's comes up on 13 and has the rest. Each file brings what it
+// 13, the files that replace or reboot the VM, and status (about as long in all); lane 2's comes up on 13 and has
+// the rest. Each file brings what it
 // checks (its own mail, its own deploys), so no file needs another lane's.
 const path = require("node:path");
 const Sequencer = require("@jest/test-sequencer").default;
@@ -11,7 +11,6 @@ const LANE_1 = [
   "00-first-run.test.ts",
   "001-debian-12-to-13.test.ts",
   "08-reboot.test.ts",
-  "operations/preview-protect.test.ts",
   "operations/replace-data-disk.test.ts",
   "operations/restore-and-move.test.ts",
   "operations/security-updates.test.ts",
