@@ -117,13 +117,18 @@ export class Engine {
       return this.keep({ ...old, ...stored, outputs });
     }
     if (old && diff.op === "replace") {
-      this.old.delete(key);
       this.condemned.delete(key);
       // A condemned dependent was deleted already, before the resource it depended on.
       if (!condemned && r.opts.deleteBeforeReplace) {
+        // The original stays in the state until its delete succeeds: a refused or failed delete (GCE's deletion
+        // protection) stops the deploy with the resource still there, as the engine's delete step does.
         if (!old.retainOnDelete) await this.provider.delete(old);
+        this.old.delete(key);
         this.save();
-      } else if (!condemned) this.replaced.push(old);
+      } else {
+        this.old.delete(key);
+        if (!condemned) this.replaced.push(old);
+      }
     }
     const made = await this.provider.create(r.type, r.name, inputs);
     return this.keep({ ...stored, id: made.id, outputs: made.outputs, deleteBeforeReplace: r.opts.deleteBeforeReplace });

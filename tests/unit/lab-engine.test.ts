@@ -175,6 +175,19 @@ describe("Engine", () => {
     expect(calls).toEqual(["delete a", "create a"]);
   });
 
+  test("deleteBeforeReplace: a refused delete stops the deploy and leaves the original in the state", async () => {
+    await deploy([reg("a", cmd), reg("b", cmd)]);
+    const refusing: LabProvider = { ...provider, delete: async (old) => { throw new Error(`Cannot delete instance ${old.name}`); } };
+    const e = new Engine(refusing, false, file);
+    await e.register(reg("b", cmd));
+    await expect(e.register(reg("a", { ...cmd, triggers: ["h2"] }, true))).rejects.toThrow(/Cannot delete instance a/);
+    // The program's other registrations go on meanwhile, each saving the state.
+    await e.register(reg("c", cmd));
+    const state = JSON.parse(fs.readFileSync(file, "utf8")).resources as StoredResource[];
+    expect(state.map((r) => r.name).sort()).toEqual(["a", "b", "c"]);
+    expect(state.find((r) => r.name === "a")?.id).toBe("a-1");
+  });
+
   test("resources no longer registered are deleted at the end, in reverse order", async () => {
     await deploy([reg("a", cmd), reg("b", cmd), reg("c", cmd)]);
     await deploy([reg("b", cmd)]);
