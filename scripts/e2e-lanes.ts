@@ -4,8 +4,9 @@
 // in which lane: tests/e2e/sequencer.js. Each lane brings its lab up if it is not (tests/e2e/global-setup.ts) and
 // takes it down afterwards unless LAB_KEEP=1.
 //   npm run test:e2e [-- <jest options>]   both lanes (the options go to both)
-//   npm run test:e2e -- <files> [options]  those files in one jest run on LAB_INSTANCE, as E2E_LANES=1 does
+//   npm run test:e2e -- <files> [options]  those files (existing paths) in one jest run on LAB_INSTANCE, as E2E_LANES=1 does
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import * as readline from "node:readline";
 import { INSTANCE } from "../lab/paths";
 
@@ -27,7 +28,8 @@ function jest(args: string[], env: NodeJS.ProcessEnv, prefix?: string): Promise<
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
-  if (args.some((a) => !a.startsWith("-")) || process.env.E2E_LANES === "1") return jest(args, process.env);
+  // A path among the arguments picks files: one jest run. Option values (`-t <name>`) are not paths.
+  if (args.some((a) => existsSync(a)) || process.env.E2E_LANES === "1") return jest(args, process.env);
   const lanes = [1, 2].map((lane) => {
     const instance = INSTANCE + lane - 1;
     process.stderr.write(`e2e lane ${lane}: LAB_INSTANCE=${instance}, jest --shard=${lane}/2\n`);
