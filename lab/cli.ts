@@ -17,7 +17,7 @@ import { DEBIAN_RELEASES, isDebianRelease } from "../components/core/release";
 import { sshCommand } from "./mocks";
 import { networkDown, networkUp, netnsExists } from "./network";
 import { APT_PROXY_PORT, LAB, MACHINE_NAME, MAILGUN_API_PORT, METADATA_IP, METADATA_PORT, NET, RELAY_NAME, RELAY_PORT, RESOLVER_ADDRESS, p } from "./paths";
-import { daemonPid, failureReport, info, ok, run, step } from "./proc";
+import { daemonPid, failureReport, info, ok, run, step, waitFor } from "./proc";
 import { canConnect, mailgunApiUp, relayDown, relayUp } from "./relay";
 import { gcpDown, gcpUp } from "./gcp";
 import { tryCommands } from "./try";
@@ -233,13 +233,15 @@ async function snapshot(args: string[]): Promise<void> {
 }
 
 /**
- * `release-root 13`: the daemons tier's cached Debian 13 root (lab/release-root.ts), made now if missing. Through
- * the lab's apt proxy when the lab is up: the same packages are then cached for the lab machine's image and
- * provisioning on that release (.ci/run makes the root after lab up, before the suite moves the lab to 13).
+ * `release-root 13 [--wait-for-proxy]`: the daemons tier's cached Debian 13 root (lab/release-root.ts), made now if
+ * missing. Through the lab's apt proxy when the lab is up: the same packages are then cached for the lab machine's
+ * image and provisioning on that release. `--wait-for-proxy` waits for the proxy of a lab that is coming up (it
+ * starts in lab up's first seconds): .ci/run makes the root beside lab up, before the suite moves that lab to 13.
  */
 async function releaseRoot(args: string[]): Promise<void> {
   const release = Number(args[0]);
   if (!isDebianRelease(release)) throw new Error(`release-root takes a Debian release we support (${Object.keys(DEBIAN_RELEASES).join(" or ")}), not ${args[0] ?? "nothing"}`);
+  if (args.includes("--wait-for-proxy")) await waitFor(`the lab's apt proxy on ${NET.host}:${APT_PROXY_PORT}`, () => canConnect(NET.host, APT_PROXY_PORT), 120_000);
   const proxy = (await canConnect(NET.host, APT_PROXY_PORT)) ? aptProxyUrl : undefined;
   process.stdout.write(`${await ensureReleaseRoot(release, proxy)}\n`);
 }
@@ -283,7 +285,7 @@ async function main(): Promise<void> {
     case "preview": return void (await doPreview(configFile(args), readStackConfig(configFile(args))));
     case "snapshot": return snapshot(args);
     case "release-root": return releaseRoot(args);
-    default: throw new Error(`unknown command ${cmd}: use up, down, status, preview [--config <file>], deploy [--config <file>], snapshot [--name <name> | --list] or release-root <12|13>`);
+    default: throw new Error(`unknown command ${cmd}: use up, down, status, preview [--config <file>], deploy [--config <file>], snapshot [--name <name> | --list] or release-root <12|13> [--wait-for-proxy]`);
   }
 }
 
