@@ -3,6 +3,7 @@
 // metadata and Secret Manager stand-ins (lab/gcp-server.ts). Holds secrets: 0600 in the 0700 .lab.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { writeFileAtomic } from "./write-file";
 
 export interface SecretVersionState { data: string; state: "ENABLED" | "DISABLED" | "DESTROYED" }
 
@@ -32,8 +33,6 @@ export function updateCloud(file: string, change: (c: CloudStore) => void): Clou
   const c = loadCloud(file);
   change(c);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(c, null, 2), { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(c, null, 2), 0o600);
   return c;
 }

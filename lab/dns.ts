@@ -8,8 +8,9 @@ import {
   ACME_NAME, CLIENT_NAME, CLIENT_ZONE, LAB_ZONE, METADATA_IP, METADATA_NAME, NET, OUTSIDE_DKIM_SELECTOR, OUTSIDE_DOMAINS,
   RELAY_NAME, SECRET_MANAGER_NAME, p,
 } from "./paths";
-import { daemonPid, run, sleep, startDaemon, stopDaemon, waitFor } from "./proc";
+import { daemonPid, run, startDaemon, stopDaemon, waitFor } from "./proc";
 import { resolverDown, syncResolver } from "./resolver";
+import { writeFileAtomic } from "./write-file";
 
 export interface DnsRecordState {
   zone: string;
@@ -51,14 +52,8 @@ export function setSigned(zone: string, on: boolean): void {
  * store: `keymgr <zone> ds` prints "<zone>. DS <tag> <alg> <digest type> <digest>" per digest type.
  */
 export async function dsRecords(zone: string): Promise<string[]> {
-  // keymgr shares knotd's key database and now and then exits 1 without a word while knotd writes to it (seen
-  // right after a reload that signs two zones): ask again before calling it a failure.
-  let r = await run("keymgr", ["-c", conf(), zone, "ds"], { allowFail: true });
-  for (let tries = 1; r.code !== 0 && tries < 20; tries++) {
-    await sleep(250);
-    r = await run("keymgr", ["-c", conf(), zone, "ds"], { allowFail: true });
-  }
-  if (r.code !== 0) throw new Error(`keymgr -c ${conf()} ${zone} ds exited ${r.code} 20 times: ${r.stderr.trim() || r.stdout.trim()}`);
+  const r = await run("keymgr", ["-c", conf(), zone, "ds"], { allowFail: true });
+  if (r.code !== 0) throw new Error(`keymgr -c ${conf()} ${zone} ds exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
   return r.stdout.split("\n").map((l) => l.trim().replace(/\s+/g, " ")).filter((l) => / DS \d+ \d+ 2 [0-9A-Fa-f]+$/.test(l));
 }
 
@@ -177,7 +172,7 @@ export async function publish(zones: string[], records: DnsRecordState[]): Promi
   for (const z of all) {
     fs.writeFileSync(path.join(zonesDir(), `${z}.zone`), zoneFile(z, [...labRecords(), ...records], serial));
   }
-  fs.writeFileSync(conf(), [
+  writeFileAtomic(conf(), [
     "server:",
     `    rundir: "${path.join(p.dns, "run")}"`,
     `    listen: ${NET.host}@53`,

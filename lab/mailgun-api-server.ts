@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import type * as http from "node:http";
 import * as https from "node:https";
 import type { MailgunDnsRecord } from "../components/core/mailgun";
+import { writeFileAtomic } from "./write-file";
 
 export interface StoredCredential { login: string; salt: string; hash: string; createdAt: string }
 export interface StoredDomain {
@@ -57,8 +58,7 @@ export function dnsLookup(server: string): Lookup {
 export const loadStore = (file: string): MailgunStore =>
   (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) as MailgunStore : { domains: {} });
 function saveStore(file: string, s: MailgunStore): void {
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(s, null, 2), { mode: 0o600 });
-  fs.renameSync(`${file}.tmp`, file);
+  writeFileAtomic(file, JSON.stringify(s, null, 2), 0o600);
 }
 
 const hashOf = (password: string, salt: string): string => scryptSync(password, salt, 32).toString("hex");

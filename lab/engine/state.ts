@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Inputs } from "./diff";
+import { writeFileAtomic } from "../write-file";
 
 export interface StoredResource {
   /** type::name: this program's resource names are unique per type. */
@@ -43,7 +44,5 @@ export function loadState(file: string): StoredResource[] {
 
 export function saveState(file: string, resources: StoredResource[]): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify({ version: 1, resources } satisfies StateFile, null, 1), { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify({ version: 1, resources } satisfies StateFile, null, 1), 0o600);
 }
